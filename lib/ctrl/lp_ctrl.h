@@ -1,0 +1,173 @@
+/*
+ * lp_ctrl.h - the reliable control plane: every control message as a
+ * validated C struct, and length-prefixed JSON framing for a QUIC stream.
+ *
+ * Wire form of one control frame:
+ *   bytes 0-3   length N of the JSON text, big-endian, 1 <= N <= LP_CTRL_FRAME_MAX
+ *   bytes 4..   N bytes of UTF-8 JSON: one object with a "type" member
+ *
+ * Jansson is used only inside this library; callers see C structs that
+ * have passed validation (types, ranges, required fields, version).
+ */
+#ifndef LP_CTRL_H
+#define LP_CTRL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lp_base.h"
+#include "lp_obs.h"
+#include "lp_proto.h"
+
+#define LP_CTRL_VERSION 1
+#define LP_CTRL_PREFIX_LEN 4
+#define LP_CTRL_FRAME_MAX 16384u /* largest JSON body accepted */
+#define LP_CTRL_ROOM_MAX 32      /* room code: 1..32 of [A-Za-z0-9_-] */
+#define LP_CTRL_TEXT_MAX 200     /* human-readable texts (reject message, reasons) */
+#define LP_CTRL_PEER_ID_MAX UINT32_C(0x7fffffff) /* peer ids are 1..this */
+#define LP_CTRL_BUDGET_MAX LP_PROTO_PAYLOAD_MAX
+
+enum lp_ctrl_type {
+	LP_CTRL_NONE = 0,
+	LP_CTRL_HELLO,       /* peer -> relay, first message */
+	LP_CTRL_WELCOME,     /* relay -> peer: admitted */
+	LP_CTRL_REJECT,      /* relay -> peer: refused, then close */
+	LP_CTRL_PEER_JOINED, /* relay -> peers */
+	LP_CTRL_PEER_LEFT,   /* relay -> peers */
+	LP_CTRL_STATS,       /* peer -> relay: counters snapshot */
+	LP_CTRL_DISCONNECT   /* peer -> relay: graceful leave with reason */
+};
+
+enum lp_role { LP_ROLE_CLIENT = 1, LP_ROLE_GATEWAY = 2 };
+
+enum lp_ctrl_mode {
+	LP_CTRL_MODE_RELAY = 1 /* relay terminates QUIC and forwards frames */
+};
+
+/* Machine-readable reject reasons ("snake_case" on the wire). */
+enum lp_reject_reason {
+	LP_REJECT_BAD_HELLO = 1,    /* hello failed validation */
+	LP_REJECT_VERSION,          /* unsupported protocol version */
+	LP_REJECT_BAD_ROOM,         /* room code invalid */
+	LP_REJECT_GATEWAY_EXISTS,   /* room already has a gateway */
+	LP_REJECT_DUPLICATE_MAC,    /* MAC already used in the room */
+	LP_REJECT_ROOM_FULL,        /* peers-per-room limit */
+	LP_REJECT_TOO_MANY_ROOMS,   /* rooms-per-relay limit */
+	LP_REJECT_BUDGET_TOO_SMALL, /* cannot carry the room MTU */
+	LP_REJECT_SHUTTING_DOWN,
+	LP_REJECT__MAX = LP_REJECT_SHUTTING_DOWN
+};
+
+struct lp_ctrl_hello {
+	uint32_t version;
+	enum lp_role role;
+	char room[LP_CTRL_ROOM_MAX + 1];
+	struct lp_mac mac;
+	uint32_t datagram_budget; /* largest overlay datagram this peer's path carries */
+	char software[64];        /* optional, e.g. "softlan-vpn 0.1 linux" */
+};
+
+struct lp_ctrl_welcome {
+	uint32_t version;
+	enum lp_ctrl_mode mode;
+	uint32_t peer_id;
+	uint32_t mtu;         /* effective room MTU (interface MTU) */
+	bool gateway_present; /* the room has a LAN gateway right now */
+};
+
+struct lp_ctrl_reject {
+	enum lp_reject_reason reason;
+	char message[LP_CTRL_TEXT_MAX + 1];
+};
+
+/* peer_joined and peer_left. */
+struct lp_ctrl_peer {
+	uint32_t peer_id;
+	enum lp_role role;
+	struct lp_mac mac;
+	char reason[LP_CTRL_TEXT_MAX + 1]; /* peer_left only; "" otherwise */
+};
+
+struct lp_ctrl_stats {
+	struct lp_counters counters;
+};
+
+struct lp_ctrl_disconnect {
+	char reason[LP_CTRL_TEXT_MAX + 1];
+};
+
+struct lp_ctrl_msg {
+	enum lp_ctrl_type type;
+	union {
+		struct lp_ctrl_hello hello;
+		struct lp_ctrl_welcome welcome;
+		struct lp_ctrl_reject reject;
+		struct lp_ctrl_peer peer;
+		struct lp_ctrl_stats stats;
+		struct lp_ctrl_disconnect disconnect;
+	} u;
+};
+
+/* ---- Names and validation ----------------------------------------------- */
+const char *lp_ctrl_type_name(enum lp_ctrl_type t); /* "hello", ... */
+const char *lp_ctrl_role_name(enum lp_role r);      /* "client" / "gateway" */
+int lp_ctrl_role_parse(const char *s, enum lp_role *out) LP_WUR;
+const char *lp_ctrl_reject_name(enum lp_reject_reason r); /* "duplicate_mac", ... */
+int lp_ctrl_reject_parse(const char *s, enum lp_reject_reason *out) LP_WUR;
+
+/* 1..LP_CTRL_ROOM_MAX characters of [A-Za-z0-9_-]. LP_ERR_ROOM_EMPTY,
+ * LP_ERR_ROOM_LONG, LP_ERR_ROOM_CHARS. */
+int lp_ctrl_room_validate(const char *room) LP_WUR;
+/* A peer's MAC must be a valid identity for its role (unicast, non-zero);
+ * LP_ERR_ROLE, LP_ERR_ROLE_MAC. */
+int lp_ctrl_role_mac_validate(enum lp_role role, const struct lp_mac *mac) LP_WUR;
+/* 1..LP_CTRL_PEER_ID_MAX; LP_ERR_PEER_ID. */
+int lp_ctrl_peer_id_validate(uint64_t id) LP_WUR;
+/* LP_MTU_MIN..LP_MTU_MAX; LP_ERR_MTU_RANGE. */
+int lp_ctrl_mtu_validate(uint64_t mtu) LP_WUR;
+/* Validates a decoded or about-to-be-encoded message completely. */
+int lp_ctrl_msg_validate(const struct lp_ctrl_msg *m) LP_WUR;
+
+/* ---- Encoding ------------------------------------------------------------ */
+/*
+ * Validates m, then writes prefix + JSON into out. Returns the total length
+ * or LP_ERR_NOBUF / a validation error / LP_ERR_NOMEM.
+ */
+ssize_t lp_ctrl_encode(const struct lp_ctrl_msg *m, uint8_t *out, size_t cap) LP_WUR;
+
+/*
+ * Parses one JSON body (without prefix) into a validated message.
+ * Errors: LP_ERR_JSON, LP_ERR_TYPE (unknown "type"), LP_ERR_FIELD_MISSING,
+ * LP_ERR_FIELD_TYPE, LP_ERR_FIELD_RANGE, LP_ERR_VERSION, plus the
+ * validation errors above. Unknown extra fields are ignored (forward
+ * compatibility).
+ */
+int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out) LP_WUR;
+
+/* ---- Incremental stream decoder ------------------------------------------ */
+struct lp_ctrl_decoder {
+	uint8_t prefix[LP_CTRL_PREFIX_LEN];
+	size_t prefix_have;
+	uint32_t body_len;
+	size_t body_have;
+	int err; /* sticky: once set, every call returns LP_ERR_DECODER_BROKEN */
+	uint8_t body[LP_CTRL_FRAME_MAX];
+};
+
+void lp_ctrl_decoder_init(struct lp_ctrl_decoder *d);
+
+/*
+ * Feeds stream bytes. Consumes at most the bytes of one frame and never
+ * reads past it. Returns the number of bytes consumed (>= 0); when a whole
+ * frame completed, *out is filled and out->type != LP_CTRL_NONE, otherwise
+ * out->type == LP_CTRL_NONE and more bytes are needed. Call again with the
+ * remaining bytes until they are all consumed.
+ * Errors (the decoder then stays broken): LP_ERR_FRAME_LEN (prefix 0 or
+ * above LP_CTRL_FRAME_MAX), and every error of lp_ctrl_parse_json.
+ */
+ssize_t lp_ctrl_decoder_feed(struct lp_ctrl_decoder *d, const uint8_t *data, size_t len,
+                             struct lp_ctrl_msg *out) LP_WUR;
+
+#endif /* LP_CTRL_H */

@@ -1,0 +1,295 @@
+/*
+ * lp_quic.h - QUIC plumbing shared by the relay and every client: ngtcp2
+ * 0.12 glue behind a small TLS backend interface (GnuTLS on Linux, wolfSSL
+ * for the Windows build), sans-I/O connections, a server-side connection
+ * map, and batched UDP socket I/O.
+ *
+ * Connections are sans-I/O: packets in (lp_quic_conn_read), packets out
+ * (lp_quic_conn_write), and a timer (lp_quic_conn_expiry /
+ * lp_quic_conn_handle_expiry). They own no socket and no clock: every call
+ * takes `now` in nanoseconds of a monotonic clock.
+ *
+ * Each connection carries:
+ *  - one control stream: the first client-initiated bidirectional stream
+ *    (id 0). Bytes sent with lp_quic_conn_stream_send are copied and kept
+ *    until acknowledged; bytes received are handed to the stream_data
+ *    callback in order. Any other stream is refused (STOP_SENDING/RESET).
+ *  - QUIC DATAGRAM frames (RFC 9221): lp_quic_conn_datagram_send copies the
+ *    datagram into a short FIFO; lp_quic_conn_write drains it as congestion
+ *    control allows. A full FIFO refuses new datagrams (tail drop) so old
+ *    frames never build latency.
+ *
+ * Callbacks run inside lp_quic_conn_read / lp_quic_server_read /
+ * lp_quic_conn_handle_expiry. They may queue (stream_send, datagram_send,
+ * close) but the actual packet writing happens in lp_quic_conn_write.
+ */
+#ifndef LP_QUIC_H
+#define LP_QUIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lp_base.h"
+#include "lp_net_sys.h"
+
+#define LP_QUIC_ALPN "softlan/1"
+/* Largest UDP payload we ever write; write buffers are at least this large
+ * per packet (PMTUD probes are skipped otherwise, see the ngtcp2 notes). */
+#define LP_QUIC_MAX_UDP_PAYLOAD 1452
+/* Largest number of packets one lp_quic_conn_write may coalesce (GSO). */
+#define LP_QUIC_MAX_GSO_SEGMENTS 16
+#define LP_QUIC_WRITE_BUF_MIN (LP_QUIC_MAX_UDP_PAYLOAD * LP_QUIC_MAX_GSO_SEGMENTS)
+
+/* Application error codes carried in CONNECTION_CLOSE. */
+#define LP_QUIC_APP_NO_ERROR 0x0
+#define LP_QUIC_APP_REJECTED 0x1  /* admission refused (reject message sent first) */
+#define LP_QUIC_APP_PROTOCOL 0x2  /* control protocol violation */
+#define LP_QUIC_APP_MALFORMED 0x3 /* too many malformed datagrams */
+#define LP_QUIC_APP_SHUTDOWN 0x4  /* peer is shutting down */
+
+struct lp_quic_ctx;
+struct lp_quic_conn;
+struct lp_quic_server;
+
+/* ---- Configuration ------------------------------------------------------- */
+struct lp_quic_client_cfg {
+	/* TLS server name (SNI); also the name checked against ca_file trust.
+	 * NULL: no SNI, allowed only with pin_der_file. */
+	const char *server_name;
+	/* --relay-ca-cert: DER file of the relay's certificate. The handshake
+	 * succeeds only if the relay presents exactly this certificate. */
+	const char *pin_der_file;
+	/* PEM CA bundle; with neither this nor a pin, the system trust store. */
+	const char *ca_file;
+	uint64_t idle_timeout_ns;      /* 0: default 30 s */
+	uint64_t keepalive_ns;         /* 0: default 5 s (PING when idle) */
+	uint64_t handshake_timeout_ns; /* 0: default 10 s */
+	size_t datagram_queue;         /* 0: default 256 datagrams */
+};
+
+struct lp_quic_server_cfg {
+	/* PEM certificate chain and key. Both NULL: a generated self-signed
+	 * development certificate (ECDSA P-256) for dev_cert_names. */
+	const char *cert_file;
+	const char *key_file;
+	/* Comma-separated DNS names / IPs put in a generated certificate's
+	 * subjectAltName; NULL: "localhost". */
+	const char *dev_cert_names;
+	/* Write the generated certificate (DER) here for clients to pin. */
+	const char *dev_cert_der_out;
+	uint64_t idle_timeout_ns; /* 0: default 30 s */
+	size_t datagram_queue;    /* 0: default 256 datagrams */
+	size_t max_connections;   /* 0: default 4096; Initials beyond are ignored */
+};
+
+/* ---- Context: TLS credentials and settings shared by connections ------- */
+
+/*
+ * Client context. Loads the pin / CA file now, so a missing or unreadable
+ * file fails here with a clear message in the log. Errors: LP_ERR_IO
+ * (file unreadable), LP_ERR_TLS, LP_ERR_NOMEM, LP_ERR_INVAL.
+ */
+int lp_quic_ctx_new_client(const struct lp_quic_client_cfg *cfg, const struct lp_logger *log,
+                           struct lp_quic_ctx **out) LP_WUR;
+/* Server context; generates or loads the certificate. Same errors. */
+int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp_logger *log,
+                           struct lp_quic_ctx **out) LP_WUR;
+/*
+ * Server: replace the certificate and key (SIGHUP). New connections use the
+ * new pair; established ones keep theirs. On error the old pair stays.
+ */
+int lp_quic_ctx_reload_cert(struct lp_quic_ctx *ctx, const char *cert_file,
+                            const char *key_file) LP_WUR;
+/* DER of the server's current certificate (for tests and logs). */
+int lp_quic_ctx_cert_der(const struct lp_quic_ctx *ctx, const uint8_t **der, size_t *len) LP_WUR;
+void lp_quic_ctx_del(struct lp_quic_ctx *ctx);
+
+/* ---- Connections ---------------------------------------------------------- */
+enum lp_quic_state {
+	LP_QUIC_HANDSHAKING = 0,
+	LP_QUIC_ESTABLISHED, /* handshake done, ALPN checked, DATAGRAM negotiated */
+	LP_QUIC_CLOSING,     /* we sent CONNECTION_CLOSE */
+	LP_QUIC_DRAINING,    /* peer closed; waiting ~3 PTO */
+	LP_QUIC_CLOSED       /* done: delete it */
+};
+
+struct lp_quic_conn_cbs {
+	/* Handshake complete and checked (ALPN, certificate, DATAGRAM). */
+	void (*established)(struct lp_quic_conn *c, void *user);
+	/* In-order bytes of the control stream. fin: the peer finished it. */
+	void (*stream_data)(struct lp_quic_conn *c, const uint8_t *data, size_t len, bool fin,
+	                    void *user);
+	/* One received QUIC DATAGRAM payload. */
+	void (*datagram)(struct lp_quic_conn *c, const uint8_t *data, size_t len, void *user);
+	/* The connection reached LP_QUIC_CLOSED or is draining. err: LP_OK for a
+	 * clean application close by either side, else LP_ERR_TIMEOUT (idle or
+	 * handshake), LP_ERR_CERT, LP_ERR_ALPN, LP_ERR_TLS, LP_ERR_NO_DATAGRAM,
+	 * LP_ERR_QUIC. app_code/reason: the peer's CONNECTION_CLOSE when it sent one. */
+	void (*closed)(struct lp_quic_conn *c, int err, uint64_t app_code, const char *reason,
+	               void *user);
+};
+
+/* The path of a packet: both socket addresses. */
+struct lp_quic_path {
+	struct sockaddr_storage local;
+	struct sockaddr_storage remote;
+};
+
+struct lp_quic_conn_info {
+	enum lp_quic_state state;
+	uint64_t smoothed_rtt_ns;
+	uint64_t min_rtt_ns;
+	uint64_t cwnd;
+	size_t datagram_budget;         /* lp_quic_conn_datagram_budget */
+	size_t max_udp_payload;         /* current path, after PMTUD */
+	bool pmtud_done;                /* PMTUD has settled (or was given up) */
+	uint64_t datagrams_lost;        /* DATAGRAM frames declared lost */
+	uint64_t datagrams_queue_drops; /* refused because the FIFO was full */
+};
+
+/*
+ * Client: starts a connection to path->remote (path->local is the bound
+ * socket address, may be a wildcard). Errors: LP_ERR_NOMEM, LP_ERR_TLS,
+ * LP_ERR_QUIC, LP_ERR_STATE (server context).
+ */
+int lp_quic_conn_connect(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
+                         const struct lp_quic_conn_cbs *cbs, void *user, uint64_t now,
+                         struct lp_quic_conn **out) LP_WUR;
+
+/*
+ * Feeds one received UDP payload. Returns 0, or LP_ERR_CLOSED when the
+ * connection is now closing/draining/closed (the closed callback has run).
+ * Garbage that ngtcp2 drops is not an error.
+ */
+int lp_quic_conn_read(struct lp_quic_conn *c, const struct lp_quic_path *path, const uint8_t *pkt,
+                      size_t len, uint64_t now) LP_WUR;
+
+/*
+ * Writes pending packets into buf (cap >= LP_QUIC_WRITE_BUF_MIN): as many
+ * as the send quantum allows, coalesced for UDP GSO: every packet is
+ * *gso_size bytes except possibly the last. Returns the total number of
+ * bytes (0: nothing to send now), or LP_ERR_CLOSED. *path_out receives the
+ * path to send on. Call until it returns 0.
+ */
+ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, size_t *gso_size,
+                           struct lp_quic_path *path_out, uint64_t now) LP_WUR;
+
+/* Next deadline (ns, same clock as now); UINT64_MAX if none. */
+uint64_t lp_quic_conn_expiry(const struct lp_quic_conn *c);
+/* Runs timers due at now. Returns 0 or LP_ERR_CLOSED (closed callback ran). */
+int lp_quic_conn_handle_expiry(struct lp_quic_conn *c, uint64_t now) LP_WUR;
+
+/*
+ * Queues bytes on the control stream (copied; kept until acknowledged).
+ * Client: opens stream 0 on first use. Errors: LP_ERR_STATE (not
+ * established or closing), LP_ERR_NOMEM.
+ */
+int lp_quic_conn_stream_send(struct lp_quic_conn *c, const uint8_t *data, size_t len) LP_WUR;
+
+/*
+ * Queues one DATAGRAM payload (copied). Errors: LP_ERR_TOO_BIG (len >
+ * current datagram budget: never fragment), LP_ERR_AGAIN (FIFO full: tail
+ * drop, counted), LP_ERR_STATE (not established), LP_ERR_NO_DATAGRAM.
+ */
+int lp_quic_conn_datagram_send(struct lp_quic_conn *c, const uint8_t *data, size_t len) LP_WUR;
+
+/*
+ * The largest DATAGRAM payload that fits one packet on the current path:
+ * path max UDP payload - short header (1 + DCID len + 4 pn + 16 tag) - frame
+ * overhead (type + length varint), bounded by the peer's
+ * max_datagram_frame_size. 0 before the handshake completes.
+ */
+size_t lp_quic_conn_datagram_budget(const struct lp_quic_conn *c);
+
+/*
+ * Starts a graceful close with an application error code and reason text.
+ * Pending control-stream bytes are flushed first when possible (call
+ * lp_quic_conn_write afterwards as usual); the closed callback runs once
+ * the connection is done.
+ */
+void lp_quic_conn_close(struct lp_quic_conn *c, uint64_t app_code, const char *reason);
+
+void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *out);
+enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
+void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);
+void *lp_quic_conn_user(const struct lp_quic_conn *c);
+/* Frees a client connection (a server's connections are freed by the server). */
+void lp_quic_conn_del(struct lp_quic_conn *c);
+
+/* ---- Server: accepts connections and routes packets by connection ID ---- */
+struct lp_quic_server_cbs {
+	/* A new connection was accepted; set its callbacks with
+	 * lp_quic_conn_set_user. Return non-zero to refuse it. */
+	int (*accept)(struct lp_quic_server *s, struct lp_quic_conn *c, void *user);
+};
+
+int lp_quic_server_new(struct lp_quic_ctx *ctx, const struct lp_quic_server_cbs *cbs, void *user,
+                       struct lp_quic_server **out) LP_WUR;
+/*
+ * Routes one received UDP payload to its connection (by destination
+ * connection ID), or accepts a new connection for a valid Initial. Sends
+ * nothing itself. *conn_out (may be NULL) gets the connection that consumed
+ * the packet, NULL when it was dropped. Never fails on bad input: garbage
+ * is dropped and counted. Returns 0, or LP_ERR_NOMEM.
+ */
+int lp_quic_server_read(struct lp_quic_server *s, const struct lp_quic_path *path,
+                        const uint8_t *pkt, size_t len, uint64_t now,
+                        struct lp_quic_conn **conn_out) LP_WUR;
+/* Earliest deadline over all connections. */
+uint64_t lp_quic_server_expiry(const struct lp_quic_server *s);
+/* Runs due timers of every connection; connections that reach CLOSED are
+ * freed after their closed callback. */
+void lp_quic_server_handle_expiry(struct lp_quic_server *s, uint64_t now);
+/*
+ * Iterates connections that may have something to write (queued data,
+ * timers that fired, freshly read packets): calls fn for each; fn calls
+ * lp_quic_conn_write until 0. Connections that reached CLOSED are freed
+ * after the iteration.
+ */
+void lp_quic_server_foreach_pending(struct lp_quic_server *s,
+                                    void (*fn)(struct lp_quic_conn *c, void *arg), void *arg);
+/* Number of live connections; packets dropped as garbage so far. */
+size_t lp_quic_server_conn_count(const struct lp_quic_server *s);
+uint64_t lp_quic_server_dropped(const struct lp_quic_server *s);
+/* Closes every connection with app_code/reason (shutdown). */
+void lp_quic_server_close_all(struct lp_quic_server *s, uint64_t app_code, const char *reason);
+void lp_quic_server_del(struct lp_quic_server *s);
+
+/* ---- UDP sockets with batching ------------------------------------------
+ * Linux: recvmmsg + UDP_GRO in, UDP_SEGMENT (GSO) out, IP_PKTINFO /
+ * IPV6_RECVPKTINFO for the local address of each packet. Other platforms:
+ * one datagram per call behind the same interface.
+ */
+struct lp_udp;
+
+struct lp_udp_rx {
+	uint8_t *data; /* caller-provided buffer */
+	size_t cap;
+	size_t len;               /* bytes received (possibly several GRO segments) */
+	size_t segment_size;      /* GRO: every segment is this long but the last; 0 = one */
+	struct lp_quic_path path; /* remote = sender, local = our address it hit */
+};
+
+/* Opens a non-blocking UDP socket bound to addr (dual-stack for ::).
+ * Errors: LP_ERR_IO (errno preserved), LP_ERR_INVAL. */
+int lp_udp_open(const struct sockaddr *addr, struct lp_udp **out) LP_WUR;
+/* The socket's descriptor for an event loop (SOCKET on Windows). */
+intptr_t lp_udp_fd(const struct lp_udp *u);
+/* The bound address (with the kernel-chosen port). */
+int lp_udp_local(const struct lp_udp *u, struct sockaddr_storage *out) LP_WUR;
+/* Receives up to n datagrams without blocking. Returns how many (0: none
+ * ready), or LP_ERR_IO. Truncated datagrams are dropped and counted; to
+ * skip them without copying, the entries' data/cap buffers may be swapped
+ * among the n entries (all stay the caller's). Use a cap of 65535 for GRO. */
+int lp_udp_recv(struct lp_udp *u, struct lp_udp_rx *rx, size_t n) LP_WUR;
+/* Sends len bytes as one datagram, or as len/gso_size segments with GSO
+ * (emulated with one send per segment when the kernel lacks it). Returns 0,
+ * LP_ERR_AGAIN (socket buffer full: packets dropped, QUIC recovers), LP_ERR_IO. */
+int lp_udp_send(struct lp_udp *u, const struct lp_quic_path *path, const uint8_t *buf, size_t len,
+                size_t gso_size) LP_WUR;
+uint64_t lp_udp_truncated(const struct lp_udp *u);
+void lp_udp_close(struct lp_udp *u);
+
+#endif /* LP_QUIC_H */

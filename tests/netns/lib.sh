@@ -1,0 +1,146 @@
+# Shared topology for the netns suite, the demo and the benchmark.
+#
+#   [lan]  10.77.0.1/24 lan0 + dnsmasq (DHCP .100-.199) + iperf3 server
+#     |  veth (MTU 9000: a LAN that carries jumbo frames)
+#   [gw]   lanport (no IP) <- lanparty-gateway
+#          wan0 198.18.0.2 --+
+#   [relay] br-inet 198.18.0.1  <- lanparty-relay :4433
+#   [c1]   wan0 198.18.0.3 --+   lanparty0 (TAP) <- lanparty-client, udhcpc
+#   [c2]   wan0 198.18.0.4 --+   lanparty0 (TAP) <- lanparty-client, udhcpc
+#
+# 198.18.0.0/15 is the benchmarking range (RFC 2544), 10.77.0.0/24 the LAN.
+# Every name this file creates starts with $LP_NS (unique per run), and
+# lp_topology_down removes exactly those namespaces and the processes it
+# started, by PID.
+
+: "${LP_BUILD:=build}"
+LP_NS=${LP_NS:-lp$$}
+LP_TMP=${LP_TMP:-$(mktemp -d /tmp/lanparty-netns.XXXXXX)}
+LP_PIDS=()
+LP_ROOM=LAN1
+LP_RELAY_ADDR=198.18.0.1:4433
+
+ns() { ip netns exec "$LP_NS-$1" "${@:2}"; }
+
+lp_veth() { # lp_veth NS_A IF_A NS_B IF_B
+	ip link add "$LP_NS-t1" type veth peer name "$LP_NS-t2"
+	ip link set "$LP_NS-t1" netns "$LP_NS-$1"
+	ip link set "$LP_NS-t2" netns "$LP_NS-$3"
+	ns "$1" ip link set "$LP_NS-t1" name "$2"
+	ns "$3" ip link set "$LP_NS-t2" name "$4"
+}
+
+lp_topology_up() {
+	local n
+	for n in lan gw relay c1 c2; do
+		ip netns add "$LP_NS-$n"
+		ns "$n" ip link set lo up
+	done
+	lp_veth lan lan0 gw lanport
+	ns lan ip link set lan0 mtu 9000 up
+	ns gw ip link set lanport mtu 9000 up
+	ns lan ip addr add 10.77.0.1/24 dev lan0
+
+	ns relay ip link add br-inet type bridge
+	ns relay ip addr add 198.18.0.1/24 dev br-inet
+	ns relay ip link set br-inet up
+	local i=2
+	for n in gw c1 c2; do
+		lp_veth relay "p-$n" "$n" wan0
+		ns relay ip link set "p-$n" master br-inet up
+		ns "$n" ip addr add "198.18.0.$i/24" dev wan0
+		ns "$n" ip link set wan0 up
+		i=$((i + 1))
+	done
+	ns lan dnsmasq --conf-file=/dev/null --keep-in-foreground --port=0 \
+		--interface=lan0 --bind-interfaces --dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m \
+		--dhcp-leasefile="$LP_TMP/dnsmasq.leases" --pid-file="$LP_TMP/dnsmasq.pid" \
+		--log-dhcp --log-facility="$LP_TMP/dnsmasq.log" &
+	LP_PIDS+=($!)
+}
+
+# lp_start NAME NS COMMAND...: runs COMMAND in the namespace, output to $LP_TMP/NAME.log.
+lp_start() {
+	local name=$1 n=$2
+	shift 2
+	ip netns exec "$LP_NS-$n" "$@" >"$LP_TMP/$name.log" 2>&1 &
+	eval "LP_PID_$name=$!"
+	LP_PIDS+=($!)
+}
+
+lp_pid() { eval "echo \${LP_PID_$1:-}"; }
+
+# lp_stop NAME: SIGTERM, then waits up to 5 s.
+lp_stop() {
+	local pid
+	pid=$(lp_pid "$1")
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	eval "LP_PID_$1="
+}
+
+lp_start_relay() {
+	lp_start relay relay "$LP_BUILD/src/relay/lanparty-relay" --listen "$LP_RELAY_ADDR" \
+		--dev-cert-der-out "$LP_TMP/relay-cert.der" --dev-cert-names relay.test,198.18.0.1 \
+		--metrics-listen 127.0.0.1:9477 ${LP_RELAY_ARGS:-}
+	lp_wait_for 10 "relay up" test -s "$LP_TMP/relay-cert.der"
+}
+
+lp_start_gateway() {
+	lp_start gateway gw "$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
+		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
+		--room "$LP_ROOM" --iface lanport ${LP_GATEWAY_ARGS:-}
+}
+
+lp_start_client() { # lp_start_client c1
+	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" --relay "$LP_RELAY_ADDR" \
+		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
+		--room "$LP_ROOM" --tap lanparty0 --identity "$LP_TMP/$1-identity.json" \
+		${LP_CLIENT_ARGS:-}
+}
+
+# lp_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s.
+lp_wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "timed out after ${secs}s waiting for: $what" >&2
+	return 1
+}
+
+lp_log_has() { grep -q -- "$2" "$LP_TMP/$1.log"; }
+
+# lp_dhcp c1: runs udhcpc on the TAP, prints the leased address.
+lp_dhcp() {
+	ns "$1" busybox udhcpc -i lanparty0 -s "$LP_SRC/tests/netns/udhcpc-script.sh" \
+		-q -n -t 8 -T 1 -A 1 >"$LP_TMP/$1-dhcp.log" 2>&1 || return 1
+	ns "$1" ip -4 -o addr show dev lanparty0 | awk '{print $4}' | cut -d/ -f1
+}
+
+lp_topology_down() {
+	local pid n
+	for name in c1 c2 gateway relay; do
+		lp_stop "$name"
+	done
+	for pid in "${LP_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${LP_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	for n in lan gw relay c1 c2; do
+		ip netns pids "$LP_NS-$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+		ip netns del "$LP_NS-$n" 2>/dev/null || true
+	done
+	ip link del "$LP_NS-t1" 2>/dev/null || true
+}
