@@ -1,0 +1,48 @@
+/*
+ * privdrop.h - what the gateway and the Linux client do once their raw
+ * socket / TAP is open: give up root before parsing any input, and a
+ * minimal signal-flag helper.
+ */
+#ifndef LP_PRIVDROP_H
+#define LP_PRIVDROP_H
+
+#include <stdbool.h>
+
+#include "lp_base.h"
+
+#define LP_PRIVDROP_DEFAULT_USER "nobody"
+
+/*
+ * Keep CAP_NET_ADMIN (only it) across the drop. Not needed by the gateway
+ * or the client as designed: the packet socket and the TAP fd keep working
+ * for reads and writes without privileges; only reconfiguring an interface
+ * (MTU, up/down, MAC) later would need it.
+ */
+#define LP_PRIVDROP_KEEP_NET_ADMIN 0x1u
+
+/*
+ * Drops privileges for good:
+ *  - running as root: switches to `user` (NULL: "nobody") with
+ *    setgroups(1, {its group}) / setresgid / setresuid, drops every
+ *    capability (except CAP_NET_ADMIN with LP_PRIVDROP_KEEP_NET_ADMIN);
+ *  - running as another user (file capabilities): drops the capabilities
+ *    only, the user stays;
+ * then sets PR_SET_NO_NEW_PRIVS and checks that regaining root fails.
+ * Call before starting threads. Errors: LP_ERR_NOT_FOUND (no such user),
+ * LP_ERR_INVAL (the user is root), LP_ERR_PERM (a step failed, or root
+ * could be regained: the process must exit), LP_ERR_IO.
+ */
+int lp_privdrop(const char *user, unsigned flags) LP_WUR;
+
+/*
+ * Installs handlers for SIGINT, SIGTERM and SIGHUP that only set
+ * volatile sig_atomic_t flags (no SA_RESTART, so a blocking poll returns
+ * EINTR), and ignores SIGPIPE. LP_ERR_IO when sigaction fails.
+ */
+int lp_signals_install(void) LP_WUR;
+/* True once SIGINT or SIGTERM arrived. */
+bool lp_signals_stop_requested(void);
+/* True when SIGHUP arrived since the last call (the flag is cleared). */
+bool lp_signals_take_hup(void);
+
+#endif /* LP_PRIVDROP_H */
