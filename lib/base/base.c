@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const err_text[] = {
 	[0] = "success",
@@ -64,14 +63,6 @@ const char *lp_strerror(int err)
 	if (err > 0 || err <= LP_ERR__MIN)
 		return "unknown error";
 	return err_text[-err];
-}
-
-uint64_t lp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * LP_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 void lp_log(const struct lp_logger *lg, enum lp_log_level level, const char *fmt, ...)
