@@ -213,6 +213,7 @@ void lp_quic_conn_close(struct lp_quic_conn *c, uint64_t app_code, const char *r
 
 void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *out);
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
+/* cbs is kept by pointer (use static storage); NULL silences the connection. */
 void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);
 void *lp_quic_conn_user(const struct lp_quic_conn *c);
 /* Frees a client connection (a server's connections are freed by the server). */
