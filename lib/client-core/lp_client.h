@@ -1,0 +1,324 @@
+/*
+ * lp_client.h - the platform-neutral relay session of every peer that joins
+ * a room: the Linux client, the Windows client and the LAN gateway (a peer
+ * with role gateway).
+ *
+ * Three layers, each usable alone:
+ *
+ *  1. struct lp_client: a sans-I/O session over one QUIC connection
+ *     (lib/quic). It owns no socket and no clock: packets in
+ *     (lp_client_read), packets out (lp_client_write), one deadline
+ *     (lp_client_expiry / lp_client_handle_expiry). It speaks the control
+ *     protocol of lib/ctrl on the control stream and carries Ethernet frames
+ *     as overlay datagrams (lib/proto) in QUIC DATAGRAM frames.
+ *
+ *       CONNECTING --handshake--> WAIT_PMTUD --PMTUD done or wait over-->
+ *       HELLO_SENT --welcome--> ADMITTED --disconnect--> CLOSING --> CLOSED
+ *                  --reject---> REJECTED ---------------------------> CLOSED
+ *       any state --connection lost / error------------------------> CLOSED
+ *
+ *     The hello waits for path MTU discovery: right after the handshake the
+ *     QUIC path is only known to carry 1200-byte packets, so a hello sent at
+ *     once would advertise a datagram budget that is too small for a normal
+ *     room MTU. The session waits until lp_quic_conn_info().pmtud_done or
+ *     until pmtud_wait_ns (default 1 s) has passed, whichever comes first,
+ *     and then advertises lp_quic_conn_datagram_budget() of that moment.
+ *
+ *  2. struct lp_backoff: reconnect delays with jitter (500 ms doubling to
+ *     30 s, reset once a session stayed admitted for 60 s).
+ *
+ *  3. struct lp_client_runner: drives sessions on a platform event loop
+ *     with a UDP socket and reconnects with backoff. runner_linux.c
+ *     implements it on lib/evloop; the Windows client implements the same
+ *     section against its own loop.
+ *
+ * Callbacks run inside lp_client_read / lp_client_handle_expiry (and the
+ * runner's loop callbacks). They may call lp_client_send_frame and
+ * lp_client_disconnect, but must not delete the session or the runner.
+ */
+#ifndef LP_CLIENT_H
+#define LP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lp_base.h"
+#include "lp_ctrl.h"
+#include "lp_obs.h"
+#include "lp_proto.h"
+#include "lp_quic.h"
+
+#define LP_CLIENT_STATS_INTERVAL_DEFAULT (10 * LP_NS_PER_SEC)
+#define LP_CLIENT_PMTUD_WAIT_DEFAULT (1 * LP_NS_PER_SEC)
+/* Peers remembered from peer_joined; further joins are reported but not kept. */
+#define LP_CLIENT_PEERS_MAX 4096
+#define LP_CLIENT_TEXT_MAX 320
+
+/* ---- Session ------------------------------------------------------------ */
+
+struct lp_client;
+
+enum lp_client_state {
+	LP_CLIENT_CONNECTING = 0, /* QUIC handshake */
+	LP_CLIENT_WAIT_PMTUD,     /* established; waiting for PMTUD before the hello */
+	LP_CLIENT_HELLO_SENT,     /* waiting for welcome or reject */
+	LP_CLIENT_ADMITTED,       /* welcome received: frames flow */
+	LP_CLIENT_REJECTED,       /* reject received; the connection is closing */
+	LP_CLIENT_CLOSING,        /* lp_client_disconnect or a local error: closing */
+	LP_CLIENT_CLOSED          /* done: the CLOSED event has been delivered */
+};
+
+struct lp_client_cfg {
+	enum lp_role role;
+	const char *room;           /* copied; validated with lp_ctrl_room_validate */
+	struct lp_mac mac;          /* the peer's tunnel identity (validated for the role) */
+	const char *software;       /* copied, truncated to 63 bytes; NULL: "" */
+	uint64_t stats_interval_ns; /* 0: 10 s; UINT64_MAX: never send stats */
+	uint64_t pmtud_wait_ns;     /* 0: 1 s; 1: do not wait for PMTUD */
+};
+
+/* A peer of the room as announced by peer_joined. */
+struct lp_client_peer {
+	uint32_t peer_id;
+	enum lp_role role;
+	struct lp_mac mac;
+};
+
+enum lp_client_event_type {
+	/* Session events. */
+	LP_CLIENT_EV_CONNECTED = 1, /* QUIC handshake done (hello follows after PMTUD) */
+	LP_CLIENT_EV_WELCOME,       /* admitted: welcome, gateway_present */
+	LP_CLIENT_EV_REJECTED,      /* reject (reason, message), permanent */
+	LP_CLIENT_EV_PEER_JOINED,   /* peer (also the catch-up joins after the welcome) */
+	LP_CLIENT_EV_PEER_LEFT,     /* peer, peer_known, peer_reason */
+	LP_CLIENT_EV_CLOSED,        /* err, was_admitted; the session is finished */
+	/* Runner events. */
+	LP_CLIENT_EV_CONNECTING,   /* attempt, text names the relay address */
+	LP_CLIENT_EV_RECONNECTING, /* delay_ns until the next attempt */
+	LP_CLIENT_EV_STOPPED       /* permanent failure: the runner stopped retrying */
+};
+
+struct lp_client_event {
+	enum lp_client_event_type type;
+	const struct lp_ctrl_welcome *welcome; /* WELCOME; NULL otherwise */
+	const struct lp_ctrl_reject *reject;   /* REJECTED, and CLOSED/STOPPED after one */
+	struct lp_client_peer peer;            /* PEER_JOINED / PEER_LEFT */
+	bool peer_known;         /* PEER_LEFT: the peer had been announced by a join */
+	const char *peer_reason; /* PEER_LEFT: the relay's reason ("" when none) */
+	bool gateway_present;    /* the room's gateway status after this event */
+	bool permanent;          /* REJECTED: lp_client_reject_is_permanent */
+	bool was_admitted;       /* CLOSED: the session had been admitted (connection lost) */
+	/* CLOSED: LP_OK after our own lp_client_disconnect; LP_ERR_REJECTED;
+	 * LP_ERR_TIMEOUT (relay unreachable / timed out); LP_ERR_CERT; LP_ERR_TLS;
+	 * LP_ERR_ALPN; LP_ERR_NO_DATAGRAM; LP_ERR_QUIC; LP_ERR_CLOSED (the relay
+	 * closed the connection); LP_ERR_BUDGET_SMALL (the room MTU does not fit
+	 * the path); LP_ERR_TYPE and the lib/ctrl decoder errors (control
+	 * protocol violation by the relay). STOPPED: the error that stopped it. */
+	int err;
+	unsigned attempt;  /* CONNECTING / RECONNECTING: 1 for the first attempt */
+	uint64_t delay_ns; /* RECONNECTING */
+	/* One human-readable line, e.g. "admitted to room ROOM1 as peer 3, MTU
+	 * 1380, LAN gateway present", "LAN gateway left (shutdown)", "client
+	 * 02:11:22:33:44:55 left", "relay unreachable (QUIC handshake timed
+	 * out)", "certificate mismatch: the relay did not present the pinned
+	 * certificate", "reconnecting in 2.0 s". */
+	char text[LP_CLIENT_TEXT_MAX];
+};
+
+struct lp_client_cbs {
+	/* One Ethernet frame from the tunnel (overlay decoded, header parsed). */
+	void (*frame)(struct lp_client *s, const uint8_t *frame, size_t len, void *user);
+	/* Control events; ev is valid for the call only. */
+	void (*event)(struct lp_client *s, const struct lp_client_event *ev, void *user);
+};
+
+/* Reject reasons after which retrying cannot help: bad_hello, version,
+ * bad_room, gateway_exists, duplicate_mac. */
+bool lp_client_reject_is_permanent(enum lp_reject_reason r);
+const char *lp_client_state_name(enum lp_client_state st);
+
+/*
+ * Starts a session: opens a QUIC connection on path (path->local is the
+ * bound socket address, path->remote the relay) with the client context
+ * quic (borrowed: it must outlive the session). Nothing is sent until
+ * lp_client_write. Errors: LP_ERR_INVAL (NULL arguments), the room errors
+ * of lp_ctrl_room_validate, LP_ERR_ROLE / LP_ERR_ROLE_MAC, LP_ERR_NOMEM,
+ * and the errors of lp_quic_conn_connect.
+ */
+int lp_client_new(struct lp_quic_ctx *quic, const struct lp_client_cfg *cfg,
+                  const struct lp_quic_path *path, const struct lp_client_cbs *cbs, void *user,
+                  const struct lp_logger *log, uint64_t now, struct lp_client **out) LP_WUR;
+/* Frees the session and its connection (no packets are sent). Accepts NULL. */
+void lp_client_del(struct lp_client *s);
+
+/* Feeds one received UDP payload (one GRO segment). Returns 0, or
+ * LP_ERR_CLOSED once the connection is closing or closed. */
+int lp_client_read(struct lp_client *s, const struct lp_quic_path *path, const uint8_t *pkt,
+                   size_t len, uint64_t now) LP_WUR;
+/*
+ * Writes pending packets into buf (cap >= LP_QUIC_WRITE_BUF_MIN), coalesced
+ * for GSO as lp_quic_conn_write. Call until it returns 0 after every read
+ * batch, expiry, queued frame or disconnect. Returns bytes, 0, or
+ * LP_ERR_CLOSED.
+ */
+ssize_t lp_client_write(struct lp_client *s, uint8_t *buf, size_t cap, size_t *gso_size,
+                        struct lp_quic_path *path_out, uint64_t now) LP_WUR;
+/* Next deadline (ns): the QUIC timers, the PMTUD wait and the stats timer;
+ * UINT64_MAX if none. */
+uint64_t lp_client_expiry(const struct lp_client *s);
+/* Runs what is due at now. Returns 0 or LP_ERR_CLOSED. */
+int lp_client_handle_expiry(struct lp_client *s, uint64_t now) LP_WUR;
+
+/*
+ * Sends one Ethernet frame (copied) as an overlay datagram. Never
+ * fragments. Errors, each counted in the session's drops:
+ *  LP_ERR_STATE   not admitted (drops[not_ready])
+ *  LP_ERR_RUNT    shorter than an Ethernet header (drops[malformed])
+ *  LP_ERR_TOO_BIG / LP_ERR_PAYLOAD_MAX  encoded datagram exceeds the
+ *                 current datagram budget (drops[too_big])
+ *  LP_ERR_AGAIN   the datagram queue is full (drops[queue_full])
+ * On success frames_tx, datagrams_tx and bytes_tx (frame bytes) grow.
+ */
+int lp_client_send_frame(struct lp_client *s, const uint8_t *frame, size_t len) LP_WUR;
+
+/*
+ * Leaves gracefully: queues a DISCONNECT control message with reason
+ * (truncated to LP_CTRL_TEXT_MAX) when the hello was sent, and closes the
+ * QUIC connection with LP_QUIC_APP_NO_ERROR. lib/quic holds the
+ * CONNECTION_CLOSE back until the control stream (the DISCONNECT included)
+ * is acknowledged, at most its flush deadline (2 s), so the relay learns
+ * the reason; before the hello the close goes out at once. State becomes
+ * CLOSING; keep calling lp_client_write / lp_client_handle_expiry as usual
+ * until the session is CLOSED (the close was sent and its closing period
+ * passed, or the relay closed first) or until your own bound, then delete
+ * it. The CLOSED event then has err LP_OK and text "disconnected (reason)".
+ * Idempotent: 0 also when already closing, rejected or closed.
+ */
+int lp_client_disconnect(struct lp_client *s, const char *reason, uint64_t now);
+
+/* ---- Session diagnostics -------------------------------------------------- */
+enum lp_client_state lp_client_state(const struct lp_client *s) LP_WUR;
+const struct lp_counters *lp_client_counters(const struct lp_client *s) LP_WUR;
+/* The welcome once admitted (kept after close), else NULL. */
+const struct lp_ctrl_welcome *lp_client_welcome(const struct lp_client *s) LP_WUR;
+/* The reject when the relay refused us, else NULL. */
+const struct lp_ctrl_reject *lp_client_reject(const struct lp_client *s) LP_WUR;
+/* Current QUIC datagram budget (0 before the handshake or after close). */
+size_t lp_client_datagram_budget(const struct lp_client *s) LP_WUR;
+/* The budget advertised in the hello (0 before it was sent). */
+size_t lp_client_hello_budget(const struct lp_client *s) LP_WUR;
+void lp_client_conn_info(const struct lp_client *s, struct lp_quic_conn_info *out);
+bool lp_client_gateway_present(const struct lp_client *s) LP_WUR;
+/* Known peer by id: 0 or LP_ERR_NOT_FOUND. */
+int lp_client_peer_lookup(const struct lp_client *s, uint32_t peer_id,
+                          struct lp_client_peer *out) LP_WUR;
+size_t lp_client_peer_count(const struct lp_client *s) LP_WUR;
+/* Close error and human reason (valid once CLOSED; LP_OK / "" before). */
+int lp_client_close_err(const struct lp_client *s) LP_WUR;
+const char *lp_client_close_text(const struct lp_client *s) LP_WUR;
+/* Fills relay_connected (admitted), gateway_present, datagram_budget, mtu
+ * (0 before the welcome) and counters; other fields are left untouched. */
+void lp_client_fill_diag(const struct lp_client *s, struct lp_obs_diag *d);
+
+/* ---- Reconnect backoff ----------------------------------------------------- */
+
+typedef uint64_t (*lp_backoff_rand_fn)(void *user);
+
+struct lp_backoff_cfg {
+	uint64_t initial_ns;     /* 0: 500 ms */
+	uint64_t max_ns;         /* 0: 30 s */
+	uint64_t reset_after_ns; /* 0: 60 s admitted resets the backoff */
+	lp_backoff_rand_fn rand; /* NULL: an internal generator seeded from the clock */
+	void *rand_user;
+};
+
+/* Fields are private. */
+struct lp_backoff {
+	uint64_t initial_ns, max_ns, reset_after_ns;
+	uint64_t base_ns;     /* undithered delay of the next attempt */
+	uint64_t admitted_at; /* 0: not admitted since the last delay */
+	unsigned attempts;    /* delays handed out since the last reset */
+	lp_backoff_rand_fn rand;
+	void *rand_user;
+	uint64_t state; /* internal generator */
+};
+
+/* cfg may be NULL (all defaults). */
+void lp_backoff_init(struct lp_backoff *b, const struct lp_backoff_cfg *cfg);
+/*
+ * Delay before the next attempt, uniform in [base/2, base] where base starts
+ * at initial_ns and doubles after each call up to max_ns. If the last
+ * session was admitted (lp_backoff_admitted) at least reset_after_ns before
+ * now, the backoff restarts at initial_ns first.
+ */
+uint64_t lp_backoff_next(struct lp_backoff *b, uint64_t now) LP_WUR;
+/* The session got admitted at now. */
+void lp_backoff_admitted(struct lp_backoff *b, uint64_t now);
+void lp_backoff_reset(struct lp_backoff *b);
+/* Delays handed out since the last reset (the attempt counter). */
+unsigned lp_backoff_attempts(const struct lp_backoff *b) LP_WUR;
+
+/* ---- Runner: a session on an event loop with reconnects --------------------- */
+
+struct lp_loop; /* Linux: lib/evloop */
+struct lp_client_runner;
+
+struct lp_client_runner_cfg {
+	struct lp_client_cfg session;
+	struct lp_quic_ctx *quic; /* borrowed client context */
+	/* Resolved relay addresses (copied, 1..8); attempts rotate through them. */
+	const struct sockaddr_storage *relay;
+	size_t relay_count;
+	struct lp_backoff_cfg backoff;
+	/* Retry also after a permanent reject (see lp_client_reject_is_permanent).
+	 * Without it a permanent reject stops the runner (STOPPED event) -
+	 * except duplicate_mac / gateway_exists after this runner had already
+	 * been admitted once: that is most likely our own stale session still
+	 * held by the relay, so the runner retries with backoff. */
+	bool retry_permanent;
+};
+
+/*
+ * Creates the runner and starts the first connection attempt at once
+ * (CONNECTING event). Frames and events of every session go to cbs with
+ * the session of the moment; the runner's own events (CONNECTING,
+ * RECONNECTING, STOPPED) pass s == NULL. Per attempt the runner opens a
+ * new UDP socket bound to the wildcard address of the relay's family (port
+ * 0) and a new session; when a session ends it reports CLOSED, then
+ * RECONNECTING (delay from lp_backoff) or STOPPED. Errors: LP_ERR_INVAL, LP_ERR_NOMEM, and the
+ * errors of lp_client_new / lp_udp_open for the first attempt (later
+ * attempts report failures as events and retry).
+ */
+int lp_client_runner_new(struct lp_loop *loop, const struct lp_client_runner_cfg *cfg,
+                         const struct lp_client_cbs *cbs, void *user, const struct lp_logger *log,
+                         struct lp_client_runner **out) LP_WUR;
+/* Sends one frame through the current session (lp_client_send_frame errors;
+ * LP_ERR_STATE while reconnecting). Call lp_client_runner_flush after a
+ * batch of frames. */
+int lp_client_runner_send_frame(struct lp_client_runner *r, const uint8_t *frame,
+                                size_t len) LP_WUR;
+/* Writes queued packets (GSO batches) and re-arms the timer. */
+void lp_client_runner_flush(struct lp_client_runner *r);
+/* * Graceful stop: lp_client_disconnect(reason), then runs the loop itself
+ * until the session is CLOSED (DISCONNECT acknowledged, CONNECTION_CLOSE
+ * sent, closing period over - or the relay closed first) or max_wait_ns
+ * passed (0: 1 s); other
+ * watchers of the loop keep running meanwhile (frames they hand to
+ * lp_client_runner_send_frame are refused with LP_ERR_STATE). The session
+ * and socket are gone afterwards; no reconnect follows. Returns 0,
+ * LP_ERR_TIMEOUT when the bound was hit, LP_ERR_IO if the loop failed.
+ */
+int lp_client_runner_disconnect(struct lp_client_runner *r, const char *reason,
+                                uint64_t max_wait_ns);
+/* The current session (NULL while waiting to reconnect or after stop). */
+struct lp_client *lp_client_runner_session(const struct lp_client_runner *r) LP_WUR;
+/* Connection attempts after the first (for lp_obs_diag.reconnects). */
+uint64_t lp_client_runner_reconnects(const struct lp_client_runner *r) LP_WUR;
+/* True once the runner gave up (STOPPED event) or was disconnected. */
+bool lp_client_runner_stopped(const struct lp_client_runner *r) LP_WUR;
+/* Frees the runner: session and socket are dropped without sending. Accepts NULL. */
+void lp_client_runner_del(struct lp_client_runner *r);
+
+#endif /* LP_CLIENT_H */
