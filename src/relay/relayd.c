@@ -1,0 +1,616 @@
+/*
+ * relayd.c - wires QUIC connections to the room engine.
+ *
+ * Per connection the relay keeps a control-stream decoder and, once the
+ * hello is admitted, the engine's peer. The loop drains the UDP socket in
+ * batches, hands every packet to the QUIC server (whose callbacks feed the
+ * engine, which queues datagrams on the target connections), then writes
+ * every connection that has something to send with GSO, and re-arms one
+ * timer at the server's earliest deadline.
+ */
+#include "relayd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp_ctrl.h"
+#include "lp_obs.h"
+#include "metrics.h"
+#include "status_http.h"
+
+#define RX_BATCH 32
+#define RX_BUF_LEN 65536 /* one GRO super-datagram */
+#define RX_ROUNDS 8      /* batches per wakeup before writing: fairness */
+#define HOUSEKEEPING_NS (100 * LP_NS_PER_MS)
+#define EXPIRE_EVERY_NS (10 * LP_NS_PER_SEC)
+#define SHUTDOWN_GRACE_NS (300 * LP_NS_PER_MS)
+
+struct rconn {
+	struct relayd *d;
+	struct lp_quic_conn *qc;
+	struct lp_relay_peer *peer;
+	struct lp_ctrl_decoder *dec;
+	struct lp_ctrl_hello hello; /* waiting for our PMTUD when pending */
+	uint64_t hello_deadline;
+	bool pending;
+	bool closing;
+	size_t budget_seen;
+	struct rconn *pend_next;
+	struct rconn *pend_prev;
+};
+
+struct relayd {
+	struct relayd_cfg cfg;
+	struct lp_loop *loop;
+	const struct lp_logger *log;
+	struct lp_quic_ctx *ctx;
+	struct lp_quic_server *server;
+	struct lp_relay *engine;
+	struct lp_udp *udp;
+	struct status_http *http;
+	struct lp_loop_timer quic_timer;
+	struct lp_loop_timer house_timer;
+	struct lp_loop_timer stop_timer;
+	struct rconn *pending; /* hellos waiting for PMTUD */
+	uint64_t next_expire;
+	uint64_t next_status;
+	bool shutting_down;
+	struct lp_log_ratelimit proto_rl;
+	uint8_t *rx_mem;
+	struct lp_udp_rx rx[RX_BATCH];
+	uint8_t tx[LP_QUIC_WRITE_BUF_MIN];
+};
+
+static void rearm(struct relayd *d);
+
+/* ---- engine callbacks --------------------------------------------------- */
+
+static int eng_send_datagram(void *user, void *conn, const uint8_t *data, size_t len)
+{
+	struct rconn *rc = conn;
+
+	(void)user;
+	return lp_quic_conn_datagram_send(rc->qc, data, len);
+}
+
+static void eng_send_ctrl(void *user, void *conn, const struct lp_ctrl_msg *m)
+{
+	struct relayd *d = user;
+	struct rconn *rc = conn;
+	uint8_t buf[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
+	ssize_t n;
+	int rv;
+
+	n = lp_ctrl_encode(m, buf, sizeof(buf));
+	if (n < 0) {
+		lp_log(d->log, LP_LOG_ERROR, "cannot encode %s: %s", lp_ctrl_type_name(m->type),
+		       lp_strerror((int)n));
+		return;
+	}
+	rv = lp_quic_conn_stream_send(rc->qc, buf, (size_t)n);
+	if (rv != 0)
+		lp_log(d->log, LP_LOG_DEBUG, "control message %s not sent: %s",
+		       lp_ctrl_type_name(m->type), lp_strerror(rv));
+}
+
+static void eng_disconnect(void *user, void *conn, const char *reason)
+{
+	struct rconn *rc = conn;
+
+	(void)user;
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_MALFORMED, reason);
+}
+
+/* ---- pending hellos ------------------------------------------------------ */
+
+static void pending_remove(struct relayd *d, struct rconn *rc)
+{
+	if (!rc->pending)
+		return;
+	if (rc->pend_prev != NULL)
+		rc->pend_prev->pend_next = rc->pend_next;
+	else
+		d->pending = rc->pend_next;
+	if (rc->pend_next != NULL)
+		rc->pend_next->pend_prev = rc->pend_prev;
+	rc->pend_next = rc->pend_prev = NULL;
+	rc->pending = false;
+}
+
+static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
+{
+	struct lp_ctrl_msg reply;
+	char mac[LP_MAC_STR_LEN];
+	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
+	int rv;
+
+	pending_remove(d, rc);
+	lp_proto_mac_format(&rc->hello.mac, mac);
+	rv = lp_relay_admit(d->engine, &rc->hello, rc, budget, now, &reply, &rc->peer);
+	if (rv == 0) {
+		rc->budget_seen = budget;
+		lp_log(d->log, LP_LOG_INFO,
+		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", rc->hello.room,
+		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
+		       lp_relay_peer_budget(rc->peer), reply.u.welcome.mtu,
+		       reply.u.welcome.gateway_present ? ", gateway present" : "");
+		return;
+	}
+	rc->peer = NULL;
+	if (rv == LP_ERR_REJECTED) {
+		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", rc->hello.room,
+		       lp_ctrl_role_name(rc->hello.role), mac,
+		       lp_ctrl_reject_name(reply.u.reject.reason), reply.u.reject.message);
+		rc->closing = true;
+		lp_quic_conn_close(rc->qc, LP_QUIC_APP_REJECTED, reply.u.reject.message);
+		return;
+	}
+	lp_log(d->log, LP_LOG_ERROR, "admission failed: %s", lp_strerror(rv));
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_SHUTDOWN, "relay out of resources");
+}
+
+/* A hello waits until our own PMTUD towards the peer has settled, so the
+ * budget the engine sees (the smaller of both directions) is the path's
+ * real one and not the 1200-byte starting size. */
+static void on_hello(struct relayd *d, struct rconn *rc, const struct lp_ctrl_hello *h,
+                     uint64_t now)
+{
+	struct lp_quic_conn_info info;
+
+	rc->hello = *h;
+	lp_quic_conn_info(rc->qc, &info);
+	if (info.pmtud_done || d->cfg.pmtud_wait_ns == 0) {
+		admit(d, rc, now);
+		return;
+	}
+	rc->hello_deadline = now + d->cfg.pmtud_wait_ns;
+	rc->pending = true;
+	rc->pend_prev = NULL;
+	rc->pend_next = d->pending;
+	if (d->pending != NULL)
+		d->pending->pend_prev = rc;
+	d->pending = rc;
+}
+
+static void pending_poll(struct relayd *d, uint64_t now)
+{
+	struct rconn *rc = d->pending, *next;
+	struct lp_quic_conn_info info;
+
+	for (; rc != NULL; rc = next) {
+		next = rc->pend_next;
+		lp_quic_conn_info(rc->qc, &info);
+		if (info.pmtud_done || now >= rc->hello_deadline)
+			admit(d, rc, now);
+	}
+}
+
+/* ---- connection callbacks -------------------------------------------------- */
+
+static void protocol_error(struct relayd *d, struct rconn *rc, const char *what, int err)
+{
+	uint64_t skipped = 0;
+
+	if (lp_log_ratelimit_ok(&d->proto_rl, lp_loop_now(d->loop), &skipped))
+		lp_log(d->log, LP_LOG_WARN, "closing a connection: %s: %s (%llu similar skipped)",
+		       what, lp_strerror(err), (unsigned long long)skipped);
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_PROTOCOL, what);
+}
+
+static void on_ctrl(struct relayd *d, struct rconn *rc, const struct lp_ctrl_msg *m, uint64_t now)
+{
+	int rv;
+
+	if (rc->peer != NULL) {
+		rv = lp_relay_peer_ctrl(d->engine, rc->peer, m, now);
+		if (rv != 0)
+			protocol_error(d, rc, "unexpected control message", rv);
+		return;
+	}
+	if (rc->pending) /* nothing but the hello is expected before the welcome */
+		return;
+	if (m->type != LP_CTRL_HELLO) {
+		protocol_error(d, rc, "first control message is not a hello", LP_ERR_TYPE);
+		return;
+	}
+	on_hello(d, rc, &m->u.hello, now);
+}
+
+static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, bool fin, void *user)
+{
+	struct rconn *rc = user;
+	struct relayd *d = rc->d;
+	uint64_t now = lp_loop_now(d->loop);
+	struct lp_ctrl_msg m;
+	ssize_t n;
+
+	(void)c;
+	(void)fin;
+	while (len > 0 && !rc->closing) {
+		n = lp_ctrl_decoder_feed(rc->dec, data, len, &m);
+		if (n < 0) {
+			if (rc->peer == NULL && !rc->pending) {
+				/* A hello that fails validation is answered with a reject. */
+				struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
+
+				rej.u.reject.reason = n == LP_ERR_VERSION ? LP_REJECT_VERSION
+				                                          : LP_REJECT_BAD_HELLO;
+				snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
+				         "invalid hello: %s", lp_strerror((int)n));
+				eng_send_ctrl(d, rc, &rej);
+			}
+			protocol_error(d, rc, "invalid control message", (int)n);
+			return;
+		}
+		data += n;
+		len -= (size_t)n;
+		if (m.type != LP_CTRL_NONE)
+			on_ctrl(d, rc, &m, now);
+	}
+}
+
+static void cb_datagram(struct lp_quic_conn *c, const uint8_t *data, size_t len, void *user)
+{
+	struct rconn *rc = user;
+
+	(void)c;
+	if (rc->peer != NULL)
+		lp_relay_datagram(rc->d->engine, rc->peer, data, len, lp_loop_now(rc->d->loop),
+		                  NULL);
+}
+
+static const char *close_text(int err, const char *reason)
+{
+	switch (err) {
+	case LP_OK:
+		return reason != NULL && reason[0] != '\0' ? reason : "connection closed";
+	case LP_ERR_TIMEOUT:
+		return "idle timeout";
+	default:
+		return lp_strerror(err);
+	}
+}
+
+static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const char *reason,
+                      void *user)
+{
+	struct rconn *rc = user;
+	struct relayd *d = rc->d;
+
+	(void)app_code;
+	pending_remove(d, rc);
+	if (rc->peer != NULL) {
+		lp_relay_peer_leave(d->engine, rc->peer, close_text(err, reason));
+		rc->peer = NULL;
+	}
+	lp_quic_conn_set_user(c, NULL, NULL);
+	free(rc->dec);
+	free(rc);
+}
+
+static const struct lp_quic_conn_cbs conn_cbs = {
+	.stream_data = cb_stream,
+	.datagram = cb_datagram,
+	.closed = cb_closed,
+};
+
+static int cb_accept(struct lp_quic_server *s, struct lp_quic_conn *c, void *user)
+{
+	struct relayd *d = user;
+	struct rconn *rc;
+
+	(void)s;
+	if (d->shutting_down)
+		return -1;
+	rc = calloc(1, sizeof(*rc));
+	if (rc == NULL)
+		return -1;
+	rc->dec = malloc(sizeof(*rc->dec));
+	if (rc->dec == NULL) {
+		free(rc);
+		return -1;
+	}
+	lp_ctrl_decoder_init(rc->dec);
+	rc->d = d;
+	rc->qc = c;
+	lp_quic_conn_set_user(c, &conn_cbs, rc);
+	return 0;
+}
+
+/* ---- I/O ----------------------------------------------------------------- */
+
+static void write_conn(struct lp_quic_conn *c, void *arg)
+{
+	struct relayd *d = arg;
+	struct rconn *rc = lp_quic_conn_user(c);
+	uint64_t now = lp_loop_now(d->loop);
+	struct lp_quic_path path;
+	size_t gso = 0;
+	ssize_t n;
+	int rv;
+
+	for (;;) {
+		n = lp_quic_conn_write(c, d->tx, sizeof(d->tx), &gso, &path, now);
+		if (n <= 0)
+			break;
+		rv = lp_udp_send(d->udp, &path, d->tx, (size_t)n, gso);
+		if (rv != 0 && rv != LP_ERR_AGAIN)
+			lp_log(d->log, LP_LOG_DEBUG, "udp send: %s", lp_strerror(rv));
+	}
+	/* PMTUD may raise (or a path change lower) the budget towards a peer. */
+	if (rc != NULL && rc->peer != NULL) {
+		size_t budget = lp_quic_conn_datagram_budget(c);
+
+		if (budget != rc->budget_seen) {
+			rc->budget_seen = budget;
+			lp_relay_peer_set_budget(rc->peer, budget);
+		}
+	}
+}
+
+static void flush(struct relayd *d)
+{
+	lp_quic_server_foreach_pending(d->server, write_conn, d);
+	rearm(d);
+}
+
+static void on_udp(struct lp_loop *l, int fd, unsigned events, void *arg)
+{
+	struct relayd *d = arg;
+	uint64_t now = lp_loop_now(l);
+
+	(void)fd;
+	(void)events;
+	for (int round = 0; round < RX_ROUNDS; round++) {
+		int n = lp_udp_recv(d->udp, d->rx, RX_BATCH);
+
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct lp_udp_rx *rx = &d->rx[i];
+			size_t seg = rx->segment_size ? rx->segment_size : rx->len;
+
+			for (size_t off = 0; off < rx->len; off += seg) {
+				size_t len = rx->len - off < seg ? rx->len - off : seg;
+
+				if (lp_quic_server_read(d->server, &rx->path, rx->data + off, len,
+				                        now, NULL) != 0)
+					lp_log(d->log, LP_LOG_WARN,
+					       "out of memory reading a packet");
+			}
+		}
+		if (n < RX_BATCH)
+			break;
+	}
+	flush(d);
+}
+
+static void on_quic_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
+{
+	struct relayd *d = arg;
+
+	(void)t;
+	lp_quic_server_handle_expiry(d->server, lp_loop_now(l));
+	flush(d);
+}
+
+static void rearm(struct relayd *d)
+{
+	uint64_t when = lp_quic_server_expiry(d->server);
+
+	if (when == UINT64_MAX) {
+		lp_loop_timer_cancel(d->loop, &d->quic_timer);
+		return;
+	}
+	if (lp_loop_timer_arm(d->loop, &d->quic_timer, when) != 0)
+		lp_log(d->log, LP_LOG_ERROR, "cannot arm the QUIC timer");
+}
+
+static void status_line(void *user, const char *line)
+{
+	struct relayd *d = user;
+
+	lp_log(d->log, LP_LOG_INFO, "%s", line);
+}
+
+static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
+{
+	struct relayd *d = arg;
+	uint64_t now = lp_loop_now(l);
+
+	pending_poll(d, now);
+	if (now >= d->next_expire) {
+		lp_relay_expire(d->engine, now);
+		d->next_expire = now + EXPIRE_EVERY_NS;
+	}
+	if (d->cfg.status_interval_ns != 0 && now >= d->next_status) {
+		const struct lp_counters *c = lp_relay_counters(d->engine);
+
+		lp_log(d->log, LP_LOG_INFO,
+		       "status: %zu rooms, %zu peers, %zu connections, %llu datagrams in, %llu "
+		       "out, %llu dropped, %llu garbage packets",
+		       lp_relay_room_count(d->engine), lp_relay_peer_total(d->engine),
+		       lp_quic_server_conn_count(d->server), (unsigned long long)c->datagrams_rx,
+		       (unsigned long long)c->datagrams_tx,
+		       (unsigned long long)lp_obs_drops_total(c),
+		       (unsigned long long)lp_quic_server_dropped(d->server));
+		d->next_status = now + d->cfg.status_interval_ns;
+	}
+	flush(d);
+	if (lp_loop_timer_arm(l, t, now + HOUSEKEEPING_NS) != 0)
+		lp_log(d->log, LP_LOG_ERROR, "cannot arm the housekeeping timer");
+}
+
+static ssize_t render_metrics(void *user, char *buf, size_t cap)
+{
+	struct relayd *d = user;
+	uint64_t now = lp_loop_now(d->loop);
+	ssize_t n = lp_relay_metrics_write(d->engine, now, buf, cap);
+	int m;
+
+	if (n < 0)
+		return n;
+	m = snprintf(buf + n, cap - (size_t)n,
+	             "# HELP lanparty_relay_quic_connections Live QUIC connections.\n"
+	             "# TYPE lanparty_relay_quic_connections gauge\n"
+	             "lanparty_relay_quic_connections %zu\n"
+	             "# HELP lanparty_relay_quic_dropped_packets_total UDP payloads dropped "
+	             "before reaching a connection.\n"
+	             "# TYPE lanparty_relay_quic_dropped_packets_total counter\n"
+	             "lanparty_relay_quic_dropped_packets_total %llu\n",
+	             lp_quic_server_conn_count(d->server),
+	             (unsigned long long)lp_quic_server_dropped(d->server));
+	if (m < 0 || (size_t)m >= cap - (size_t)n)
+		return LP_ERR_NOBUF;
+	return n + m;
+}
+
+/* ---- lifetime --------------------------------------------------------------- */
+
+int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct lp_logger *log,
+               struct relayd **out)
+{
+	static const struct lp_quic_server_cbs srv_cbs = { .accept = cb_accept };
+	struct lp_relay_callbacks ecb = {
+		.send_datagram = eng_send_datagram,
+		.send_ctrl = eng_send_ctrl,
+		.disconnect = eng_disconnect,
+	};
+	struct relayd *d;
+	char addr[80];
+	int rv;
+
+	*out = NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return LP_ERR_NOMEM;
+	d->cfg = *cfg;
+	d->loop = loop;
+	d->log = log;
+	ecb.user = d;
+	lp_log_ratelimit_init(&d->proto_rl, 10, 10 * LP_NS_PER_SEC);
+	lp_loop_timer_init(&d->quic_timer, on_quic_timer, d);
+	lp_loop_timer_init(&d->house_timer, on_house_timer, d);
+
+	d->rx_mem = malloc((size_t)RX_BATCH * RX_BUF_LEN);
+	if (d->rx_mem == NULL) {
+		rv = LP_ERR_NOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < RX_BATCH; i++) {
+		d->rx[i].data = d->rx_mem + i * RX_BUF_LEN;
+		d->rx[i].cap = RX_BUF_LEN;
+	}
+	rv = lp_quic_ctx_new_server(&cfg->quic, log, &d->ctx);
+	if (rv != 0)
+		goto fail;
+	rv = lp_quic_server_new(d->ctx, &srv_cbs, d, &d->server);
+	if (rv != 0)
+		goto fail;
+	rv = lp_relay_new(&d->engine, &cfg->engine, &ecb, log);
+	if (rv != 0) {
+		lp_log(log, LP_LOG_ERROR, "invalid relay settings: %s", lp_strerror(rv));
+		goto fail;
+	}
+	rv = lp_udp_open((const struct sockaddr *)&cfg->listen, &d->udp);
+	if (rv != 0) {
+		if (lp_net_addr_format((const struct sockaddr *)&cfg->listen, addr, sizeof(addr)) !=
+		    0)
+			snprintf(addr, sizeof(addr), "?");
+		lp_log(log, LP_LOG_ERROR, "cannot listen on %s/udp: %s", addr, strerror(errno));
+		goto fail;
+	}
+	rv = lp_loop_fd_add(loop, (int)lp_udp_fd(d->udp), LP_LOOP_READ, on_udp, d);
+	if (rv != 0)
+		goto fail;
+	if (cfg->metrics_enabled) {
+		rv = status_http_new(loop, (const struct sockaddr *)&cfg->metrics_listen,
+		                     render_metrics, d, log, &d->http);
+		if (rv != 0)
+			goto fail;
+	}
+	d->next_expire = lp_loop_now(loop) + EXPIRE_EVERY_NS;
+	d->next_status = lp_loop_now(loop) + cfg->status_interval_ns;
+	rv = lp_loop_timer_arm(loop, &d->house_timer, lp_loop_now(loop) + HOUSEKEEPING_NS);
+	if (rv != 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	relayd_del(d);
+	return rv;
+}
+
+void relayd_reload(struct relayd *d)
+{
+	int rv;
+
+	if (d->cfg.quic.cert_file == NULL) {
+		lp_log(d->log, LP_LOG_INFO,
+		       "SIGHUP: development certificate in use, nothing to reload");
+		return;
+	}
+	rv = lp_quic_ctx_reload_cert(d->ctx, d->cfg.quic.cert_file, d->cfg.quic.key_file);
+	if (rv != 0)
+		lp_log(d->log, LP_LOG_ERROR,
+		       "SIGHUP: certificate not reloaded, keeping the old one: %s",
+		       lp_strerror(rv));
+	else
+		lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
+		       d->cfg.quic.cert_file);
+}
+
+void relayd_log_snapshot(struct relayd *d)
+{
+	lp_relay_snapshot_lines(d->engine, lp_loop_now(d->loop), status_line, d);
+}
+
+static void on_stop_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	lp_loop_stop(l);
+}
+
+void relayd_shutdown(struct relayd *d)
+{
+	if (d->shutting_down) {
+		lp_loop_stop(d->loop);
+		return;
+	}
+	d->shutting_down = true;
+	lp_log(d->log, LP_LOG_INFO, "shutting down: closing %zu connections",
+	       lp_quic_server_conn_count(d->server));
+	lp_quic_server_close_all(d->server, LP_QUIC_APP_SHUTDOWN, "relay shutting down");
+	flush(d);
+	lp_loop_timer_init(&d->stop_timer, on_stop_timer, d);
+	if (lp_loop_timer_arm(d->loop, &d->stop_timer, lp_loop_now(d->loop) + SHUTDOWN_GRACE_NS) !=
+	    0)
+		lp_loop_stop(d->loop);
+}
+
+void relayd_del(struct relayd *d)
+{
+	if (d == NULL)
+		return;
+	lp_loop_timer_cancel(d->loop, &d->quic_timer);
+	lp_loop_timer_cancel(d->loop, &d->house_timer);
+	if (d->shutting_down)
+		lp_loop_timer_cancel(d->loop, &d->stop_timer);
+	status_http_del(d->http);
+	if (d->udp != NULL) {
+		lp_loop_fd_del(d->loop, (int)lp_udp_fd(d->udp));
+		lp_udp_close(d->udp);
+	}
+	/* Connections go first: their closed callbacks need the engine. */
+	lp_quic_server_del(d->server);
+	lp_relay_del(d->engine);
+	lp_quic_ctx_del(d->ctx);
+	free(d->rx_mem);
+	free(d);
+}
