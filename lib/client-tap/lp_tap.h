@@ -41,6 +41,13 @@ struct lp_tap_config {
 	 * value, written before the device is opened. */
 	const struct lp_mac *mac;
 	uint32_t mtu; /* 0: keep the default; else LP_MTU_MIN..LP_MTU_MAX */
+	/* For tests only (Windows; ignored on Linux). NULL: the adapter's
+	 * device \\.\Global\{GUID}.tap. Else open this path instead, after the
+	 * same adapter lookup and NetworkAddress write: a message-mode named
+	 * pipe (tests/wine/tap_pipe_server.c) stands in for the driver, which
+	 * does not exist under Wine. The driver IOCTLs then report
+	 * LP_ERR_UNSUPPORTED. */
+	const char *device_path;
 };
 
 struct lp_tap_info {
@@ -57,6 +64,16 @@ struct lp_tap_info {
  * down. Non-blocking I/O. Errors: LP_ERR_INVAL (name too long, MAC not a
  * unicast identity), LP_ERR_MTU_RANGE, LP_ERR_NOT_FOUND (no TAP driver /
  * adapter), LP_ERR_PERM (not privileged), LP_ERR_NOMEM, LP_ERR_IO.
+ *
+ * Windows: picks the adapter from the registry (ComponentId tap0901 or
+ * root\tap0901; cfg->name matches the connection name or the {GUID}, case
+ * insensitive, braces optional), writes cfg->mac as its NetworkAddress value
+ * (the driver reads it only when the adapter is initialised: compare
+ * lp_tap_get_info's MAC), then opens the device. LP_ERR_NOT_FOUND: no such
+ * adapter (lp_tap_list tells "none installed" from "name not found") or its
+ * device is missing (adapter disabled). cfg->mtu is only range-checked: the
+ * driver's MTU is fixed when the adapter initialises, and the IP MTU belongs
+ * to lib/client-route (lp_route_scope_set_mtu).
  */
 int lp_tap_open(const struct lp_tap_config *cfg, struct lp_tap **out) LP_WUR;
 
@@ -65,10 +82,12 @@ int lp_tap_open(const struct lp_tap_config *cfg, struct lp_tap **out) LP_WUR;
 void lp_tap_close(struct lp_tap *t);
 
 /* Brings the link up / down (Windows: media connected / disconnected).
- * LP_ERR_PERM, LP_ERR_IO. */
+ * LP_ERR_PERM, LP_ERR_IO; Windows: LP_ERR_UNSUPPORTED when the device does
+ * not answer the driver IOCTL (only cfg->device_path stand-ins). */
 int lp_tap_set_up(struct lp_tap *t, bool up) LP_WUR;
 
-/* Changes the MTU. LP_ERR_MTU_RANGE, LP_ERR_PERM, LP_ERR_IO. */
+/* Changes the MTU. LP_ERR_MTU_RANGE, LP_ERR_PERM, LP_ERR_IO. Windows: always
+ * LP_ERR_UNSUPPORTED after the range check (see lp_tap_open). */
 int lp_tap_set_mtu(struct lp_tap *t, uint32_t mtu) LP_WUR;
 
 /*
@@ -76,6 +95,11 @@ int lp_tap_set_mtu(struct lp_tap *t, uint32_t mtu) LP_WUR;
  * waiting, LP_ERR_TRUNCATED when it did not fit cap (the frame is lost:
  * drop and count; pass cap >= LP_ETH_HDR_LEN + LP_ETH_VLAN_TAG_LEN + MTU),
  * LP_ERR_IO.
+ *
+ * Windows: one overlapped read is always in flight; a call collects it when
+ * it completed (else LP_ERR_AGAIN) and starts the next, so the handle's
+ * event stays set while frames wait. LP_ERR_IO is sticky there (the device
+ * went away): close the adapter.
  */
 ssize_t lp_tap_read(struct lp_tap *t, uint8_t *buf, size_t cap) LP_WUR;
 
@@ -89,7 +113,15 @@ ssize_t lp_tap_write(struct lp_tap *t, const uint8_t *frame, size_t len) LP_WUR;
 /* What the event loop waits on for reads. */
 lp_tap_handle lp_tap_get_handle(const struct lp_tap *t);
 
-/* Current name, index, MAC, MTU and state, read from the OS. LP_ERR_IO. */
+/*
+ * Current name, index, MAC, MTU and state, read from the OS. LP_ERR_IO.
+ * Windows: mac and mtu are what the driver reports (GET_MAC, GET_MTU), id is
+ * the {GUID} (lib/client-route turns it into the LUID), ifindex and up come
+ * from GetAdaptersAddresses (0 / media state last set when it does not list
+ * the adapter). LP_ERR_UNSUPPORTED when the device does not answer the
+ * driver IOCTLs (cfg->device_path stand-ins): the other fields are filled,
+ * mac and mtu are zero.
+ */
 int lp_tap_get_info(const struct lp_tap *t, struct lp_tap_info *out) LP_WUR;
 
 /*
@@ -98,5 +130,20 @@ int lp_tap_get_info(const struct lp_tap *t, struct lp_tap_info *out) LP_WUR;
  * LP_ERR_NOBUF (cap too small for the text), LP_ERR_IO.
  */
 int lp_tap_ipv4(const struct lp_tap *t, char *out, size_t cap) LP_WUR;
+
+/* One installed TAP adapter, as lp_tap_list reports it. */
+struct lp_tap_adapter {
+	char name[LP_TAP_NAME_MAX]; /* connection name (UTF-8, may be cut), or "" */
+	char id[LP_TAP_NAME_MAX];   /* {NetCfgInstanceId} */
+};
+
+/*
+ * Windows only (the Linux backend creates its interface: nothing to list).
+ * The installed TAP-Windows6 adapters, in registry order, the one lp_tap_open
+ * picks for a NULL name first. Fills min(cap, total) entries of out and sets
+ * *total; 0 adapters means the driver is not installed. LP_ERR_NOT_FOUND
+ * (no network adapter class key at all), LP_ERR_PERM, LP_ERR_IO.
+ */
+int lp_tap_list(struct lp_tap_adapter *out, size_t cap, size_t *total) LP_WUR;
 
 #endif /* LP_TAP_H */
