@@ -170,4 +170,54 @@ void lp_ctrl_decoder_init(struct lp_ctrl_decoder *d);
 ssize_t lp_ctrl_decoder_feed(struct lp_ctrl_decoder *d, const uint8_t *data, size_t len,
                              struct lp_ctrl_msg *out) LP_WUR;
 
+/* ---- Client identity file ------------------------------------------------
+ * The client's persistent tunnel MAC, kept in a small JSON file
+ * (LP_CTRL_IDENTITY_FILE by default, in the working directory):
+ *   {"version":1,"mac":"02:1a:2b:3c:4d:5e"}
+ * Unknown extra members are ignored. A local file, not network input; still
+ * validated like a control message.
+ */
+#define LP_CTRL_IDENTITY_FILE "lanparty-client-identity.json"
+#define LP_CTRL_IDENTITY_VERSION 1
+#define LP_CTRL_IDENTITY_MAX 4096u /* largest identity file read */
+
+struct lp_ctrl_identity {
+	struct lp_mac mac; /* unicast, non-zero; generated ones are locally administered */
+};
+
+/*
+ * Parses an identity document. Errors: LP_ERR_JSON (not JSON, not an
+ * object, or larger than LP_CTRL_IDENTITY_MAX), LP_ERR_FIELD_MISSING /
+ * LP_ERR_FIELD_TYPE ("version" or "mac"), LP_ERR_VERSION (version not 1),
+ * LP_ERR_MAC_SYNTAX, LP_ERR_MAC_ZERO / LP_ERR_MAC_GROUP (not a unicast
+ * identity).
+ */
+int lp_ctrl_identity_parse(const uint8_t *json, size_t len, struct lp_ctrl_identity *out) LP_WUR;
+
+/* Writes the document plus a newline into out (NUL-terminated). Returns its
+ * length, LP_ERR_NOBUF, LP_ERR_MAC_ZERO / LP_ERR_MAC_GROUP. */
+ssize_t lp_ctrl_identity_encode(const struct lp_ctrl_identity *id, char *out, size_t cap) LP_WUR;
+
+/* Reads and parses path. LP_ERR_NOT_FOUND when the file does not exist,
+ * LP_ERR_IO when it cannot be read (errno kept), the parse errors. */
+int lp_ctrl_identity_load(const char *path, struct lp_ctrl_identity *out) LP_WUR;
+
+/*
+ * Saves atomically: writes "<path>.tmp" (mode 0600, created afresh,
+ * symlinks refused), flushes it to disk and renames it over path, so a
+ * crash leaves either the old or the new file, never a partial one.
+ * Errors: LP_ERR_IO (errno kept), the encode errors.
+ */
+int lp_ctrl_identity_save(const char *path, const struct lp_ctrl_identity *id) LP_WUR;
+
+/*
+ * Loads path; when it does not exist, generates a random locally
+ * administered unicast MAC, saves it and sets *created. A file that exists
+ * but is invalid is an error (it is never overwritten: the user decides).
+ * Errors: those of load (except LP_ERR_NOT_FOUND) and save, LP_ERR_IO when
+ * no randomness is available.
+ */
+int lp_ctrl_identity_load_or_create(const char *path, struct lp_ctrl_identity *out,
+                                    bool *created) LP_WUR;
+
 #endif /* LP_CTRL_H */

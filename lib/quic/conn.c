@@ -75,10 +75,11 @@ static void path_to_ngtcp2(ngtcp2_path_storage *ps, const struct lp_quic_path *p
 static void path_from_ngtcp2(struct lp_quic_path *out, const ngtcp2_path *p)
 {
 	memset(out, 0, sizeof(*out));
-	if (p->local.addrlen <= sizeof(out->local))
-		memcpy(&out->local, p->local.addr, p->local.addrlen);
-	if (p->remote.addrlen <= sizeof(out->remote))
-		memcpy(&out->remote, p->remote.addr, p->remote.addrlen);
+	/* ngtcp2_socklen is int on Windows: compare as size_t. */
+	if ((size_t)p->local.addrlen <= sizeof(out->local))
+		memcpy(&out->local, p->local.addr, (size_t)p->local.addrlen);
+	if ((size_t)p->remote.addrlen <= sizeof(out->remote))
+		memcpy(&out->remote, p->remote.addr, (size_t)p->remote.addrlen);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const ngtcp2_addr *b)
@@ -780,8 +781,12 @@ int lp_quic_conn_read(struct lp_quic_conn *c, const struct lp_quic_path *path, c
 		touch(c);
 		return rv;
 	}
-	if (c->hs_done)
+	if (c->hs_done) {
+		/* A read can complete a PMTUD probe: refresh the budget with the
+		 * flag, or a caller would see pmtud_done next to the old budget. */
 		pmtud_update(c, now);
+		c->budget = compute_budget(c);
+	}
 	touch(c);
 	return c->state >= LP_QUIC_CLOSING && !(c->close_wanted && c->close_app) ? LP_ERR_CLOSED
 	                                                                         : 0;

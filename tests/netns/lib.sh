@@ -16,6 +16,9 @@
 : "${LP_BUILD:=build}"
 LP_NS=${LP_NS:-lp$$}
 LP_TMP=${LP_TMP:-$(mktemp -d /tmp/lanparty-netns.XXXXXX)}
+# The peers drop to "nobody" and re-read the pinned certificate after a relay
+# restart, so the directory must be searchable by others.
+chmod 755 "$LP_TMP"
 LP_PIDS=()
 LP_ROOM=LAN1
 LP_RELAY_ADDR=198.18.0.1:4433
@@ -128,7 +131,7 @@ lp_dhcp() {
 }
 
 lp_topology_down() {
-	local pid n
+	local pid n name
 	for name in c1 c2 gateway relay; do
 		lp_stop "$name"
 	done

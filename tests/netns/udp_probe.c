@@ -1,10 +1,13 @@
 /*
  * udp_probe - game-discovery stand-in for the netns tests.
  *
- *   udp_probe send ADDR PORT TEXT [COUNT]   broadcast/unicast TEXT COUNT times (100 ms apart)
+ *   udp_probe send ADDR PORT TEXT [COUNT [IFACE]]  send TEXT COUNT times, 100 ms apart,
+ *                                           out of IFACE when given
  *   udp_probe recv PORT TEXT SECONDS        exit 0 once a datagram containing TEXT arrives
  *
- * `send` enables SO_BROADCAST so 255.255.255.255 and subnet broadcasts work.
+ * `send` enables SO_BROADCAST; with IFACE it binds to that device, so the
+ * limited broadcast 255.255.255.255 needs no route (the test namespaces have
+ * no default route).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,12 +22,12 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: udp_probe send ADDR PORT TEXT [COUNT]\n"
+	fprintf(stderr, "usage: udp_probe send ADDR PORT TEXT [COUNT [IFACE]]\n"
 	                "       udp_probe recv PORT TEXT SECONDS\n");
 	return 2;
 }
 
-static int do_send(const char *addr, int port, const char *text, int count)
+static int do_send(const char *addr, int port, const char *text, int count, const char *ifname)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd, on = 1;
@@ -34,6 +37,11 @@ static int do_send(const char *addr, int port, const char *text, int count)
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on)) < 0) {
 		perror("udp_probe: socket");
+		return 1;
+	}
+	if (ifname != NULL &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0) {
+		perror("udp_probe: SO_BINDTODEVICE");
 		return 1;
 	}
 	for (int i = 0; i < count; i++) {
@@ -88,7 +96,8 @@ static int do_recv(int port, const char *text, int seconds)
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "send") == 0)
-		return do_send(argv[2], atoi(argv[3]), argv[4], argc > 5 ? atoi(argv[5]) : 5);
+		return do_send(argv[2], atoi(argv[3]), argv[4], argc > 5 ? atoi(argv[5]) : 5,
+		               argc > 6 ? argv[6] : NULL);
 	if (argc == 5 && strcmp(argv[1], "recv") == 0)
 		return do_recv(atoi(argv[2]), argv[3], atoi(argv[4]));
 	return usage();

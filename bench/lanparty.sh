@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Throughput and latency through the tunnel, next to the bare path it rides on,
+# measured in the same run (topology: tests/netns/lib.sh).
+#
+#   tunnel:   player c1 (TAP) -> relay -> gateway -> LAN host 10.77.0.1
+#   baseline: c1 wan0 198.18.0.3 -> relay's bridge -> gw wan0 198.18.0.2
+#             (the same veth hops the QUIC packets cross, without the tunnel)
+#
+# Usage: bench/lanparty.sh [BUILD_DIR] [SECONDS]   (root)
+set -uo pipefail
+LP_SRC=$(cd "$(dirname "$0")/.." && pwd)
+cd "$LP_SRC"
+LP_BUILD=${1:-build}
+secs=${2:-10}
+. tests/netns/lib.sh
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
+trap 'lp_topology_down; rm -rf "$LP_TMP"' EXIT
+
+lp_topology_up
+lp_start_relay
+lp_start_gateway
+lp_start_client c1
+lp_wait_for 20 "c1 admitted" lp_log_has c1 admitted || { cat "$LP_TMP"/*.log; exit 1; }
+lp_wait_for 20 "gateway admitted" lp_log_has gateway admitted || exit 1
+lp_dhcp c1 >/dev/null || { echo "bench: no DHCP lease" >&2; exit 1; }
+
+# iperf NS_SERVER ADDR NS_CLIENT [-R]: receiver Mbit/s
+iperf() {
+	ns "$1" iperf3 -s -1 -B "$2" >/dev/null 2>&1 &
+	local spid=$!
+	sleep 0.5
+	ns "$3" iperf3 -c "$2" -t "$secs" -f m ${4:-} 2>/dev/null | awk '/receiver/ {print $7}'
+	wait $spid 2>/dev/null
+}
+# rtt NS ADDR: average ms over 50 pings
+rtt() {
+	ns "$1" ping -c 50 -i 0.02 -q "$2" | awk -F/ '/^rtt/ {print $5}'
+}
+tun_up=$(iperf lan 10.77.0.1 c1)
+tun_down=$(iperf lan 10.77.0.1 c1 -R)
+tun_rtt=$(rtt c1 10.77.0.1)
+base_up=$(iperf gw 198.18.0.2 c1)
+base_down=$(iperf gw 198.18.0.2 c1 -R)
+base_rtt=$(rtt c1 198.18.0.2)
+
+printf '\n%-34s %12s %12s %8s\n' "path" "tunnel" "bare veth" "ratio"
+row() { printf '%-34s %12s %12s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"; }
+row "TCP client -> LAN (Mbit/s)" "$tun_up" "$base_up"
+row "TCP LAN -> client (Mbit/s)" "$tun_down" "$base_down"
+row "ping RTT (ms)" "$tun_rtt" "$base_rtt"
+printf '%-34s %12s\n' "added RTT (ms)" "$(awk -v a="$tun_rtt" -v b="$base_rtt" 'BEGIN { printf "%.3f", a - b }')"
+printf 'room MTU %s; iperf3 %s s per direction; 2 cores shared by every process\n' \
+	"$(ns c1 cat /sys/class/net/lanparty0/mtu)" "$secs"

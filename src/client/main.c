@@ -1,0 +1,475 @@
+/*
+ * lanparty-client - joins a softlan-vpn room from Linux through a TAP
+ * adapter; the Linux twin of lanparty-client-win.
+ *
+ * Startup order: identity (the tunnel MAC), resolve the relay before any
+ * interface is touched, connect and get admitted, and only then create the
+ * TAP with the room MTU the relay chose (client.c), then drop privileges.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client.h"
+#include "lp_client.h"
+#include "lp_ctrl.h"
+#include "lp_loop.h"
+#include "lp_net.h"
+#include "lp_obs.h"
+#include "lp_quic.h"
+#include "lp_version.h"
+#include "privdrop.h"
+
+#define PROG "lanparty-client"
+#define RELAY_ADDRS_MAX 8
+#define SHUTDOWN_WAIT (3 * LP_NS_PER_SEC)
+#define TAP_DEFAULT "lanparty0"
+
+enum {
+	OPT_RELAY = 1,
+	OPT_SERVER_NAME,
+	OPT_CA_CERT,
+	OPT_CA_FILE,
+	OPT_ROOM,
+	OPT_VIRTUAL_MAC,
+	OPT_IDENTITY,
+	OPT_TAP,
+	OPT_USER,
+	OPT_STATUS_INTERVAL
+};
+
+static const struct lp_cli_opt client_opts[] = {
+	{ OPT_RELAY, "relay", "HOST[:PORT]", NULL, true,
+	  "relay address: DNS name, IPv4 address or [IPv6]:port; a bare host means UDP port "
+	  "443" },
+	{ OPT_SERVER_NAME, "server-name", "NAME", "the --relay host name", false,
+	  "TLS server name of the relay (SNI, and the name checked with --ca-file)" },
+	{ OPT_CA_CERT, "relay-ca-cert", "FILE", NULL, false,
+	  "pin the relay's certificate: a DER file (what the relay wrote with "
+	  "--dev-cert-der-out)" },
+	{ OPT_CA_FILE, "ca-file", "PEM", "system trust store", false,
+	  "trust relays whose certificate chains to these PEM CA certificates" },
+	{ OPT_ROOM, "room", "CODE", NULL, true, "room to join: 1-32 of A-Z a-z 0-9 _ -" },
+	{ OPT_VIRTUAL_MAC, "virtual-mac", "MAC", "the identity file's MAC", false,
+	  "tunnel MAC to use instead of the stored identity (testing); the file is not touched" },
+	{ OPT_IDENTITY, "identity", "FILE", "./" LP_CTRL_IDENTITY_FILE, false,
+	  "identity file holding this computer's tunnel MAC; created with a random locally "
+	  "administered MAC when missing" },
+	{ OPT_TAP, "tap", "NAME", TAP_DEFAULT, false, "name of the TAP interface to create" },
+	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
+	  "user to switch to once the TAP is up (CAP_NET_ADMIN is kept to follow room MTU "
+	  "changes)" },
+	{ OPT_STATUS_INTERVAL, "status-interval", "SECONDS", "10", false,
+	  "period of the status lines and of the stats sent to the relay (1-3600)" },
+};
+
+static const char client_examples[] =
+        "  " PROG " --relay relay.example.org --room LAN1\n"
+        "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
+        "      --relay-ca-cert relay-cert.der --room LAN1 --tap lanparty0\n"
+        "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n";
+
+static const char client_notes[] =
+        "Runs as root (or with CAP_NET_ADMIN). The TAP is created only after the relay "
+        "admitted this client, so that its MTU is the room's MTU; privileges are then dropped "
+        "to --user, keeping only CAP_NET_ADMIN so the TAP MTU can follow a changed room MTU "
+        "after a reconnect. The TAP disappears when the client exits. Exit status: 0 after "
+        "SIGINT/SIGTERM, 1 on a startup or permanent failure, 2 on a usage error.";
+
+struct client_args {
+	struct lp_net_endpoint relay;
+	const char *server_name;
+	const char *ca_cert;
+	const char *ca_file;
+	const char *room;
+	bool have_mac;
+	struct lp_mac mac;
+	const char *identity;
+	const char *tap;
+	const char *user;
+	uint64_t status_interval;
+};
+
+static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
+{
+	struct client_args *a = user;
+	uint64_t ns = 0;
+	int rc;
+
+	switch (id) {
+	case OPT_RELAY:
+		rc = lp_net_parse_relay(arg, &a->relay);
+		if (rc < 0)
+			snprintf(err, cap, "--relay: '%s': %s", arg, lp_strerror(rc));
+		return rc;
+	case OPT_SERVER_NAME:
+		a->server_name = arg;
+		return 0;
+	case OPT_CA_CERT:
+		a->ca_cert = arg;
+		return 0;
+	case OPT_CA_FILE:
+		a->ca_file = arg;
+		return 0;
+	case OPT_ROOM:
+		rc = lp_ctrl_room_validate(arg);
+		if (rc < 0)
+			snprintf(err, cap, "--room: '%s': %s (1-32 of A-Z a-z 0-9 _ -)", arg,
+			         lp_strerror(rc));
+		a->room = arg;
+		return rc;
+	case OPT_VIRTUAL_MAC:
+		rc = lp_proto_mac_parse(arg, &a->mac);
+		if (rc == 0)
+			rc = lp_proto_mac_validate_identity(&a->mac);
+		if (rc < 0)
+			snprintf(err, cap, "--virtual-mac: '%s': %s", arg, lp_strerror(rc));
+		a->have_mac = rc == 0;
+		return rc;
+	case OPT_IDENTITY:
+		a->identity = arg;
+		return 0;
+	case OPT_TAP:
+		if (strlen(arg) >= IFNAMSIZ || strchr(arg, '/') != NULL ||
+		    strchr(arg, ' ') != NULL) {
+			snprintf(err, cap,
+			         "--tap: '%s' is not a valid interface name (at most %d "
+			         "characters, no '/' or spaces)",
+			         arg, IFNAMSIZ - 1);
+			return LP_ERR_INVAL;
+		}
+		a->tap = arg;
+		return 0;
+	case OPT_USER:
+		a->user = arg;
+		return 0;
+	case OPT_STATUS_INTERVAL:
+		rc = lp_cli_parse_seconds("status-interval", arg, LP_NS_PER_SEC,
+		                          3600 * LP_NS_PER_SEC, &ns, err, cap);
+		if (rc == 0)
+			a->status_interval = ns;
+		return rc;
+	default:
+		return LP_ERR_INVAL;
+	}
+}
+
+/*
+ * A relay started with a development certificate makes a new one at every
+ * restart and rewrites the file peers pin. After a certificate mismatch the
+ * pinned file is read again; when its content changed, the session starts
+ * over with a TLS context built from it (the runner borrows its context,
+ * so runner and context are replaced together, outside runner callbacks).
+ * The file must stay readable by --user.
+ */
+struct pin_reload {
+	struct lp_loop *loop;
+	const struct lp_logger *log;
+	struct lp_quic_client_cfg qcfg;
+	struct lp_client_runner_cfg rcfg;
+	struct lp_quic_ctx *quic;
+	struct lp_client_runner *runner;
+	void *owner; /* the runner callbacks' user */
+	struct lp_cli_filesig sig;
+	bool have_sig;
+	struct lp_loop_timer timer;
+};
+
+static void on_cert_mismatch(void *user)
+{
+	struct pin_reload *p = user;
+
+	if (p->qcfg.pin_der_file != NULL && !lp_loop_timer_armed(&p->timer) &&
+	    lp_loop_timer_arm(p->loop, &p->timer, lp_loop_now(p->loop)) < 0)
+		lp_log(p->log, LP_LOG_WARN, "cannot schedule a check of the pinned certificate");
+}
+
+static void on_pin_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
+{
+	struct pin_reload *p = arg;
+	struct lp_client_runner *r = NULL;
+	struct lp_quic_ctx *q = NULL;
+	struct lp_cli_filesig sig;
+
+	(void)t;
+	if (lp_cli_file_sig(p->qcfg.pin_der_file, &sig) < 0) {
+		lp_log(p->log, LP_LOG_WARN, "cannot read --relay-ca-cert %s again as %s: %s",
+		       p->qcfg.pin_der_file, "--user", strerror(errno));
+		return;
+	}
+	if (p->have_sig && sig.hash == p->sig.hash && sig.len == p->sig.len)
+		return;
+	if (lp_quic_ctx_new_client(&p->qcfg, p->log, &q) < 0)
+		return; /* lib/quic logged why; the next mismatch tries again */
+	lp_log(p->log, LP_LOG_INFO, "pinned certificate %s changed; reconnecting with it",
+	       p->qcfg.pin_der_file);
+	p->rcfg.quic = q;
+	if (lp_client_runner_new(l, &p->rcfg, lp_lclient_cbs(), p->owner, p->log, &r) < 0) {
+		lp_log(p->log, LP_LOG_ERROR, "cannot restart the relay session");
+		p->rcfg.quic = p->quic;
+		lp_quic_ctx_del(q);
+		return;
+	}
+	lp_lclient_set_runner(p->owner, r);
+	lp_client_runner_del(p->runner);
+	lp_quic_ctx_del(p->quic);
+	p->runner = r;
+	p->quic = q;
+	p->sig = sig;
+	p->have_sig = true;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(struct lp_loop *l, int signo, void *arg)
+{
+	const struct lp_obs_sink *sink = arg;
+
+	lp_log(&sink->logger, LP_LOG_INFO, "%s received, shutting down",
+	       signo == SIGINT ? "SIGINT" : "SIGTERM");
+	stop_requested = 1;
+	lp_loop_stop(l);
+}
+
+static int wait_on_loop(void *user, uint64_t ns)
+{
+	struct lp_loop *l = user;
+	uint64_t end = lp_now_ns() + ns, now;
+
+	while (!stop_requested && (now = lp_now_ns()) < end)
+		if (lp_loop_run_once(l, end - now) < 0)
+			return 1;
+	return stop_requested ? 1 : 0;
+}
+
+/* CAP_NET_ADMIN in the effective set (root has it unless it was dropped). */
+static bool have_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return (data[0].effective & (1u << CAP_NET_ADMIN)) != 0;
+}
+
+/* The checks that would otherwise only fail after the relay admitted us. */
+static int preflight(const struct client_args *a, const struct lp_logger *log)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (!have_net_admin()) {
+		lp_log(log, LP_LOG_ERROR,
+		       "creating the TAP needs root or CAP_NET_ADMIN (run with sudo)");
+		return LP_ERR_PERM;
+	}
+	if (access("/dev/net/tun", R_OK | W_OK) < 0) {
+		lp_log(log, LP_LOG_ERROR, "no TUN/TAP support: /dev/net/tun: %s (modprobe tun?)",
+		       strerror(errno));
+		return LP_ERR_NOT_FOUND;
+	}
+	if (geteuid() == 0) {
+		if (getpwnam_r(a->user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
+			lp_log(log, LP_LOG_ERROR, "no such user '%s' (--user)", a->user);
+			return LP_ERR_NOT_FOUND;
+		}
+		if (res->pw_uid == 0) {
+			lp_log(log, LP_LOG_ERROR, "--user %s is root: refusing to keep root",
+			       a->user);
+			return LP_ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+static int load_identity(const struct client_args *a, const struct lp_logger *log,
+                         struct lp_mac *out)
+{
+	struct lp_ctrl_identity id;
+	char mac[LP_MAC_STR_LEN];
+	bool created = false;
+	int rc;
+
+	if (a->have_mac) {
+		*out = a->mac;
+		lp_proto_mac_format(out, mac);
+		lp_log(log, LP_LOG_INFO, "tunnel MAC %s (--virtual-mac; identity file not used)",
+		       mac);
+		return 0;
+	}
+	rc = lp_ctrl_identity_load_or_create(a->identity, &id, &created);
+	if (rc < 0) {
+		if (rc == LP_ERR_IO)
+			lp_log(log, LP_LOG_ERROR, "cannot read or create identity file %s: %s",
+			       a->identity, strerror(errno));
+		else
+			lp_log(log, LP_LOG_ERROR,
+			       "identity file %s is invalid (%s): fix or delete it to generate a "
+			       "new MAC, or pass --virtual-mac",
+			       a->identity, lp_strerror(rc));
+		return rc;
+	}
+	*out = id.mac;
+	lp_proto_mac_format(out, mac);
+	if (created)
+		lp_log(log, LP_LOG_INFO, "generated tunnel MAC %s, saved to %s", mac, a->identity);
+	else
+		lp_log(log, LP_LOG_INFO, "tunnel MAC %s from %s", mac, a->identity);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct client_args a = { .identity = "./" LP_CTRL_IDENTITY_FILE,
+		                 .tap = TAP_DEFAULT,
+		                 .user = LP_PRIVDROP_DEFAULT_USER,
+		                 .status_interval = 10 * LP_NS_PER_SEC };
+	struct lp_cli_prog prog = { .name = PROG,
+		                    .summary = "Joins a softlan-vpn room: this computer appears on "
+		                               "the party's LAN through a TAP interface, as if "
+		                               "plugged into its switch.",
+		                    .opts = client_opts,
+		                    .n_opts = LP_ARRAY_LEN(client_opts),
+		                    .examples = client_examples,
+		                    .notes = client_notes };
+	struct sockaddr_storage addrs[RELAY_ADDRS_MAX];
+	struct pin_reload pr;
+	struct lp_quic_client_cfg *qcfg = &pr.qcfg;
+	struct lp_client_runner_cfg *rcfg = &pr.rcfg;
+	struct lp_lclient_cfg ccfg;
+	struct lp_cli_common common;
+	struct lp_obs_sink sink;
+	const struct lp_logger *log = &sink.logger;
+	struct lp_loop *loop = NULL;
+	struct lp_lclient *client = NULL;
+	struct lp_mac mac;
+	char err[LP_CLI_ERR_MAX], software[64];
+	size_t naddr = 0;
+	int rc, status = LP_CLI_EXIT_FAIL;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.log = &sink.logger;
+	lp_loop_timer_init(&pr.timer, on_pin_timer, &pr);
+	rc = lp_cli_parse(&prog, argc, argv, on_opt, &a, &common);
+	if (rc == LP_CLI_DONE)
+		return LP_CLI_EXIT_OK;
+	if (rc < 0)
+		return LP_CLI_EXIT_USAGE;
+	if (a.server_name == NULL && a.relay.kind == LP_NET_HOST_NAME)
+		a.server_name = a.relay.host;
+	if (a.server_name == NULL && a.ca_cert == NULL) {
+		lp_cli_usage_error(&prog, stderr,
+		                   "--relay is an IP address: give --server-name (the name on the "
+		                   "relay's certificate) or pin it with --relay-ca-cert");
+		return LP_CLI_EXIT_USAGE;
+	}
+	lp_obs_sink_init(&sink, PROG, common.log_level,
+	                 common.log_json ? LP_OBS_FORMAT_JSON : LP_OBS_FORMAT_TEXT, stderr);
+
+	if ((a.ca_cert != NULL &&
+	     lp_cli_check_readable("relay-ca-cert", a.ca_cert, err, sizeof(err)) < 0) ||
+	    (a.ca_file != NULL &&
+	     lp_cli_check_readable("ca-file", a.ca_file, err, sizeof(err)) < 0)) {
+		lp_log(log, LP_LOG_ERROR, "%s", err);
+		goto out;
+	}
+	if (preflight(&a, log) < 0)
+		goto out;
+	if (load_identity(&a, log, &mac) < 0)
+		goto out;
+
+	rc = lp_loop_new(&loop);
+	if (rc == 0)
+		rc = lp_loop_signal_add(loop, SIGINT, on_signal, &sink);
+	if (rc == 0)
+		rc = lp_loop_signal_add(loop, SIGTERM, on_signal, &sink);
+	if (rc < 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot set up the event loop: %s", lp_strerror(rc));
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	pr.loop = loop;
+	qcfg->server_name = a.server_name;
+	qcfg->pin_der_file = a.ca_cert;
+	qcfg->ca_file = a.ca_file;
+	if (a.ca_cert != NULL)
+		pr.have_sig = lp_cli_file_sig(a.ca_cert, &pr.sig) == 0;
+	rc = lp_quic_ctx_new_client(qcfg, log, &pr.quic);
+	if (rc < 0) {
+		/* lib/quic has logged the cause (which file, what is wrong). */
+		lp_log(log, rc == LP_ERR_NOMEM ? LP_LOG_ERROR : LP_LOG_DEBUG,
+		       "cannot set up TLS for the relay connection: %s", lp_strerror(rc));
+		goto out;
+	}
+	rc = lp_cli_resolve_relay(&a.relay, addrs, RELAY_ADDRS_MAX, &naddr, log, wait_on_loop,
+	                          loop);
+	if (rc < 0) {
+		if (stop_requested)
+			status = LP_CLI_EXIT_OK;
+		goto out;
+	}
+
+	memset(&ccfg, 0, sizeof(ccfg));
+	ccfg.tap_name = a.tap;
+	ccfg.mac = mac;
+	ccfg.user = a.user;
+	ccfg.status_interval_ns = a.status_interval;
+	ccfg.cert_mismatch = on_cert_mismatch;
+	ccfg.cert_user = &pr;
+	rc = lp_lclient_new(loop, &ccfg, log, &client);
+	if (rc < 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot start the client: %s", lp_strerror(rc));
+		goto out;
+	}
+	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a.room);
+
+	snprintf(software, sizeof(software), "softlan-vpn %s client linux", LP_VERSION);
+	rcfg->session.role = LP_ROLE_CLIENT;
+	rcfg->session.room = a.room;
+	rcfg->session.mac = mac;
+	rcfg->session.software = software;
+	rcfg->session.stats_interval_ns = a.status_interval;
+	rcfg->quic = pr.quic;
+	rcfg->relay = addrs;
+	rcfg->relay_count = naddr;
+	pr.owner = client;
+	rc = lp_client_runner_new(loop, rcfg, lp_lclient_cbs(), client, log, &pr.runner);
+	if (rc < 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot start the relay session: %s", lp_strerror(rc));
+		goto out;
+	}
+	lp_lclient_set_runner(client, pr.runner);
+
+	if (!stop_requested && lp_loop_run(loop) < 0) {
+		lp_log(log, LP_LOG_ERROR, "event loop failed");
+		goto out;
+	}
+	rc = lp_client_runner_disconnect(
+	        pr.runner, lp_lclient_failed(client) ? "client failed" : "client shutting down",
+	        SHUTDOWN_WAIT);
+	if (rc == LP_ERR_TIMEOUT)
+		lp_log(log, LP_LOG_INFO, "relay did not confirm the disconnect in time");
+	if (lp_lclient_failed(client))
+		goto out;
+	lp_log(log, LP_LOG_INFO, "stopped");
+	status = LP_CLI_EXIT_OK;
+out:
+	if (loop != NULL)
+		lp_loop_timer_cancel(loop, &pr.timer);
+	lp_client_runner_del(pr.runner);
+	lp_lclient_del(client);
+	lp_quic_ctx_del(pr.quic);
+	lp_loop_del(loop);
+	return status;
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The whole LAN party in network namespaces, with real programs: dnsmasq,
+# busybox udhcpc, iperf3, ping, the kernel's veth and TAP. Topology: lib.sh.
+# Needs root. Usage: tests/netns/run.sh [BUILD_DIR]
+set -uo pipefail
+LP_SRC=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$LP_SRC"
+LP_BUILD=${1:-build}
+. tests/netns/lib.sh
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "netns: needs root (network namespaces, TAP devices)" >&2
+	exit 1
+fi
+for exe in src/relay/lanparty-relay src/gateway/lanparty-gateway src/client/lanparty-client \
+	tests/netns/udp_probe tests/netns/raw_send; do
+	[ -x "$LP_BUILD/$exe" ] || { echo "netns: $LP_BUILD/$exe is not built" >&2; exit 1; }
+done
+
+passed=0
+failed=0
+cleanup() {
+	lp_topology_down
+	if [ $failed -gt 0 ]; then
+		echo "netns: logs kept in $LP_TMP"
+	else
+		rm -rf "$LP_TMP"
+	fi
+}
+trap cleanup EXIT
+
+# check NAME COMMAND...: one test case.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $name"
+		failed=$((failed + 1))
+	fi
+}
+
+probe() { "$LP_BUILD/tests/netns/udp_probe" "$@"; }
+
+lp_topology_up
+lp_start_relay
+lp_start_gateway
+lp_wait_for 15 "gateway admitted" lp_log_has gateway "admitted" || true
+lp_start_client c1
+lp_start_client c2
+lp_wait_for 15 "client c1 admitted" lp_log_has c1 "admitted" || true
+lp_wait_for 15 "client c2 admitted" lp_log_has c2 "admitted" || true
+
+c1_ip=""
+c2_ip=""
+case_dhcp() {
+	c1_ip=$(lp_dhcp c1) && c2_ip=$(lp_dhcp c2) || return 1
+	echo "   c1 got $c1_ip, c2 got $c2_ip from the LAN's dnsmasq"
+	[[ $c1_ip == 10.77.0.* && $c2_ip == 10.77.0.* && $c1_ip != "$c2_ip" ]]
+}
+check "each client gets a DHCP lease from the LAN across the bridge" case_dhcp
+
+case_ping() {
+	ns c1 ping -c 3 -i 0.2 -W 2 10.77.0.1 >/dev/null &&
+		ns c2 ping -c 3 -i 0.2 -W 2 10.77.0.1 >/dev/null &&
+		ns lan ping -c 3 -i 0.2 -W 2 "$c1_ip" >/dev/null &&
+		ns lan ping -c 3 -i 0.2 -W 2 "$c2_ip" >/dev/null &&
+		ns c1 ping -c 3 -i 0.2 -W 2 "$c2_ip" >/dev/null
+}
+check "clients and LAN host ping each other; clients reach each other" case_ping
+
+case_broadcast() { # $1 sender ns, $2 its interface, $3 receiver ns, $4 destination
+	local tag="discover-$1-$RANDOM"
+	ns "$3" "$LP_BUILD/tests/netns/udp_probe" recv 27015 "$tag" 5 >/dev/null &
+	local rpid=$!
+	sleep 0.3
+	ns "$1" "$LP_BUILD/tests/netns/udp_probe" send "$4" 27015 "$tag" 10 "$2"
+	wait $rpid
+}
+check "broadcast discovery 255.255.255.255 LAN -> client" case_broadcast lan lan0 c1 255.255.255.255
+check "broadcast discovery 255.255.255.255 client -> LAN" case_broadcast c1 lanparty0 lan 255.255.255.255
+check "subnet broadcast 10.77.0.255 LAN -> client" case_broadcast lan lan0 c2 10.77.0.255
+check "subnet broadcast 10.77.0.255 client -> LAN" case_broadcast c2 lanparty0 lan 10.77.0.255
+
+case_iperf() { # $1: extra iperf3 args (-R for LAN -> client)
+	ns lan iperf3 -s -1 -B 10.77.0.1 >"$LP_TMP/iperf-server.log" 2>&1 &
+	local spid=$!
+	sleep 0.5
+	local out
+	out=$(ns c1 iperf3 -c 10.77.0.1 -t 3 -f m $1 2>&1) || { echo "$out"; wait $spid; return 1; }
+	wait $spid
+	echo "$out" | awk '/receiver/ {print "   " $0}'
+	echo "$out" | grep -q receiver
+}
+ethtool_defaults() { # offloads stay at the kernel's defaults: the LAN host's veth does TSO
+	ns lan ethtool -k lan0 | grep -q 'tcp-segmentation-offload: on' &&
+		ns gw ethtool -k lanport | grep -q 'tcp-segmentation-offload: on'
+}
+check "veth offloads are at their defaults (TSO on)" ethtool_defaults
+check "iperf3 TCP client -> LAN completes" case_iperf ""
+check "iperf3 TCP LAN -> client completes" case_iperf "-R"
+
+gw_logged() { # gw_logged WORD...: one gateway log line holds every WORD
+	local pat=$1 w
+	shift
+	local lines
+	lines=$(grep -F -- "$pat" "$LP_TMP/gateway.log") || return 1
+	for w in "$@"; do
+		lines=$(grep -F -- "$w" <<<"$lines") || return 1
+	done
+}
+case_oversized() {
+	ns lan "$LP_BUILD/tests/netns/raw_send" lan0 vlan 42 1518 &&
+		ns lan "$LP_BUILD/tests/netns/raw_send" lan0 plain 3000 || return 1
+	lp_wait_for 5 "gateway logs the whole tagged frame as dropped" \
+		gw_logged "len=1518" "vlan=42" "reason=too_big" &&
+		lp_wait_for 5 "gateway logs the whole jumbo frame as dropped" \
+			gw_logged "len=3000" "reason=too_big"
+}
+check "VLAN-tagged and jumbo LAN frames are dropped whole, never truncated" case_oversized
+
+case_gateway_leave() {
+	lp_stop gateway
+	lp_wait_for 10 "c1 logs the gateway's leave" lp_log_has c1 "LAN gateway left" &&
+		lp_wait_for 10 "c2 logs the gateway's leave" lp_log_has c2 "LAN gateway left"
+}
+check "stopping the gateway makes the clients log its leave" case_gateway_leave
+
+admissions_at_least() { [ "$(grep -c admitted "$LP_TMP/$1.log")" -ge "$2" ]; }
+case_relay_restart() {
+	lp_start_gateway # a fresh log: its first admission after the restart is line 1
+	lp_wait_for 15 "gateway back" admissions_at_least gateway 1 || return 1
+	lp_stop relay
+	lp_start_relay
+	# every peer reconnects (the relay made a new development certificate:
+	# peers re-read the pinned file) and each logs one more admission
+	lp_wait_for 40 "c1 readmitted" admissions_at_least c1 2 &&
+		lp_wait_for 40 "c2 readmitted" admissions_at_least c2 2 &&
+		lp_wait_for 40 "gateway readmitted" admissions_at_least gateway 2 &&
+		lp_wait_for 20 "lease still works" ns c1 ping -c 1 -W 1 10.77.0.1
+}
+check "restarting the relay makes every peer reconnect; the lease keeps working" case_relay_restart
+
+case_cleanup() {
+	lp_topology_down
+	LP_PIDS=()
+	! ip netns list | grep -q "^$LP_NS-" && ! ip link show "$LP_NS-t1" >/dev/null 2>&1 &&
+		! pgrep -f "$LP_TMP" >/dev/null
+}
+check "no namespace, link or process is left behind" case_cleanup
+
+echo "netns: $passed passed, $failed failed"
+[ $failed -eq 0 ]
