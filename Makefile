@@ -7,6 +7,7 @@
 #   make windows  lanparty-client-win.exe with mingw-w64
 #   make format   reformat the sources with clang-format
 FUZZ_SECONDS ?= 600
+BENCH_SECONDS ?= 10
 
 .PHONY: all build check demo fuzz bench windows format clean
 
@@ -32,7 +33,7 @@ fuzz:
 	@scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: build
-	@bench/run.sh
+	@bench/run.sh build $(BENCH_SECONDS)
 
 windows:
 	@scripts/windows.sh build

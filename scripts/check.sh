@@ -44,7 +44,8 @@ build_gcc() {
 	setup build --werror && ninja -C build
 }
 test_gcc() {
-	meson test -C build --print-errorlogs --no-rebuild --suite unit --suite integration
+	meson test -C build --print-errorlogs --no-rebuild --suite unit --suite integration \
+		--suite stress
 }
 sanitize() {
 	CC=gcc setup build-asan --werror -Db_sanitize=address,undefined \

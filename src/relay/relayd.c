@@ -39,6 +39,8 @@ struct rconn {
 	size_t budget_seen;
 	struct rconn *pend_next;
 	struct rconn *pend_prev;
+	struct rconn *all_next; /* every connection: freed at exit */
+	struct rconn *all_prev;
 };
 
 struct relayd {
@@ -54,6 +56,7 @@ struct relayd {
 	struct lp_loop_timer house_timer;
 	struct lp_loop_timer stop_timer;
 	struct rconn *pending; /* hellos waiting for PMTUD */
+	struct rconn *all;
 	uint64_t next_expire;
 	uint64_t next_status;
 	bool shutting_down;
@@ -221,6 +224,34 @@ static void on_ctrl(struct relayd *d, struct rconn *rc, const struct lp_ctrl_msg
 	on_hello(d, rc, &m->u.hello, now);
 }
 
+/* A first message that fails validation is answered with a reject naming
+ * the reason, like any other refused hello. */
+static void reject_bad_hello(struct relayd *d, struct rconn *rc, int err)
+{
+	struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
+
+	switch (err) {
+	case LP_ERR_VERSION:
+		rej.u.reject.reason = LP_REJECT_VERSION;
+		break;
+	case LP_ERR_ROOM_EMPTY:
+	case LP_ERR_ROOM_LONG:
+	case LP_ERR_ROOM_CHARS:
+		rej.u.reject.reason = LP_REJECT_BAD_ROOM;
+		break;
+	default:
+		rej.u.reject.reason = LP_REJECT_BAD_HELLO;
+		break;
+	}
+	snprintf(rej.u.reject.message, sizeof(rej.u.reject.message), "invalid hello: %s",
+	         lp_strerror(err));
+	eng_send_ctrl(d, rc, &rej);
+	lp_log(d->log, LP_LOG_INFO, "rejected a hello: %s (%s)",
+	       lp_ctrl_reject_name(rej.u.reject.reason), lp_strerror(err));
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_REJECTED, rej.u.reject.message);
+}
+
 static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, bool fin, void *user)
 {
 	struct rconn *rc = user;
@@ -235,14 +266,8 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 		n = lp_ctrl_decoder_feed(rc->dec, data, len, &m);
 		if (n < 0) {
 			if (rc->peer == NULL && !rc->pending) {
-				/* A hello that fails validation is answered with a reject. */
-				struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
-
-				rej.u.reject.reason = n == LP_ERR_VERSION ? LP_REJECT_VERSION
-				                                          : LP_REJECT_BAD_HELLO;
-				snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
-				         "invalid hello: %s", lp_strerror((int)n));
-				eng_send_ctrl(d, rc, &rej);
+				reject_bad_hello(d, rc, (int)n);
+				return;
 			}
 			protocol_error(d, rc, "invalid control message", (int)n);
 			return;
@@ -276,6 +301,18 @@ static const char *close_text(int err, const char *reason)
 	}
 }
 
+static void rconn_free(struct relayd *d, struct rconn *rc)
+{
+	if (rc->all_prev != NULL)
+		rc->all_prev->all_next = rc->all_next;
+	else
+		d->all = rc->all_next;
+	if (rc->all_next != NULL)
+		rc->all_next->all_prev = rc->all_prev;
+	free(rc->dec);
+	free(rc);
+}
+
 static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const char *reason,
                       void *user)
 {
@@ -289,8 +326,7 @@ static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const 
 		rc->peer = NULL;
 	}
 	lp_quic_conn_set_user(c, NULL, NULL);
-	free(rc->dec);
-	free(rc);
+	rconn_free(d, rc);
 }
 
 static const struct lp_quic_conn_cbs conn_cbs = {
@@ -318,6 +354,10 @@ static int cb_accept(struct lp_quic_server *s, struct lp_quic_conn *c, void *use
 	lp_ctrl_decoder_init(rc->dec);
 	rc->d = d;
 	rc->qc = c;
+	rc->all_next = d->all;
+	if (d->all != NULL)
+		d->all->all_prev = rc;
+	d->all = rc;
 	lp_quic_conn_set_user(c, &conn_cbs, rc);
 	return 0;
 }
@@ -607,8 +647,11 @@ void relayd_del(struct relayd *d)
 		lp_loop_fd_del(d->loop, (int)lp_udp_fd(d->udp));
 		lp_udp_close(d->udp);
 	}
-	/* Connections go first: their closed callbacks need the engine. */
+	/* The server frees its connections without callbacks; the state we
+	 * hung on them goes with the engine, which frees its peers itself. */
 	lp_quic_server_del(d->server);
+	while (d->all != NULL)
+		rconn_free(d, d->all);
 	lp_relay_del(d->engine);
 	lp_quic_ctx_del(d->ctx);
 	free(d->rx_mem);
