@@ -1,0 +1,184 @@
+/*
+ * test_winloop.c - lib/client-core's Windows event loop (lp_winloop.h),
+ * run under Wine (meson's exe_wrapper) or on Windows: wait rounding,
+ * timer order and re-arm rules, handle dispatch and fairness, watcher
+ * removal from callbacks.
+ *
+ * Plain C with its own CHECK so it needs no cmocka for the Windows host.
+ */
+#include <winsock2.h>
+#include <windows.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lp_winloop.h"
+
+static int failures;
+static int checks;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		checks++;                                                                          \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+static void test_wait_ms(void)
+{
+	CHECK(lp_loop_wait_ms(0) == 0);
+	CHECK(lp_loop_wait_ms(1) == 1); /* never round a pending deadline down to a spin */
+	CHECK(lp_loop_wait_ms(LP_NS_PER_MS) == 1);
+	CHECK(lp_loop_wait_ms(LP_NS_PER_MS + 1) == 2);
+	CHECK(lp_loop_wait_ms(UINT64_MAX - 1) == INFINITE - 1);
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+static char order[16];
+static size_t norder;
+
+struct tag {
+	struct lp_loop_timer t;
+	char name;
+	struct lp_loop_timer *rearm; /* armed in the past from the callback */
+};
+
+static void on_tag(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
+{
+	struct tag *g = arg;
+
+	(void)t;
+	if (norder < sizeof(order) - 1)
+		order[norder++] = g->name;
+	if (g->rearm != NULL)
+		lp_loop_timer_arm(l, g->rearm, 0);
+}
+
+static void test_timers(void)
+{
+	struct lp_loop *l = NULL;
+	struct tag a = { .name = 'a' }, b = { .name = 'b' }, c = { .name = 'c' },
+	           d = { .name = 'd' };
+	uint64_t now = lp_now_ns(), t0;
+
+	CHECK(lp_loop_new(&l) == 0);
+	lp_loop_timer_init(&a.t, on_tag, &a);
+	lp_loop_timer_init(&b.t, on_tag, &b);
+	lp_loop_timer_init(&c.t, on_tag, &c);
+	lp_loop_timer_init(&d.t, on_tag, &d);
+	/* Due order b, a, c (a and c share a deadline: arm order decides). */
+	lp_loop_timer_arm(l, &a.t, now + 2 * LP_NS_PER_MS);
+	lp_loop_timer_arm(l, &b.t, now + 1 * LP_NS_PER_MS);
+	lp_loop_timer_arm(l, &c.t, now + 2 * LP_NS_PER_MS);
+	lp_loop_timer_arm(l, &d.t, now + 3 * LP_NS_PER_MS);
+	lp_loop_timer_cancel(l, &d.t);
+	CHECK(!lp_loop_timer_armed(&d.t));
+	c.rearm = &d.t; /* armed in the past from c: next iteration, not this one */
+
+	norder = 0;
+	t0 = lp_now_ns();
+	while (norder < 3)
+		CHECK(lp_loop_run_once(l, 100 * LP_NS_PER_MS) >= 0);
+	/* The wait rounds up: nothing fires before its deadline. */
+	CHECK(lp_now_ns() >= now + 2 * LP_NS_PER_MS);
+	CHECK(lp_now_ns() - t0 < 2 * LP_NS_PER_SEC);
+	order[norder] = '\0';
+	CHECK(strncmp(order, "bac", 3) == 0);
+	CHECK(norder == 3);
+	CHECK(lp_loop_timer_armed(&d.t));
+	CHECK(lp_loop_run_once(l, 0) == 1);
+	CHECK(norder == 4 && order[3] == 'd');
+	CHECK(!lp_loop_timer_armed(&d.t));
+	/* Nothing watched and nothing armed: an unbounded wait is refused. */
+	CHECK(lp_loop_run_once(l, UINT64_MAX) == LP_ERR_INVAL);
+	lp_loop_del(l);
+}
+
+/* ---- handles ----------------------------------------------------------------- */
+
+struct watch {
+	HANDLE ev;
+	int calls;
+	struct lp_loop *loop;
+	struct watch *remove; /* watcher to remove from the callback */
+	bool stop;
+};
+
+static void on_handle(struct lp_loop *l, HANDLE h, void *arg)
+{
+	struct watch *w = arg;
+
+	CHECK(h == w->ev);
+	w->calls++;
+	ResetEvent(h);
+	if (w->remove != NULL)
+		lp_loop_handle_del(l, w->remove->ev);
+	if (w->stop)
+		lp_loop_stop(l);
+}
+
+static void test_handles(void)
+{
+	struct lp_loop *l = NULL;
+	struct watch x = { 0 }, y = { 0 };
+	uint64_t t0;
+
+	CHECK(lp_loop_new(&l) == 0);
+	x.ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+	y.ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+	CHECK(lp_loop_handle_add(l, x.ev, on_handle, &x) == 0);
+	CHECK(lp_loop_handle_add(l, x.ev, on_handle, &x) == LP_ERR_INVAL);
+	CHECK(lp_loop_handle_add(l, NULL, on_handle, &x) == LP_ERR_INVAL);
+	CHECK(lp_loop_handle_add(l, INVALID_HANDLE_VALUE, on_handle, &x) == LP_ERR_INVAL);
+	CHECK(lp_loop_handle_add(l, y.ev, on_handle, &y) == 0);
+
+	/* Nothing signaled: the bounded wait times out with no callback. */
+	t0 = lp_now_ns();
+	CHECK(lp_loop_run_once(l, 5 * LP_NS_PER_MS) == 0);
+	CHECK(lp_now_ns() - t0 >= 5 * LP_NS_PER_MS);
+
+	/* Both signaled: both run in one iteration, though the wait names only x. */
+	SetEvent(x.ev);
+	SetEvent(y.ev);
+	CHECK(lp_loop_run_once(l, 1000 * LP_NS_PER_MS) == 2);
+	CHECK(x.calls == 1 && y.calls == 1);
+
+	/* x removes y while y is pending: y's signal is not delivered. */
+	x.remove = &y;
+	SetEvent(x.ev);
+	SetEvent(y.ev);
+	CHECK(lp_loop_run_once(l, 1000 * LP_NS_PER_MS) == 1);
+	CHECK(x.calls == 2 && y.calls == 1);
+	x.remove = NULL;
+	/* y is gone: signaled, it no longer wakes the loop. */
+	CHECK(lp_loop_run_once(l, 2 * LP_NS_PER_MS) == 0);
+	CHECK(y.calls == 1);
+	CHECK(lp_loop_handle_add(l, y.ev, on_handle, &y) == 0); /* and can come back */
+	CHECK(lp_loop_run_once(l, 1000 * LP_NS_PER_MS) == 1);
+	CHECK(y.calls == 2);
+
+	/* lp_loop_run returns once a callback stops it. */
+	x.stop = true;
+	SetEvent(x.ev);
+	CHECK(lp_loop_run(l) == 0);
+	CHECK(x.calls == 3);
+
+	/* A closed watched handle makes the wait fail instead of spinning. */
+	lp_loop_handle_del(l, x.ev);
+	CloseHandle(x.ev);
+	CloseHandle(y.ev);
+	CHECK(lp_loop_run_once(l, 10 * LP_NS_PER_MS) == LP_ERR_IO);
+	lp_loop_del(l);
+}
+
+int main(void)
+{
+	test_wait_ms();
+	test_timers();
+	test_handles();
+	printf("test_winloop: %d checks, %d failures\n", checks, failures);
+	return failures == 0 ? 0 : 1;
+}
