@@ -28,9 +28,10 @@
  *     30 s, reset once a session stayed admitted for 60 s).
  *
  *  3. struct lp_client_runner: drives sessions on a platform event loop
- *     with a UDP socket and reconnects with backoff. runner_linux.c
- *     implements it on lib/evloop; the Windows client implements the same
- *     section against its own loop.
+ *     with a UDP socket, reconnects with backoff and reloads a pinned relay
+ *     certificate that was replaced. runner.c is the platform-neutral half;
+ *     runner_linux.c binds it to lib/evloop, runner_windows.c to
+ *     lp_winloop.h (see runner_int.h).
  *
  * Callbacks run inside lp_client_read / lp_client_handle_expiry (and the
  * runner's loop callbacks). They may call lp_client_send_frame and
@@ -260,14 +261,53 @@ void lp_backoff_reset(struct lp_backoff *b);
 /* Delays handed out since the last reset (the attempt counter). */
 unsigned lp_backoff_attempts(const struct lp_backoff *b) LP_WUR;
 
+/* ---- Relay TLS context and the pinned certificate file ---------------------- */
+
+/* Content signature of a pinned certificate file. */
+struct lp_client_pin_sig {
+	uint64_t hash; /* FNV-1a 64 of the content */
+	size_t len;
+	bool valid; /* false: the file could not be read */
+};
+
+/* Reads path (at most 1 MiB) into *out (valid set). 0, LP_ERR_INVAL,
+ * LP_ERR_IO (errno kept) or LP_ERR_TOO_BIG; *out is untouched on error. */
+int lp_client_pin_sig_read(const char *path, struct lp_client_pin_sig *out) LP_WUR;
+
+/*
+ * Builds the client context for cfg (lp_quic_ctx_new_client), recording
+ * first the signature of cfg->pin_der_file into *sig (valid false without a
+ * pin or when unreadable). For daemons that build the context before
+ * dropping privileges and hand it to lp_client_runner_new. Errors: those of
+ * lp_quic_ctx_new_client, LP_ERR_INVAL.
+ */
+int lp_client_tls_new(const struct lp_quic_client_cfg *cfg, const struct lp_logger *log,
+                      struct lp_quic_ctx **out, struct lp_client_pin_sig *sig) LP_WUR;
+
 /* ---- Runner: a session on an event loop with reconnects --------------------- */
 
-struct lp_loop; /* Linux: lib/evloop */
+struct lp_loop; /* Linux: lib/evloop; Windows: lp_winloop.h */
 struct lp_client_runner;
 
 struct lp_client_runner_cfg {
 	struct lp_client_cfg session;
-	struct lp_quic_ctx *quic; /* borrowed client context */
+	/*
+	 * TLS settings of the relay connection (strings copied). With
+	 * pin_der_file, a session that ends with LP_ERR_CERT makes the runner
+	 * read that file again: when its content changed (length and hash
+	 * against the signature the context was built with), the runner logs
+	 * "pinned certificate FILE changed; reconnecting with it", rebuilds its
+	 * context from it and reports RECONNECTING with delay 0 and a reset
+	 * backoff. (A relay with a development certificate makes a new one at
+	 * every restart and rewrites the file peers pin.) The file must stay
+	 * readable after a privilege drop.
+	 */
+	struct lp_quic_client_cfg tls;
+	/* NULL: lp_client_runner_new builds the context from tls. Otherwise a
+	 * context made by lp_client_tls_new from tls, with its pin_sig: the
+	 * runner owns it from the call on (freed also when the call fails). */
+	struct lp_quic_ctx *quic;
+	struct lp_client_pin_sig pin_sig;
 	/* Resolved relay addresses (copied, 1..8); attempts rotate through them. */
 	const struct sockaddr_storage *relay;
 	size_t relay_count;
@@ -289,7 +329,8 @@ struct lp_client_runner_cfg {
  * 0) and a new session; when a session ends it reports CLOSED, then
  * RECONNECTING (delay from lp_backoff) or STOPPED. Errors: LP_ERR_INVAL, LP_ERR_NOMEM, and the
  * errors of lp_client_new / lp_udp_open for the first attempt (later
- * attempts report failures as events and retry).
+ * attempts report failures as events and retry), and those of
+ * lp_client_tls_new when the runner builds the context.
  */
 int lp_client_runner_new(struct lp_loop *loop, const struct lp_client_runner_cfg *cfg,
                          const struct lp_client_cbs *cbs, void *user, const struct lp_logger *log,

@@ -26,6 +26,7 @@
 #include "lp_tap.h"
 #include "lp_version.h"
 #include "lp_winloop.h"
+#include "peer_cli.h"
 #include "winclient.h"
 
 #define PROG "lanparty-client-win"
@@ -37,12 +38,7 @@
 #define PIPE_PREFIX "\\\\.\\pipe\\"
 
 enum {
-	OPT_RELAY = 1,
-	OPT_SERVER_NAME,
-	OPT_CA_CERT,
-	OPT_CA_FILE,
-	OPT_ROOM,
-	OPT_VIRTUAL_MAC,
+	OPT_VIRTUAL_MAC = LP_PEER_OPT__NEXT,
 	OPT_IDENTITY,
 	OPT_TAP,
 	OPT_STATUS_INTERVAL,
@@ -50,17 +46,7 @@ enum {
 };
 
 static const struct lp_cli_opt client_opts[] = {
-	{ OPT_RELAY, "relay", "HOST[:PORT]", NULL, true,
-	  "relay address: DNS name, IPv4 address or [IPv6]:port; a bare host means UDP port "
-	  "443" },
-	{ OPT_SERVER_NAME, "server-name", "NAME", "the --relay host name", false,
-	  "TLS server name of the relay (SNI, and the name checked with --ca-file)" },
-	{ OPT_CA_CERT, "relay-ca-cert", "FILE", NULL, false,
-	  "pin the relay's certificate: a DER file (what the relay wrote with "
-	  "--dev-cert-der-out)" },
-	{ OPT_CA_FILE, "ca-file", "PEM", "system trust store", false,
-	  "trust relays whose certificate chains to these PEM CA certificates" },
-	{ OPT_ROOM, "room", "CODE", NULL, true, "room to join: 1-32 of A-Z a-z 0-9 _ -" },
+	LP_PEER_CLI_OPTS("room to join"),
 	{ OPT_VIRTUAL_MAC, "virtual-mac", "MAC", "the identity file's MAC", false,
 	  "tunnel MAC to use instead of the stored identity (testing); the file is not touched" },
 	{ OPT_IDENTITY, "identity", "FILE", LP_CTRL_IDENTITY_FILE, false,
@@ -94,11 +80,7 @@ static const char client_notes[] =
         "on a startup or permanent failure, 2 on a usage error.";
 
 struct client_args {
-	struct lp_net_endpoint relay;
-	const char *server_name;
-	const char *ca_cert;
-	const char *ca_file;
-	const char *room;
+	struct lp_peer_args peer;
 	bool have_mac;
 	struct lp_mac mac;
 	const char *identity;
@@ -114,28 +96,10 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	uint64_t ns = 0;
 	int rc;
 
+	rc = lp_peer_cli_opt(&a->peer, id, arg, err, cap);
+	if (rc != LP_PEER_CLI_NOT_MINE)
+		return rc;
 	switch (id) {
-	case OPT_RELAY:
-		rc = lp_net_parse_relay(arg, &a->relay);
-		if (rc < 0)
-			snprintf(err, cap, "--relay: '%s': %s", arg, lp_strerror(rc));
-		return rc;
-	case OPT_SERVER_NAME:
-		a->server_name = arg;
-		return 0;
-	case OPT_CA_CERT:
-		a->ca_cert = arg;
-		return 0;
-	case OPT_CA_FILE:
-		a->ca_file = arg;
-		return 0;
-	case OPT_ROOM:
-		rc = lp_ctrl_room_validate(arg);
-		if (rc < 0)
-			snprintf(err, cap, "--room: '%s': %s (1-32 of A-Z a-z 0-9 _ -)", arg,
-			         lp_strerror(rc));
-		a->room = arg;
-		return rc;
 	case OPT_VIRTUAL_MAC:
 		rc = lp_proto_mac_parse(arg, &a->mac);
 		if (rc == 0)
@@ -300,31 +264,25 @@ static int load_identity(const struct client_args *a, const struct lp_logger *lo
 static int run(struct client_args *a, const struct lp_cli_common *common)
 {
 	struct sockaddr_storage addrs[RELAY_ADDRS_MAX];
-	struct lp_quic_client_cfg qcfg;
 	struct lp_client_runner_cfg rcfg;
 	struct lp_wclient_cfg wcfg;
 	struct lp_obs_sink sink;
 	const struct lp_logger *log = &sink.logger;
 	struct lp_loop *loop = NULL;
-	struct lp_quic_ctx *quic = NULL;
 	struct lp_wclient *client = NULL;
 	struct lp_client_runner *runner = NULL;
 	struct lp_route route;
 	struct lp_mac mac;
-	char err[LP_CLI_ERR_MAX], software[64];
+	char software[64];
 	size_t naddr = 0, failures;
 	int rc, status = LP_CLI_EXIT_FAIL;
 
 	memset(&route, 0, sizeof(route));
+	memset(&rcfg, 0, sizeof(rcfg));
 	lp_obs_sink_init(&sink, PROG, common->log_level,
 	                 common->log_json ? LP_OBS_FORMAT_JSON : LP_OBS_FORMAT_TEXT, stderr);
-	if ((a->ca_cert != NULL &&
-	     lp_cli_check_readable("relay-ca-cert", a->ca_cert, err, sizeof(err)) < 0) ||
-	    (a->ca_file != NULL &&
-	     lp_cli_check_readable("ca-file", a->ca_file, err, sizeof(err)) < 0)) {
-		lp_log(log, LP_LOG_ERROR, "%s", err);
+	if (lp_peer_cli_check_files(&a->peer, log) < 0)
 		goto out;
-	}
 	if (load_identity(a, log, &mac) < 0)
 		goto out;
 
@@ -336,18 +294,15 @@ static int run(struct client_args *a, const struct lp_cli_common *common)
 		goto out;
 	}
 
-	memset(&qcfg, 0, sizeof(qcfg));
-	qcfg.server_name = a->server_name;
-	qcfg.pin_der_file = a->ca_cert;
-	qcfg.ca_file = a->ca_file;
-	rc = lp_quic_ctx_new_client(&qcfg, log, &quic);
+	lp_peer_cli_tls(&a->peer, &rcfg.tls);
+	rc = lp_client_tls_new(&rcfg.tls, log, &rcfg.quic, &rcfg.pin_sig);
 	if (rc < 0) {
 		lp_log(log, LP_LOG_ERROR, "cannot set up TLS for the relay connection: %s",
 		       lp_strerror(rc));
 		goto out;
 	}
 	/* Before the TAP adapter is touched: its routes must not steer the lookup. */
-	rc = lp_cli_resolve_relay(&a->relay, addrs, RELAY_ADDRS_MAX, &naddr, log, wait_on_loop,
+	rc = lp_cli_resolve_relay(&a->peer.relay, addrs, RELAY_ADDRS_MAX, &naddr, log, wait_on_loop,
 	                          loop);
 	if (rc < 0) {
 		if (stopping())
@@ -377,19 +332,18 @@ static int run(struct client_args *a, const struct lp_cli_common *common)
 		goto out;
 	}
 	set_client_for_ctrl(client);
-	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a->room);
+	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a->peer.room);
 
 	snprintf(software, sizeof(software), "softlan-vpn %s client windows", LP_VERSION);
-	memset(&rcfg, 0, sizeof(rcfg));
 	rcfg.session.role = LP_ROLE_CLIENT;
-	rcfg.session.room = a->room;
+	rcfg.session.room = a->peer.room;
 	rcfg.session.mac = mac;
 	rcfg.session.software = software;
 	rcfg.session.stats_interval_ns = a->status_interval;
-	rcfg.quic = quic;
 	rcfg.relay = addrs;
 	rcfg.relay_count = naddr;
 	rc = lp_client_runner_new(loop, &rcfg, lp_wclient_cbs(), client, log, &runner);
+	rcfg.quic = NULL; /* the runner's now */
 	if (rc < 0) {
 		lp_log(log, LP_LOG_ERROR, "cannot start the relay session: %s", lp_strerror(rc));
 		goto out;
@@ -426,7 +380,7 @@ out:
 	set_client_for_ctrl(NULL);
 	lp_wclient_del(client); /* restores whatever a failed run left */
 	lp_route_close(&route);
-	lp_quic_ctx_del(quic);
+	lp_quic_ctx_del(rcfg.quic);
 	lp_loop_del(loop);
 	return status;
 }
@@ -452,14 +406,8 @@ int main(int argc, char **argv)
 		return LP_CLI_EXIT_OK;
 	if (rc < 0)
 		return LP_CLI_EXIT_USAGE;
-	if (a.server_name == NULL && a.relay.kind == LP_NET_HOST_NAME)
-		a.server_name = a.relay.host;
-	if (a.server_name == NULL && a.ca_cert == NULL) {
-		lp_cli_usage_error(&prog, stderr,
-		                   "--relay is an IP address: give --server-name (the name on the "
-		                   "relay's certificate) or pin it with --relay-ca-cert");
+	if (lp_peer_cli_finish(&a.peer, &prog) < 0)
 		return LP_CLI_EXIT_USAGE;
-	}
 	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
 		fprintf(stderr, "%s: cannot start winsock (WSAStartup)\n", PROG);
 		return LP_CLI_EXIT_FAIL;

@@ -16,6 +16,7 @@
 
 #include "lp_obs.h"
 #include "lp_tap.h"
+#include "peer_events.h"
 
 #define STATUS_INTERVAL_DEFAULT (10 * LP_NS_PER_SEC)
 #define IP_POLL_INTERVAL LP_NS_PER_SEC
@@ -36,7 +37,7 @@
 
 struct lp_wclient {
 	struct lp_loop *loop;
-	struct lp_client_runner *runner;
+	struct lp_peer_events pe; /* the runner, finished sessions, event lines */
 	const struct lp_logger *log;
 	const struct lp_route *rt;
 	struct lp_route_scope scope;
@@ -68,9 +69,6 @@ struct lp_wclient {
 	bool failed;
 	bool stopping; /* shutdown began: no status lines, no route checks */
 
-	char last_close[LP_CLIENT_TEXT_MAX];
-	bool last_was_admitted;
-	struct lp_counters past; /* finished sessions */
 	uint64_t drops[LP_DROP__COUNT];
 	struct lp_obs_diag prev;
 	bool have_prev;
@@ -80,26 +78,6 @@ struct lp_wclient {
 	struct lp_log_ratelimit rl_drop;
 	uint8_t buf[TAP_BUF];
 };
-
-static void counters_add(struct lp_counters *to, const struct lp_counters *c)
-{
-	size_t i;
-
-	to->frames_rx += c->frames_rx;
-	to->frames_tx += c->frames_tx;
-	to->datagrams_rx += c->datagrams_rx;
-	to->datagrams_tx += c->datagrams_tx;
-	to->bytes_rx += c->bytes_rx;
-	to->bytes_tx += c->bytes_tx;
-	to->broadcast_rx += c->broadcast_rx;
-	for (i = 0; i < LP_DROP__COUNT; i++)
-		to->drops[i] += c->drops[i];
-}
-
-static struct lp_client *session_of(const struct lp_wclient *c)
-{
-	return c->runner != NULL ? lp_client_runner_session(c->runner) : NULL;
-}
 
 static void fail(struct lp_wclient *c)
 {
@@ -275,19 +253,9 @@ static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 
 static void snapshot(struct lp_wclient *c, struct lp_obs_diag *d)
 {
-	struct lp_client *s = session_of(c);
 	size_t i;
 
-	memset(d, 0, sizeof(*d));
-	if (s != NULL)
-		lp_client_fill_diag(s, d);
-	d->counters = c->past;
-	if (s != NULL)
-		counters_add(&d->counters, lp_client_counters(s));
-	for (i = 0; i < LP_DROP__COUNT; i++)
-		d->counters.drops[i] += c->drops[i];
-	d->reconnects = c->runner != NULL ? lp_client_runner_reconnects(c->runner) : 0;
-	d->route = LP_OBS_ROUTE_NA;
+	lp_peer_events_diag(&c->pe, c->drops, d);
 	if (c->npins > 0) {
 		d->route = LP_OBS_ROUTE_PINNED;
 		for (i = 0; i < c->npins; i++)
@@ -295,24 +263,12 @@ static void snapshot(struct lp_wclient *c, struct lp_obs_diag *d)
 				d->route = LP_OBS_ROUTE_LOST;
 	}
 	snprintf(d->tap_name, sizeof(d->tap_name), "%s", c->tap_name);
-	d->tap = LP_OBS_TAP_ABSENT;
 	if (c->tap != NULL) {
 		/* Media state as we set it: the stand-in has none to read back. */
 		d->tap = c->brought_up ? LP_OBS_TAP_UP : LP_OBS_TAP_DOWN;
 		if (lp_tap_ipv4(c->tap, d->tap_ip, sizeof(d->tap_ip)) < 0)
 			d->tap_ip[0] = '\0';
 	}
-}
-
-static void emit_line(void *user, const char *line)
-{
-	struct lp_wclient *c = user;
-
-	/* Before the first welcome the adapter is not opened by design. */
-	if (c->tap == NULL &&
-	    (strncmp(line, "tap: no TAP", 11) == 0 || strncmp(line, "warning: no TAP", 15) == 0))
-		return;
-	lp_log(c->log, LP_LOG_INFO, "%s", line);
 }
 
 void lp_wclient_log_status(struct lp_wclient *c)
@@ -330,7 +286,8 @@ void lp_wclient_log_status(struct lp_wclient *c)
 		lp_log(c->log, LP_LOG_INFO,
 		       "warning: running without relay route protection "
 		       "(--allow-no-route-protection)");
-	lp_obs_diag_lines(&d, c->have_prev ? &c->prev : NULL, emit_line, c);
+	/* Before the first welcome the adapter is not opened by design. */
+	lp_peer_status_lines(c->log, &d, c->have_prev ? &c->prev : NULL, c->tap == NULL);
 	c->prev = d;
 	c->have_prev = true;
 }
@@ -360,27 +317,7 @@ static void on_ip_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 static void log_drop(struct lp_wclient *c, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
                      enum lp_drop_reason reason)
 {
-	enum lp_log_level level = reason == LP_DROP_NOT_READY ? LP_LOG_DEBUG : LP_LOG_INFO;
-	struct lp_obs_frame_event ev;
-	uint64_t suppressed = 0;
-	char line[256];
-
-	if (!lp_log_enabled(c->log, level) ||
-	    !lp_log_ratelimit_ok(&c->rl_drop, lp_loop_now(c->loop), &suppressed))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = lp_obs_action_for(reason);
-	ev.reason = reason;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
-		return;
-	if (suppressed > 0)
-		lp_log(c->log, level, "%s (%" PRIu64 " similar lines suppressed)", line,
-		       suppressed);
-	else
-		lp_log(c->log, level, "%s", line);
+	lp_peer_log_drop(c->log, &c->rl_drop, lp_loop_now(c->loop), dir, frame, len, reason);
 }
 
 static void log_frame(struct lp_wclient *c, enum lp_obs_dir dir, const uint8_t *frame, size_t len)
@@ -425,22 +362,20 @@ static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void
 
 static void tap_frame(struct lp_wclient *c, const uint8_t *frame, size_t len)
 {
+	enum lp_drop_reason why;
 	int rc;
 
-	if (session_of(c) == NULL) {
+	if (lp_peer_events_session(&c->pe) == NULL) {
 		c->drops[LP_DROP_NOT_READY]++;
 		return;
 	}
 	/* The session counts its refusals in its own counters. */
-	rc = lp_client_runner_send_frame(c->runner, frame, len);
+	rc = lp_client_runner_send_frame(c->pe.runner, frame, len);
+	why = lp_peer_send_drop(rc);
 	if (rc == 0)
 		log_frame(c, LP_OBS_DIR_TO_RELAY, frame, len);
-	else if (rc == LP_ERR_TOO_BIG || rc == LP_ERR_PAYLOAD_MAX)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_TOO_BIG);
-	else if (rc == LP_ERR_AGAIN)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_QUEUE_FULL);
-	else if (rc == LP_ERR_RUNT)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_MALFORMED);
+	else if (why != LP_DROP_NONE)
+		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, why);
 }
 
 static void on_tap(struct lp_loop *l, HANDLE h, void *arg)
@@ -472,8 +407,8 @@ static void on_tap(struct lp_loop *l, HANDLE h, void *arg)
 		}
 		tap_frame(c, c->buf, (size_t)n);
 	}
-	if (c->runner != NULL)
-		lp_client_runner_flush(c->runner);
+	if (c->pe.runner != NULL)
+		lp_client_runner_flush(c->pe.runner);
 }
 
 /* ---- Bring-up --------------------------------------------------------------------- */
@@ -731,49 +666,20 @@ static void on_welcome(struct lp_wclient *c, const struct lp_ctrl_welcome *w)
 static void on_event(struct lp_client *s, const struct lp_client_event *ev, void *user)
 {
 	struct lp_wclient *c = user;
-	char mac[LP_MAC_STR_LEN];
 
-	switch (ev->type) {
-	case LP_CLIENT_EV_CONNECTING:
-	case LP_CLIENT_EV_CONNECTED:
-		lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
-		break;
-	case LP_CLIENT_EV_WELCOME:
+	if (ev->type == LP_CLIENT_EV_WELCOME) {
 		lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
 		on_welcome(c, ev->welcome);
+		return;
+	}
+	switch (lp_peer_events_log(&c->pe, s, ev)) {
+	case LP_PEER_ACT_STATUS:
+		lp_wclient_log_status(c);
 		break;
-	case LP_CLIENT_EV_REJECTED:
-		lp_log(c->log, LP_LOG_ERROR, "%s", ev->text);
-		break;
-	case LP_CLIENT_EV_PEER_JOINED:
-	case LP_CLIENT_EV_PEER_LEFT:
-		/* The session names clients by MAC already; name the gateway's too. */
-		if (ev->peer.role == LP_ROLE_GATEWAY) {
-			lp_proto_mac_format(&ev->peer.mac, mac);
-			lp_log(c->log, LP_LOG_INFO, "%s; gateway MAC %s", ev->text, mac);
-			lp_wclient_log_status(c);
-		} else {
-			lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
-		}
-		break;
-	case LP_CLIENT_EV_CLOSED:
-		if (s != NULL)
-			counters_add(&c->past, lp_client_counters(s));
-		c->last_was_admitted = ev->was_admitted;
-		snprintf(c->last_close, sizeof(c->last_close), "%s", ev->text);
-		break;
-	case LP_CLIENT_EV_RECONNECTING:
-		if (c->last_was_admitted)
-			lp_log(c->log, LP_LOG_WARN, "relay lost (%s); %s", c->last_close, ev->text);
-		else
-			lp_log(c->log, LP_LOG_WARN, "%s; %s", c->last_close, ev->text);
-		if (c->last_was_admitted)
-			lp_wclient_log_status(c);
-		c->last_was_admitted = false;
-		break;
-	case LP_CLIENT_EV_STOPPED:
-		lp_log(c->log, LP_LOG_ERROR, "%s", ev->text);
+	case LP_PEER_ACT_FAILED:
 		fail(c);
+		break;
+	case LP_PEER_ACT_NONE:
 		break;
 	}
 }
@@ -801,6 +707,7 @@ int lp_wclient_new(struct lp_loop *loop, const struct lp_wclient_cfg *cfg,
 		return LP_ERR_NOMEM;
 	c->loop = loop;
 	c->log = log;
+	lp_peer_events_init(&c->pe, log);
 	c->rt = cfg->route;
 	lp_route_scope_init(&c->scope, c->rt);
 	c->mac = cfg->mac;
@@ -832,7 +739,7 @@ int lp_wclient_new(struct lp_loop *loop, const struct lp_wclient_cfg *cfg,
 
 void lp_wclient_set_runner(struct lp_wclient *c, struct lp_client_runner *r)
 {
-	c->runner = r;
+	c->pe.runner = r;
 }
 
 void lp_wclient_stopping(struct lp_wclient *c)

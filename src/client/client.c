@@ -16,6 +16,7 @@
 
 #include "lp_obs.h"
 #include "lp_tap.h"
+#include "peer_events.h"
 #include "privdrop.h"
 
 #define STATUS_INTERVAL_DEFAULT (10 * LP_NS_PER_SEC)
@@ -27,24 +28,18 @@
 
 struct lp_lclient {
 	struct lp_loop *loop;
-	struct lp_client_runner *runner;
+	struct lp_peer_events pe; /* the runner, finished sessions, event lines */
 	const struct lp_logger *log;
 	char tap_name[LP_TAP_NAME_MAX];
 	struct lp_mac mac;
 	char user[64];
 	uint64_t status_interval;
-	void (*cert_mismatch)(void *user);
-	void *cert_user;
-	uint64_t reconnects_base; /* reconnects of replaced runners */
 
 	struct lp_tap *tap;
 	int tap_fd;
 	uint32_t tap_mtu;
 	bool failed;
 
-	char last_close[LP_CLIENT_TEXT_MAX];
-	bool last_was_admitted;
-	struct lp_counters past; /* finished sessions */
 	uint64_t drops[LP_DROP__COUNT];
 
 	struct lp_obs_diag prev;
@@ -54,26 +49,6 @@ struct lp_lclient {
 	struct lp_log_ratelimit rl_drop;
 	uint8_t buf[TAP_BUF];
 };
-
-static void counters_add(struct lp_counters *to, const struct lp_counters *c)
-{
-	size_t i;
-
-	to->frames_rx += c->frames_rx;
-	to->frames_tx += c->frames_tx;
-	to->datagrams_rx += c->datagrams_rx;
-	to->datagrams_tx += c->datagrams_tx;
-	to->bytes_rx += c->bytes_rx;
-	to->bytes_tx += c->bytes_tx;
-	to->broadcast_rx += c->broadcast_rx;
-	for (i = 0; i < LP_DROP__COUNT; i++)
-		to->drops[i] += c->drops[i];
-}
-
-static struct lp_client *session_of(const struct lp_lclient *c)
-{
-	return c->runner != NULL ? lp_client_runner_session(c->runner) : NULL;
-}
 
 static void fail(struct lp_lclient *c)
 {
@@ -85,43 +60,17 @@ static void fail(struct lp_lclient *c)
 
 static void snapshot(struct lp_lclient *c, struct lp_obs_diag *d)
 {
-	struct lp_client *s = session_of(c);
 	struct lp_tap_info info;
-	size_t i;
 
-	memset(d, 0, sizeof(*d));
-	if (s != NULL)
-		lp_client_fill_diag(s, d);
 	/* Totals over every session, plus what the client itself dropped. */
-	d->counters = c->past;
-	if (s != NULL)
-		counters_add(&d->counters, lp_client_counters(s));
-	for (i = 0; i < LP_DROP__COUNT; i++)
-		d->counters.drops[i] += c->drops[i];
-	d->route = LP_OBS_ROUTE_NA;
-	d->reconnects = c->reconnects_base +
-	                (c->runner != NULL ? lp_client_runner_reconnects(c->runner) : 0);
+	lp_peer_events_diag(&c->pe, c->drops, d);
 	snprintf(d->tap_name, sizeof(d->tap_name), "%s", c->tap_name);
-	d->tap = LP_OBS_TAP_ABSENT;
 	if (c->tap != NULL && lp_tap_get_info(c->tap, &info) == 0) {
 		d->tap = info.up ? LP_OBS_TAP_UP : LP_OBS_TAP_DOWN;
 		snprintf(d->tap_name, sizeof(d->tap_name), "%s", info.name);
 	}
 	if (c->tap != NULL && lp_tap_ipv4(c->tap, d->tap_ip, sizeof(d->tap_ip)) < 0)
 		d->tap_ip[0] = '\0';
-}
-
-static void emit_line(void *user, const char *line)
-{
-	struct lp_lclient *c = user;
-
-	/* Before the first welcome the TAP does not exist by design: the
-	 * generic "no TAP adapter" lines would send the user looking for a
-	 * missing driver. */
-	if (c->tap == NULL &&
-	    (strncmp(line, "tap: no TAP", 11) == 0 || strncmp(line, "warning: no TAP", 15) == 0))
-		return;
-	lp_log(c->log, LP_LOG_INFO, "%s", line);
 }
 
 void lp_lclient_log_status(struct lp_lclient *c)
@@ -132,7 +81,7 @@ void lp_lclient_log_status(struct lp_lclient *c)
 	if (c->tap == NULL)
 		lp_log(c->log, LP_LOG_INFO, "tap: %s is created once the relay admits this client",
 		       c->tap_name);
-	lp_obs_diag_lines(&d, c->have_prev ? &c->prev : NULL, emit_line, c);
+	lp_peer_status_lines(c->log, &d, c->have_prev ? &c->prev : NULL, c->tap == NULL);
 	c->prev = d;
 	c->have_prev = true;
 }
@@ -165,27 +114,7 @@ static void on_ip_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 static void log_drop(struct lp_lclient *c, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
                      enum lp_drop_reason reason)
 {
-	enum lp_log_level level = reason == LP_DROP_NOT_READY ? LP_LOG_DEBUG : LP_LOG_INFO;
-	struct lp_obs_frame_event ev;
-	uint64_t suppressed = 0;
-	char line[256];
-
-	if (!lp_log_enabled(c->log, level) ||
-	    !lp_log_ratelimit_ok(&c->rl_drop, lp_loop_now(c->loop), &suppressed))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = lp_obs_action_for(reason);
-	ev.reason = reason;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
-		return;
-	if (suppressed > 0)
-		lp_log(c->log, level, "%s (%" PRIu64 " similar lines suppressed)", line,
-		       suppressed);
-	else
-		lp_log(c->log, level, "%s", line);
+	lp_peer_log_drop(c->log, &c->rl_drop, lp_loop_now(c->loop), dir, frame, len, reason);
 }
 
 static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void *user)
@@ -212,20 +141,16 @@ static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void
 
 static void tap_frame(struct lp_lclient *c, const uint8_t *frame, size_t len)
 {
-	int rc;
+	enum lp_drop_reason why;
 
-	if (session_of(c) == NULL) {
+	if (lp_peer_events_session(&c->pe) == NULL) {
 		c->drops[LP_DROP_NOT_READY]++;
 		return;
 	}
 	/* The session counts its refusals in its own counters. */
-	rc = lp_client_runner_send_frame(c->runner, frame, len);
-	if (rc == LP_ERR_TOO_BIG || rc == LP_ERR_PAYLOAD_MAX)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_TOO_BIG);
-	else if (rc == LP_ERR_AGAIN)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_QUEUE_FULL);
-	else if (rc == LP_ERR_RUNT)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_MALFORMED);
+	why = lp_peer_send_drop(lp_client_runner_send_frame(c->pe.runner, frame, len));
+	if (why != LP_DROP_NONE)
+		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, why);
 }
 
 static void on_tap(struct lp_loop *l, int fd, unsigned events, void *arg)
@@ -255,8 +180,8 @@ static void on_tap(struct lp_loop *l, int fd, unsigned events, void *arg)
 		}
 		tap_frame(c, c->buf, (size_t)n);
 	}
-	if (c->runner != NULL)
-		lp_client_runner_flush(c->runner);
+	if (c->pe.runner != NULL)
+		lp_client_runner_flush(c->pe.runner);
 }
 
 /* ---- TAP lifetime ------------------------------------------------------------------- */
@@ -346,51 +271,20 @@ static void on_welcome(struct lp_lclient *c, const struct lp_ctrl_welcome *w)
 static void on_event(struct lp_client *s, const struct lp_client_event *ev, void *user)
 {
 	struct lp_lclient *c = user;
-	char mac[LP_MAC_STR_LEN];
 
-	switch (ev->type) {
-	case LP_CLIENT_EV_CONNECTING:
-	case LP_CLIENT_EV_CONNECTED:
-		lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
-		break;
-	case LP_CLIENT_EV_WELCOME:
+	if (ev->type == LP_CLIENT_EV_WELCOME) {
 		lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
 		on_welcome(c, ev->welcome);
+		return;
+	}
+	switch (lp_peer_events_log(&c->pe, s, ev)) {
+	case LP_PEER_ACT_STATUS:
+		lp_lclient_log_status(c);
 		break;
-	case LP_CLIENT_EV_REJECTED:
-		lp_log(c->log, LP_LOG_ERROR, "%s", ev->text);
-		break;
-	case LP_CLIENT_EV_PEER_JOINED:
-	case LP_CLIENT_EV_PEER_LEFT:
-		/* The session names clients by MAC already; name the gateway's too. */
-		if (ev->peer.role == LP_ROLE_GATEWAY) {
-			lp_proto_mac_format(&ev->peer.mac, mac);
-			lp_log(c->log, LP_LOG_INFO, "%s; gateway MAC %s", ev->text, mac);
-			lp_lclient_log_status(c);
-		} else {
-			lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
-		}
-		break;
-	case LP_CLIENT_EV_CLOSED:
-		if (s != NULL)
-			counters_add(&c->past, lp_client_counters(s));
-		c->last_was_admitted = ev->was_admitted;
-		snprintf(c->last_close, sizeof(c->last_close), "%s", ev->text);
-		if (ev->err == LP_ERR_CERT && c->cert_mismatch != NULL)
-			c->cert_mismatch(c->cert_user);
-		break;
-	case LP_CLIENT_EV_RECONNECTING:
-		if (c->last_was_admitted)
-			lp_log(c->log, LP_LOG_WARN, "relay lost (%s); %s", c->last_close, ev->text);
-		else
-			lp_log(c->log, LP_LOG_WARN, "%s; %s", c->last_close, ev->text);
-		if (c->last_was_admitted)
-			lp_lclient_log_status(c);
-		c->last_was_admitted = false;
-		break;
-	case LP_CLIENT_EV_STOPPED:
-		lp_log(c->log, LP_LOG_ERROR, "%s", ev->text);
+	case LP_PEER_ACT_FAILED:
 		fail(c);
+		break;
+	case LP_PEER_ACT_NONE:
 		break;
 	}
 }
@@ -416,6 +310,7 @@ int lp_lclient_new(struct lp_loop *loop, const struct lp_lclient_cfg *cfg,
 		return LP_ERR_NOMEM;
 	c->loop = loop;
 	c->log = log;
+	lp_peer_events_init(&c->pe, log);
 	c->tap_fd = -1;
 	c->mac = cfg->mac;
 	if (lp_strlcpy_checked(c->tap_name, sizeof(c->tap_name), cfg->tap_name) < 0 ||
@@ -424,8 +319,6 @@ int lp_lclient_new(struct lp_loop *loop, const struct lp_lclient_cfg *cfg,
 		free(c);
 		return LP_ERR_INVAL;
 	}
-	c->cert_mismatch = cfg->cert_mismatch;
-	c->cert_user = cfg->cert_user;
 	c->status_interval =
 	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
 	lp_loop_timer_init(&c->status_timer, on_status_timer, c);
@@ -453,10 +346,7 @@ void lp_lclient_del(struct lp_lclient *c)
 
 void lp_lclient_set_runner(struct lp_lclient *c, struct lp_client_runner *r)
 {
-	/* The new runner's first attempt is a reconnect too. */
-	if (c->runner != NULL && r != NULL && r != c->runner)
-		c->reconnects_base += lp_client_runner_reconnects(c->runner) + 1;
-	c->runner = r;
+	c->pe.runner = r;
 }
 
 bool lp_lclient_failed(const struct lp_lclient *c)

@@ -25,10 +25,6 @@ struct lp_lclient_cfg {
 	struct lp_mac mac;           /* the TAP's MAC: the tunnel identity */
 	const char *user;            /* privilege drop target (borrowed) */
 	uint64_t status_interval_ns; /* 0: 10 s */
-	/* Called (from a runner callback: do not delete the runner there) when
-	 * a session failed because the relay's certificate did not match. */
-	void (*cert_mismatch)(void *user);
-	void *cert_user;
 };
 
 /* Errors: LP_ERR_INVAL, LP_ERR_NOMEM. Nothing is opened yet. */
@@ -39,7 +35,7 @@ void lp_lclient_del(struct lp_lclient *c);
 
 /* Callbacks for lp_client_runner_new with user = the client. */
 const struct lp_client_cbs *lp_lclient_cbs(void);
-/* Replacing one runner by another keeps the reconnect count going. */
+/* The runner frames go to (NULL detaches it). */
 void lp_lclient_set_runner(struct lp_lclient *c, struct lp_client_runner *r);
 
 /* True after a fatal failure (TAP creation, privilege drop, the runner

@@ -26,6 +26,7 @@
 #include "lp_obs.h"
 #include "lp_quic.h"
 #include "lp_version.h"
+#include "peer_cli.h"
 #include "privdrop.h"
 
 #define PROG "lanparty-client"
@@ -33,31 +34,10 @@
 #define SHUTDOWN_WAIT (3 * LP_NS_PER_SEC)
 #define TAP_DEFAULT "lanparty0"
 
-enum {
-	OPT_RELAY = 1,
-	OPT_SERVER_NAME,
-	OPT_CA_CERT,
-	OPT_CA_FILE,
-	OPT_ROOM,
-	OPT_VIRTUAL_MAC,
-	OPT_IDENTITY,
-	OPT_TAP,
-	OPT_USER,
-	OPT_STATUS_INTERVAL
-};
+enum { OPT_VIRTUAL_MAC = LP_PEER_OPT__NEXT, OPT_IDENTITY, OPT_TAP, OPT_USER, OPT_STATUS_INTERVAL };
 
 static const struct lp_cli_opt client_opts[] = {
-	{ OPT_RELAY, "relay", "HOST[:PORT]", NULL, true,
-	  "relay address: DNS name, IPv4 address or [IPv6]:port; a bare host means UDP port "
-	  "443" },
-	{ OPT_SERVER_NAME, "server-name", "NAME", "the --relay host name", false,
-	  "TLS server name of the relay (SNI, and the name checked with --ca-file)" },
-	{ OPT_CA_CERT, "relay-ca-cert", "FILE", NULL, false,
-	  "pin the relay's certificate: a DER file (what the relay wrote with "
-	  "--dev-cert-der-out)" },
-	{ OPT_CA_FILE, "ca-file", "PEM", "system trust store", false,
-	  "trust relays whose certificate chains to these PEM CA certificates" },
-	{ OPT_ROOM, "room", "CODE", NULL, true, "room to join: 1-32 of A-Z a-z 0-9 _ -" },
+	LP_PEER_CLI_OPTS("room to join"),
 	{ OPT_VIRTUAL_MAC, "virtual-mac", "MAC", "the identity file's MAC", false,
 	  "tunnel MAC to use instead of the stored identity (testing); the file is not touched" },
 	{ OPT_IDENTITY, "identity", "FILE", "./" LP_CTRL_IDENTITY_FILE, false,
@@ -85,11 +65,7 @@ static const char client_notes[] =
         "SIGINT/SIGTERM, 1 on a startup or permanent failure, 2 on a usage error.";
 
 struct client_args {
-	struct lp_net_endpoint relay;
-	const char *server_name;
-	const char *ca_cert;
-	const char *ca_file;
-	const char *room;
+	struct lp_peer_args peer;
 	bool have_mac;
 	struct lp_mac mac;
 	const char *identity;
@@ -104,28 +80,10 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	uint64_t ns = 0;
 	int rc;
 
+	rc = lp_peer_cli_opt(&a->peer, id, arg, err, cap);
+	if (rc != LP_PEER_CLI_NOT_MINE)
+		return rc;
 	switch (id) {
-	case OPT_RELAY:
-		rc = lp_net_parse_relay(arg, &a->relay);
-		if (rc < 0)
-			snprintf(err, cap, "--relay: '%s': %s", arg, lp_strerror(rc));
-		return rc;
-	case OPT_SERVER_NAME:
-		a->server_name = arg;
-		return 0;
-	case OPT_CA_CERT:
-		a->ca_cert = arg;
-		return 0;
-	case OPT_CA_FILE:
-		a->ca_file = arg;
-		return 0;
-	case OPT_ROOM:
-		rc = lp_ctrl_room_validate(arg);
-		if (rc < 0)
-			snprintf(err, cap, "--room: '%s': %s (1-32 of A-Z a-z 0-9 _ -)", arg,
-			         lp_strerror(rc));
-		a->room = arg;
-		return rc;
 	case OPT_VIRTUAL_MAC:
 		rc = lp_proto_mac_parse(arg, &a->mac);
 		if (rc == 0)
@@ -160,71 +118,6 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	default:
 		return LP_ERR_INVAL;
 	}
-}
-
-/*
- * A relay started with a development certificate makes a new one at every
- * restart and rewrites the file peers pin. After a certificate mismatch the
- * pinned file is read again; when its content changed, the session starts
- * over with a TLS context built from it (the runner borrows its context,
- * so runner and context are replaced together, outside runner callbacks).
- * The file must stay readable by --user.
- */
-struct pin_reload {
-	struct lp_loop *loop;
-	const struct lp_logger *log;
-	struct lp_quic_client_cfg qcfg;
-	struct lp_client_runner_cfg rcfg;
-	struct lp_quic_ctx *quic;
-	struct lp_client_runner *runner;
-	void *owner; /* the runner callbacks' user */
-	struct lp_cli_filesig sig;
-	bool have_sig;
-	struct lp_loop_timer timer;
-};
-
-static void on_cert_mismatch(void *user)
-{
-	struct pin_reload *p = user;
-
-	if (p->qcfg.pin_der_file != NULL && !lp_loop_timer_armed(&p->timer) &&
-	    lp_loop_timer_arm(p->loop, &p->timer, lp_loop_now(p->loop)) < 0)
-		lp_log(p->log, LP_LOG_WARN, "cannot schedule a check of the pinned certificate");
-}
-
-static void on_pin_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
-{
-	struct pin_reload *p = arg;
-	struct lp_client_runner *r = NULL;
-	struct lp_quic_ctx *q = NULL;
-	struct lp_cli_filesig sig;
-
-	(void)t;
-	if (lp_cli_file_sig(p->qcfg.pin_der_file, &sig) < 0) {
-		lp_log(p->log, LP_LOG_WARN, "cannot read --relay-ca-cert %s again as %s: %s",
-		       p->qcfg.pin_der_file, "--user", strerror(errno));
-		return;
-	}
-	if (p->have_sig && sig.hash == p->sig.hash && sig.len == p->sig.len)
-		return;
-	if (lp_quic_ctx_new_client(&p->qcfg, p->log, &q) < 0)
-		return; /* lib/quic logged why; the next mismatch tries again */
-	lp_log(p->log, LP_LOG_INFO, "pinned certificate %s changed; reconnecting with it",
-	       p->qcfg.pin_der_file);
-	p->rcfg.quic = q;
-	if (lp_client_runner_new(l, &p->rcfg, lp_lclient_cbs(), p->owner, p->log, &r) < 0) {
-		lp_log(p->log, LP_LOG_ERROR, "cannot restart the relay session");
-		p->rcfg.quic = p->quic;
-		lp_quic_ctx_del(q);
-		return;
-	}
-	lp_lclient_set_runner(p->owner, r);
-	lp_client_runner_del(p->runner);
-	lp_quic_ctx_del(p->quic);
-	p->runner = r;
-	p->quic = q;
-	p->sig = sig;
-	p->have_sig = true;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -343,9 +236,8 @@ int main(int argc, char **argv)
 		                    .examples = client_examples,
 		                    .notes = client_notes };
 	struct sockaddr_storage addrs[RELAY_ADDRS_MAX];
-	struct pin_reload pr;
-	struct lp_quic_client_cfg *qcfg = &pr.qcfg;
-	struct lp_client_runner_cfg *rcfg = &pr.rcfg;
+	struct lp_client_runner_cfg rcfg;
+	struct lp_client_runner *runner = NULL;
 	struct lp_lclient_cfg ccfg;
 	struct lp_cli_common common;
 	struct lp_obs_sink sink;
@@ -353,36 +245,23 @@ int main(int argc, char **argv)
 	struct lp_loop *loop = NULL;
 	struct lp_lclient *client = NULL;
 	struct lp_mac mac;
-	char err[LP_CLI_ERR_MAX], software[64];
+	char software[64];
 	size_t naddr = 0;
 	int rc, status = LP_CLI_EXIT_FAIL;
 
-	memset(&pr, 0, sizeof(pr));
-	pr.log = &sink.logger;
-	lp_loop_timer_init(&pr.timer, on_pin_timer, &pr);
+	memset(&rcfg, 0, sizeof(rcfg));
 	rc = lp_cli_parse(&prog, argc, argv, on_opt, &a, &common);
 	if (rc == LP_CLI_DONE)
 		return LP_CLI_EXIT_OK;
 	if (rc < 0)
 		return LP_CLI_EXIT_USAGE;
-	if (a.server_name == NULL && a.relay.kind == LP_NET_HOST_NAME)
-		a.server_name = a.relay.host;
-	if (a.server_name == NULL && a.ca_cert == NULL) {
-		lp_cli_usage_error(&prog, stderr,
-		                   "--relay is an IP address: give --server-name (the name on the "
-		                   "relay's certificate) or pin it with --relay-ca-cert");
+	if (lp_peer_cli_finish(&a.peer, &prog) < 0)
 		return LP_CLI_EXIT_USAGE;
-	}
 	lp_obs_sink_init(&sink, PROG, common.log_level,
 	                 common.log_json ? LP_OBS_FORMAT_JSON : LP_OBS_FORMAT_TEXT, stderr);
 
-	if ((a.ca_cert != NULL &&
-	     lp_cli_check_readable("relay-ca-cert", a.ca_cert, err, sizeof(err)) < 0) ||
-	    (a.ca_file != NULL &&
-	     lp_cli_check_readable("ca-file", a.ca_file, err, sizeof(err)) < 0)) {
-		lp_log(log, LP_LOG_ERROR, "%s", err);
+	if (lp_peer_cli_check_files(&a.peer, log) < 0)
 		goto out;
-	}
 	if (preflight(&a, log) < 0)
 		goto out;
 	if (load_identity(&a, log, &mac) < 0)
@@ -399,20 +278,15 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	pr.loop = loop;
-	qcfg->server_name = a.server_name;
-	qcfg->pin_der_file = a.ca_cert;
-	qcfg->ca_file = a.ca_file;
-	if (a.ca_cert != NULL)
-		pr.have_sig = lp_cli_file_sig(a.ca_cert, &pr.sig) == 0;
-	rc = lp_quic_ctx_new_client(qcfg, log, &pr.quic);
+	lp_peer_cli_tls(&a.peer, &rcfg.tls);
+	rc = lp_client_tls_new(&rcfg.tls, log, &rcfg.quic, &rcfg.pin_sig);
 	if (rc < 0) {
 		/* lib/quic has logged the cause (which file, what is wrong). */
 		lp_log(log, rc == LP_ERR_NOMEM ? LP_LOG_ERROR : LP_LOG_DEBUG,
 		       "cannot set up TLS for the relay connection: %s", lp_strerror(rc));
 		goto out;
 	}
-	rc = lp_cli_resolve_relay(&a.relay, addrs, RELAY_ADDRS_MAX, &naddr, log, wait_on_loop,
+	rc = lp_cli_resolve_relay(&a.peer.relay, addrs, RELAY_ADDRS_MAX, &naddr, log, wait_on_loop,
 	                          loop);
 	if (rc < 0) {
 		if (stop_requested)
@@ -425,38 +299,35 @@ int main(int argc, char **argv)
 	ccfg.mac = mac;
 	ccfg.user = a.user;
 	ccfg.status_interval_ns = a.status_interval;
-	ccfg.cert_mismatch = on_cert_mismatch;
-	ccfg.cert_user = &pr;
 	rc = lp_lclient_new(loop, &ccfg, log, &client);
 	if (rc < 0) {
 		lp_log(log, LP_LOG_ERROR, "cannot start the client: %s", lp_strerror(rc));
 		goto out;
 	}
-	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a.room);
+	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a.peer.room);
 
 	snprintf(software, sizeof(software), "softlan-vpn %s client linux", LP_VERSION);
-	rcfg->session.role = LP_ROLE_CLIENT;
-	rcfg->session.room = a.room;
-	rcfg->session.mac = mac;
-	rcfg->session.software = software;
-	rcfg->session.stats_interval_ns = a.status_interval;
-	rcfg->quic = pr.quic;
-	rcfg->relay = addrs;
-	rcfg->relay_count = naddr;
-	pr.owner = client;
-	rc = lp_client_runner_new(loop, rcfg, lp_lclient_cbs(), client, log, &pr.runner);
+	rcfg.session.role = LP_ROLE_CLIENT;
+	rcfg.session.room = a.peer.room;
+	rcfg.session.mac = mac;
+	rcfg.session.software = software;
+	rcfg.session.stats_interval_ns = a.status_interval;
+	rcfg.relay = addrs;
+	rcfg.relay_count = naddr;
+	rc = lp_client_runner_new(loop, &rcfg, lp_lclient_cbs(), client, log, &runner);
+	rcfg.quic = NULL; /* the runner's now */
 	if (rc < 0) {
 		lp_log(log, LP_LOG_ERROR, "cannot start the relay session: %s", lp_strerror(rc));
 		goto out;
 	}
-	lp_lclient_set_runner(client, pr.runner);
+	lp_lclient_set_runner(client, runner);
 
 	if (!stop_requested && lp_loop_run(loop) < 0) {
 		lp_log(log, LP_LOG_ERROR, "event loop failed");
 		goto out;
 	}
 	rc = lp_client_runner_disconnect(
-	        pr.runner, lp_lclient_failed(client) ? "client failed" : "client shutting down",
+	        runner, lp_lclient_failed(client) ? "client failed" : "client shutting down",
 	        SHUTDOWN_WAIT);
 	if (rc == LP_ERR_TIMEOUT)
 		lp_log(log, LP_LOG_INFO, "relay did not confirm the disconnect in time");
@@ -465,11 +336,9 @@ int main(int argc, char **argv)
 	lp_log(log, LP_LOG_INFO, "stopped");
 	status = LP_CLI_EXIT_OK;
 out:
-	if (loop != NULL)
-		lp_loop_timer_cancel(loop, &pr.timer);
-	lp_client_runner_del(pr.runner);
+	lp_client_runner_del(runner);
 	lp_lclient_del(client);
-	lp_quic_ctx_del(pr.quic);
+	lp_quic_ctx_del(rcfg.quic);
 	lp_loop_del(loop);
 	return status;
 }

@@ -407,34 +407,3 @@ int lp_cli_check_readable(const char *opt, const char *path, char *err, size_t c
 	fclose(f);
 	return 0;
 }
-
-int lp_cli_file_sig(const char *path, struct lp_cli_filesig *out)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	uint8_t buf[4096];
-	size_t n, total = 0, i;
-	FILE *f = fopen(path, "rb");
-	int rc = 0;
-
-	if (f == NULL)
-		return LP_ERR_IO;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		for (i = 0; i < n; i++) {
-			h ^= buf[i];
-			h *= UINT64_C(0x100000001b3);
-		}
-		total += n;
-		if (total > 1024u * 1024u) {
-			rc = LP_ERR_TOO_BIG;
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f))
-		rc = LP_ERR_IO;
-	fclose(f);
-	if (rc == 0) {
-		out->hash = h;
-		out->len = total;
-	}
-	return rc;
-}

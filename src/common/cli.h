@@ -126,14 +126,4 @@ int lp_cli_resolve_relay(const struct lp_net_endpoint *ep, struct sockaddr_stora
  * "cannot read --<opt> <path>: <strerror>" into err. 0 or LP_ERR_IO. */
 int lp_cli_check_readable(const char *opt, const char *path, char *err, size_t cap) LP_WUR;
 
-/* Content signature of a small file (a pinned certificate), to notice that
- * it was replaced while the daemon runs. */
-struct lp_cli_filesig {
-	uint64_t hash; /* FNV-1a 64 of the content */
-	size_t len;
-};
-
-/* Reads path (at most 1 MiB). 0, or LP_ERR_IO (errno kept) / LP_ERR_TOO_BIG. */
-int lp_cli_file_sig(const char *path, struct lp_cli_filesig *out) LP_WUR;
-
 #endif /* LP_CLI_H */

@@ -17,6 +17,7 @@
 
 #include "cam.h"
 #include "gso.h"
+#include "peer_events.h"
 
 #define LAN_RX_ROUNDS 8 /* recvmmsg batches per readiness callback */
 #define CAM_BATCH 16
@@ -27,13 +28,10 @@
 struct lp_bridge {
 	struct lp_loop *loop;
 	struct lp_capture *cap;
-	struct lp_client_runner *runner;
+	struct lp_peer_events pe; /* the runner, finished sessions, event lines */
 	const struct lp_logger *log;
 	char room[LP_CTRL_ROOM_MAX + 1];
 	uint64_t status_interval;
-	void (*cert_mismatch)(void *user);
-	void *cert_user;
-	uint64_t reconnects_base; /* reconnects of replaced runners */
 
 	struct lp_cam cam;
 	struct lp_mac own;
@@ -49,9 +47,6 @@ struct lp_bridge {
 	bool admitted;
 	uint32_t peer_id;
 	uint32_t mtu;
-	char last_close[LP_CLIENT_TEXT_MAX];
-	bool last_was_admitted;
-	struct lp_counters past; /* counters of finished sessions */
 
 	struct lp_bridge_stats st;
 	struct lp_log_ratelimit rl_too_big;
@@ -63,21 +58,6 @@ struct lp_bridge {
 	struct lp_capture_frame frames[LP_CAPTURE_RX_BATCH];
 	uint8_t scratch[LP_CAPTURE_FRAME_ROOM];
 };
-
-static void counters_add(struct lp_counters *to, const struct lp_counters *c)
-{
-	size_t i;
-
-	to->frames_rx += c->frames_rx;
-	to->frames_tx += c->frames_tx;
-	to->datagrams_rx += c->datagrams_rx;
-	to->datagrams_tx += c->datagrams_tx;
-	to->bytes_rx += c->bytes_rx;
-	to->bytes_tx += c->bytes_tx;
-	to->broadcast_rx += c->broadcast_rx;
-	for (i = 0; i < LP_DROP__COUNT; i++)
-		to->drops[i] += c->drops[i];
-}
 
 /* ---- Drop logging ------------------------------------------------------------ */
 
@@ -121,7 +101,7 @@ static void log_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *fr
 		if (n > 0)
 			pos = (size_t)n;
 	}
-	s = b->runner != NULL ? lp_client_runner_session(b->runner) : NULL;
+	s = lp_peer_events_session(&b->pe);
 	if (reason == LP_DROP_TOO_BIG && s != NULL && pos < sizeof(extra))
 		snprintf(extra + pos, sizeof(extra) - pos, " budget=%zu",
 		         lp_client_datagram_budget(s));
@@ -253,11 +233,11 @@ static int send_wire_frame(void *user, const uint8_t *frame, size_t len)
 	struct lp_bridge *b = user;
 	int rc;
 
-	if (b->runner == NULL || lp_client_runner_session(b->runner) == NULL) {
+	if (lp_peer_events_session(&b->pe) == NULL) {
 		count_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_NOT_READY, false);
 		return 0;
 	}
-	rc = lp_client_runner_send_frame(b->runner, frame, len);
+	rc = lp_client_runner_send_frame(b->pe.runner, frame, len);
 	switch (rc) {
 	case 0:
 		break;
@@ -355,8 +335,8 @@ static void on_lan(struct lp_loop *l, int fd, unsigned events, void *arg)
 		if (n < (int)LP_CAPTURE_RX_BATCH)
 			break;
 	}
-	if (b->runner != NULL)
-		lp_client_runner_flush(b->runner);
+	if (b->pe.runner != NULL)
+		lp_client_runner_flush(b->pe.runner);
 }
 
 /* ---- Session events -------------------------------------------------------------- */
@@ -372,7 +352,6 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 	char mac[LP_MAC_STR_LEN];
 	int rc;
 
-	lp_log(b->log, LP_LOG_INFO, "%s", ev->text);
 	if (ev->peer.role != LP_ROLE_CLIENT)
 		return;
 	lp_proto_mac_format(&ev->peer.mac, mac);
@@ -397,10 +376,6 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 	struct lp_bridge *b = user;
 
 	switch (ev->type) {
-	case LP_CLIENT_EV_CONNECTING:
-	case LP_CLIENT_EV_CONNECTED:
-		lp_log(b->log, LP_LOG_INFO, "%s", ev->text);
-		break;
 	case LP_CLIENT_EV_WELCOME:
 		b->admitted = true;
 		b->peer_id = ev->welcome->peer_id;
@@ -412,36 +387,20 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 		/* The relay now replays the room's clients as peer_joined. */
 		cam_reset(b, b->cam.interval_ns);
 		lp_bridge_log_status(b);
-		break;
-	case LP_CLIENT_EV_REJECTED:
-		lp_log(b->log, LP_LOG_ERROR, "%s", ev->text);
-		break;
-	case LP_CLIENT_EV_PEER_JOINED:
-	case LP_CLIENT_EV_PEER_LEFT:
-		on_peer(b, ev);
-		break;
+		return;
 	case LP_CLIENT_EV_CLOSED:
-		if (s != NULL)
-			counters_add(&b->past, lp_client_counters(s));
-		b->last_was_admitted = ev->was_admitted;
-		snprintf(b->last_close, sizeof(b->last_close), "%s", ev->text);
 		b->admitted = false;
-		if (ev->err == LP_ERR_CERT && b->cert_mismatch != NULL)
-			b->cert_mismatch(b->cert_user);
 		break;
-	case LP_CLIENT_EV_RECONNECTING:
-		if (b->last_was_admitted)
-			lp_log(b->log, LP_LOG_WARN, "relay lost (%s); %s", b->last_close, ev->text);
-		else
-			lp_log(b->log, LP_LOG_WARN, "%s; %s", b->last_close, ev->text);
-		b->last_was_admitted = false;
-		break;
-	case LP_CLIENT_EV_STOPPED:
-		lp_log(b->log, LP_LOG_ERROR, "%s", ev->text);
-		b->failed = true;
-		lp_loop_stop(b->loop);
+	default:
 		break;
 	}
+	/* The status line only follows admissions: the rest is one log line. */
+	if (lp_peer_events_log(&b->pe, s, ev) == LP_PEER_ACT_FAILED) {
+		b->failed = true;
+		lp_loop_stop(b->loop);
+	}
+	if (ev->type == LP_CLIENT_EV_PEER_JOINED || ev->type == LP_CLIENT_EV_PEER_LEFT)
+		on_peer(b, ev);
 }
 
 static const struct lp_client_cbs bridge_cbs = { .frame = on_frame, .event = on_event };
@@ -455,16 +414,13 @@ const struct lp_client_cbs *lp_bridge_client_cbs(void)
 
 void lp_bridge_log_status(struct lp_bridge *b)
 {
-	struct lp_client *s = b->runner != NULL ? lp_client_runner_session(b->runner) : NULL;
+	struct lp_client *s = lp_peer_events_session(&b->pe);
 	struct lp_capture_stats cs;
-	struct lp_counters c = b->past;
+	struct lp_counters c;
 	char drops[512], relay[160];
 	size_t pos = 0, i;
 
-	if (s != NULL)
-		counters_add(&c, lp_client_counters(s));
-	for (i = 0; i < LP_DROP__COUNT; i++)
-		c.drops[i] += b->st.drops[i];
+	lp_peer_events_counters(&b->pe, b->st.drops, &c);
 	drops[0] = '\0';
 	for (i = 1; i < LP_DROP__COUNT && pos < sizeof(drops); i++) {
 		int n;
@@ -492,8 +448,7 @@ void lp_bridge_log_status(struct lp_bridge *b)
 	       "; reconnects %" PRIu64 "; drops %" PRIu64 "%s",
 	       relay, b->cam.count, c.frames_tx, c.bytes_tx, c.frames_rx, c.bytes_rx, b->st.lan_rx,
 	       cs.tx_frames, cs.tx_errors, b->st.segments, b->st.cam_refreshes,
-	       b->reconnects_base +
-	               (b->runner != NULL ? lp_client_runner_reconnects(b->runner) : 0),
+	       b->pe.runner != NULL ? lp_client_runner_reconnects(b->pe.runner) : 0,
 	       lp_obs_drops_total(&c), drops);
 }
 
@@ -522,10 +477,9 @@ int lp_bridge_new(struct lp_loop *loop, struct lp_capture *cap, const struct lp_
 	b->loop = loop;
 	b->cap = cap;
 	b->log = log;
+	lp_peer_events_init(&b->pe, log);
 	if (cfg->room != NULL)
 		snprintf(b->room, sizeof(b->room), "%s", cfg->room);
-	b->cert_mismatch = cfg->cert_mismatch;
-	b->cert_user = cfg->cert_user;
 	b->status_interval =
 	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
 	lp_capture_mac(cap, &b->own);
@@ -564,10 +518,7 @@ void lp_bridge_del(struct lp_bridge *b)
 
 void lp_bridge_set_runner(struct lp_bridge *b, struct lp_client_runner *r)
 {
-	/* The new runner's first attempt is a reconnect too. */
-	if (b->runner != NULL && r != NULL && r != b->runner)
-		b->reconnects_base += lp_client_runner_reconnects(b->runner) + 1;
-	b->runner = r;
+	b->pe.runner = r;
 }
 
 bool lp_bridge_failed(const struct lp_bridge *b)

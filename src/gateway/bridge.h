@@ -30,10 +30,6 @@ struct lp_bridge_cfg {
 	const char *room;            /* for log lines (borrowed) */
 	uint64_t cam_interval_ns;    /* 0: LP_CAM_DEFAULT_INTERVAL_NS */
 	uint64_t status_interval_ns; /* status line period; 0: 10 s */
-	/* Called (from a runner callback: do not delete the runner there) when
-	 * a session failed because the relay's certificate did not match. */
-	void (*cert_mismatch)(void *user);
-	void *cert_user;
 };
 
 /* The bridge's own counters (the session counts what it refuses itself). */
@@ -57,8 +53,7 @@ void lp_bridge_del(struct lp_bridge *b);
 
 /* Callbacks to hand to lp_client_runner_new with user = the bridge. */
 const struct lp_client_cbs *lp_bridge_client_cbs(void);
-/* The runner the bridge sends through (NULL detaches it). Replacing one
- * runner by another keeps the reconnect count going. */
+/* The runner the bridge sends through (NULL detaches it). */
 void lp_bridge_set_runner(struct lp_bridge *b, struct lp_client_runner *r);
 
 /* True once the runner gave up (STOPPED); the bridge stopped the loop. */

@@ -386,12 +386,19 @@ static const struct ev_rec *find_ev(const struct env *e, enum lp_client_event_ty
 	return NULL;
 }
 
-static struct lp_quic_ctx *client_ctx(const char *pin)
+static struct lp_quic_client_cfg client_tls_cfg(const char *pin)
 {
 	struct lp_quic_client_cfg cfg = { .server_name = "localhost",
 		                          .pin_der_file = pin,
 		                          .idle_timeout_ns = 1500 * MS,
 		                          .handshake_timeout_ns = 400 * MS };
+
+	return cfg;
+}
+
+static struct lp_quic_ctx *client_ctx(const char *pin)
+{
+	struct lp_quic_client_cfg cfg = client_tls_cfg(pin);
 	struct lp_quic_ctx *ctx = NULL;
 
 	assert_int_equal(lp_quic_ctx_new_client(&cfg, NULL, &ctx), 0);
@@ -1036,9 +1043,13 @@ static bool run_until(struct runner_env *re, uint64_t limit, enum lp_client_even
 	return true;
 }
 
-static void runner_start(struct runner_env *re, struct lp_quic_ctx *cctx, bool retry_permanent)
+/* The runner builds its own context from the TLS settings (cctx NULL), or
+ * takes cctx over (made by lp_client_tls_new). */
+static void runner_start(struct runner_env *re, struct lp_quic_ctx *cctx,
+                         const struct lp_client_pin_sig *sig, bool retry_permanent)
 {
 	struct lp_client_runner_cfg rc = { .session = base_cfg(),
+		                           .tls = client_tls_cfg(cert_path),
 		                           .quic = cctx,
 		                           .relay = &re->relay->addr,
 		                           .relay_count = 1,
@@ -1047,6 +1058,8 @@ static void runner_start(struct runner_env *re, struct lp_quic_ctx *cctx, bool r
 		                           .retry_permanent = retry_permanent };
 	struct lp_client_cbs cbs = { .frame = cli_frame, .event = cli_event };
 
+	if (sig != NULL)
+		rc.pin_sig = *sig;
 	assert_int_equal(lp_client_runner_new(re->loop, &rc, &cbs, &re->e,
 	                                      getenv("TEST_DEBUG") ? &dbg_log : NULL, &re->r),
 	                 0);
@@ -1066,8 +1079,14 @@ static void test_runner_reconnect(void **state)
 	assert_int_equal(lp_loop_new(&re.loop), 0);
 	re.relay = relay_new(0, re.loop);
 	port = relay_port(re.relay);
-	cctx = client_ctx(cert_path);
-	runner_start(&re, cctx, false);
+	{
+		struct lp_quic_client_cfg tls = client_tls_cfg(cert_path);
+		struct lp_client_pin_sig sig;
+
+		assert_int_equal(lp_client_tls_new(&tls, NULL, &cctx, &sig), 0);
+		assert_true(sig.valid);
+		runner_start(&re, cctx, &sig, false); /* the runner owns cctx now */
+	}
 	assert_non_null(find_ev(&re.e, LP_CLIENT_EV_CONNECTING, 0));
 	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_WELCOME, 0));
 	assert_non_null(lp_client_runner_session(re.r));
@@ -1134,7 +1153,6 @@ static void test_runner_reconnect(void **state)
 
 	lp_client_runner_del(re.r);
 	relay_del(re.relay);
-	lp_quic_ctx_del(cctx);
 	lp_loop_del(re.loop);
 }
 
@@ -1142,7 +1160,6 @@ static void test_runner_reconnect(void **state)
 static void test_runner_permanent_reject(void **state)
 {
 	struct runner_env re;
-	struct lp_quic_ctx *cctx;
 	const struct ev_rec *ev;
 
 	(void)state;
@@ -1151,8 +1168,7 @@ static void test_runner_permanent_reject(void **state)
 	re.relay = relay_new(0, re.loop);
 	re.relay->mode = RELAY_REJECT;
 	re.relay->reject.reason = LP_REJECT_BAD_ROOM;
-	cctx = client_ctx(cert_path);
-	runner_start(&re, cctx, false);
+	runner_start(&re, NULL, NULL, false);
 	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_STOPPED, 0));
 	ev = find_ev(&re.e, LP_CLIENT_EV_STOPPED, 0);
 	assert_int_equal(ev->err, LP_ERR_REJECTED);
@@ -1164,7 +1180,7 @@ static void test_runner_permanent_reject(void **state)
 	/* room_full is retried with backoff. */
 	memset(&re.e, 0, sizeof(re.e));
 	re.relay->reject.reason = LP_REJECT_ROOM_FULL;
-	runner_start(&re, cctx, false);
+	runner_start(&re, NULL, NULL, false);
 	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_REJECTED, 1));
 	assert_null(find_ev(&re.e, LP_CLIENT_EV_STOPPED, 0));
 	assert_false(find_ev(&re.e, LP_CLIENT_EV_REJECTED, 0)->permanent);
@@ -1174,14 +1190,129 @@ static void test_runner_permanent_reject(void **state)
 	/* retry_permanent keeps trying even after bad_room. */
 	memset(&re.e, 0, sizeof(re.e));
 	re.relay->reject.reason = LP_REJECT_BAD_ROOM;
-	runner_start(&re, cctx, true);
+	runner_start(&re, NULL, NULL, true);
 	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_REJECTED, 1));
 	assert_null(find_ev(&re.e, LP_CLIENT_EV_STOPPED, 0));
 	lp_client_runner_del(re.r);
 
 	relay_del(re.relay);
-	lp_quic_ctx_del(cctx);
 	lp_loop_del(re.loop);
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static size_t count_ev(const struct env *e, enum lp_client_event_type t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->nev; i++)
+		n += e->ev[i].type == t;
+	return n;
+}
+
+/*
+ * The relay restarts with a new development certificate. While the pinned
+ * file still holds the old one, the mismatch is retried with backoff; once
+ * the file holds the new one, the runner rebuilds its context and
+ * reconnects at once.
+ */
+static void test_runner_pin_reload(void **state)
+{
+	struct runner_env re;
+	struct lp_client_pin_sig old_sig, sig;
+	const struct ev_rec *ev;
+	const uint8_t *der;
+	uint8_t *old_der;
+	size_t old_len, len, nrec, i;
+	uint16_t port;
+
+	(void)state;
+	memset(&re, 0, sizeof(re));
+	assert_int_equal(lp_loop_new(&re.loop), 0);
+	re.relay = relay_new(0, re.loop);
+	port = relay_port(re.relay);
+	assert_int_equal(lp_quic_ctx_cert_der(re.relay->ctx, &der, &old_len), 0);
+	old_der = malloc(old_len);
+	assert_non_null(old_der);
+	memcpy(old_der, der, old_len);
+	assert_int_equal(lp_client_pin_sig_read(cert_path, &old_sig), 0);
+	assert_true(old_sig.valid);
+	assert_int_equal(old_sig.len, old_len);
+	runner_start(&re, NULL, NULL, false);
+	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_WELCOME, 0));
+
+	/* Restart with a new certificate, but the pinned file keeps the old one. */
+	lp_quic_server_close_all(re.relay->srv, LP_QUIC_APP_SHUTDOWN, "relay restart");
+	lp_quic_server_foreach_pending(re.relay->srv, relay_write_one, re.relay);
+	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_CLOSED, 0));
+	relay_del(re.relay);
+	re.relay = relay_new(port, re.loop); /* writes its certificate to cert_path */
+	assert_int_equal(lp_client_pin_sig_read(cert_path, &sig), 0);
+	assert_true(sig.hash != old_sig.hash);
+	write_file(cert_path, old_der, old_len);
+	assert_true(run_until(&re, 3000 * MS, LP_CLIENT_EV_CLOSED, 1));
+	ev = find_ev(&re.e, LP_CLIENT_EV_CLOSED, 1);
+	assert_int_equal(ev->err, LP_ERR_CERT);
+	assert_true(run_until(&re, 1000 * MS, LP_CLIENT_EV_RECONNECTING, 1));
+	assert_true(find_ev(&re.e, LP_CLIENT_EV_RECONNECTING, 1)->delay_ns >= 50 * MS);
+	assert_null(find_ev(&re.e, LP_CLIENT_EV_WELCOME, 1));
+
+	/* The file now holds the new certificate: the next mismatch reloads it. */
+	assert_int_equal(lp_quic_ctx_cert_der(re.relay->ctx, &der, &len), 0);
+	write_file(cert_path, der, len);
+	assert_true(run_until(&re, 5000 * MS, LP_CLIENT_EV_WELCOME, 1));
+	nrec = 0;
+	for (i = 0; i < re.e.nev; i++) {
+		if (re.e.ev[i].type == LP_CLIENT_EV_RECONNECTING && re.e.ev[i].delay_ns == 0) {
+			nrec++;
+			/* Right after a certificate mismatch. */
+			assert_true(i > 0 && re.e.ev[i - 1].type == LP_CLIENT_EV_CLOSED);
+			assert_int_equal(re.e.ev[i - 1].err, LP_ERR_CERT);
+		}
+	}
+	assert_int_equal(nrec, 1);
+	assert_int_equal(count_ev(&re.e, LP_CLIENT_EV_STOPPED), 0);
+	assert_true(lp_client_runner_reconnects(re.r) >= 2);
+
+	lp_client_runner_del(re.r);
+	relay_del(re.relay);
+	lp_loop_del(re.loop);
+	free(old_der);
+}
+
+/* The pinned file's signature: content hash and length; errors leave *out alone. */
+static void test_pin_sig(void **state)
+{
+	struct lp_client_pin_sig a, b, keep = { .hash = 7, .len = 9, .valid = false };
+	const uint8_t x[] = { 1, 2, 3 }, y[] = { 1, 2, 4 };
+	char path[160];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s.sig", cert_path);
+	write_file(path, x, sizeof(x));
+	assert_int_equal(lp_client_pin_sig_read(path, &a), 0);
+	assert_true(a.valid);
+	assert_int_equal(a.len, 3);
+	write_file(path, y, sizeof(y));
+	assert_int_equal(lp_client_pin_sig_read(path, &b), 0);
+	assert_int_equal(b.len, 3);
+	assert_true(a.hash != b.hash);
+	write_file(path, x, 0);
+	assert_int_equal(lp_client_pin_sig_read(path, &b), 0);
+	assert_int_equal(b.len, 0);
+	assert_true(b.hash == UINT64_C(0xcbf29ce484222325)); /* FNV-1a offset basis */
+	unlink(path);
+	assert_int_equal(lp_client_pin_sig_read(path, &keep), LP_ERR_IO);
+	assert_int_equal(keep.hash, 7);
+	assert_false(keep.valid);
+	assert_int_equal(lp_client_pin_sig_read(NULL, &keep), LP_ERR_INVAL);
 }
 
 static int group_setup(void **state)
@@ -1213,6 +1344,8 @@ int main(void)
 		cmocka_unit_test(test_new_invalid),
 		cmocka_unit_test(test_runner_reconnect),
 		cmocka_unit_test(test_runner_permanent_reject),
+		cmocka_unit_test(test_runner_pin_reload),
+		cmocka_unit_test(test_pin_sig),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,85 @@
+/*
+ * peer_cli.h - the command-line flags every peer of a room shares (the
+ * gateway, the Linux client and the Windows client): --relay,
+ * --server-name, --relay-ca-cert, --ca-file, --room, with their parsing
+ * and the checks made before anything is touched. Portable C (the Windows
+ * client compiles it too), on top of cli.h.
+ *
+ * Use: put LP_PEER_CLI_OPTS(...) first in the program's option table and
+ * number the program's own options from LP_PEER_OPT__NEXT; hand every
+ * option to lp_peer_cli_opt first; after lp_cli_parse call
+ * lp_peer_cli_finish; once logging is set up, lp_peer_cli_check_files.
+ */
+#ifndef LP_PEER_CLI_H
+#define LP_PEER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli.h"
+#include "lp_client.h"
+#include "lp_net.h"
+
+enum {
+	LP_PEER_OPT_RELAY = 1,
+	LP_PEER_OPT_SERVER_NAME,
+	LP_PEER_OPT_CA_CERT,
+	LP_PEER_OPT_CA_FILE,
+	LP_PEER_OPT_ROOM,
+	LP_PEER_OPT__NEXT /* the program's first own option id */
+};
+
+/* The five option-table entries; room_what says what the room is for
+ * ("room to join"). */
+/* clang-format off */
+#define LP_PEER_CLI_OPTS(room_what)                                                        \
+	{ LP_PEER_OPT_RELAY, "relay", "HOST[:PORT]", NULL, true,                           \
+	  "relay address: DNS name, IPv4 address or [IPv6]:port; a bare host means UDP "   \
+	  "port 443" },                                                                    \
+	{ LP_PEER_OPT_SERVER_NAME, "server-name", "NAME", "the --relay host name", false,  \
+	  "TLS server name of the relay (SNI, and the name checked with --ca-file)" },     \
+	{ LP_PEER_OPT_CA_CERT, "relay-ca-cert", "FILE", NULL, false,                       \
+	  "pin the relay's certificate: a DER file (what the relay wrote with "            \
+	  "--dev-cert-der-out)" },                                                         \
+	{ LP_PEER_OPT_CA_FILE, "ca-file", "PEM", "system trust store", false,              \
+	  "trust relays whose certificate chains to these PEM CA certificates" },          \
+	{ LP_PEER_OPT_ROOM, "room", "CODE", NULL, true,                                    \
+	  room_what ": 1-32 of A-Z a-z 0-9 _ -" }
+/* clang-format on */
+
+/* What the shared flags decided (strings borrowed from argv). */
+struct lp_peer_args {
+	struct lp_net_endpoint relay;
+	const char *server_name;
+	const char *ca_cert; /* --relay-ca-cert */
+	const char *ca_file;
+	const char *room;
+};
+
+/* Returned by lp_peer_cli_opt for an id that is not a shared flag. */
+#define LP_PEER_CLI_NOT_MINE 1
+
+/*
+ * Handles one shared flag as an lp_cli_opt_fn would: 0, a negative error
+ * with a message naming the flag in err (bad --relay, bad --room), or
+ * LP_PEER_CLI_NOT_MINE for the program's own options.
+ */
+int lp_peer_cli_opt(struct lp_peer_args *a, int id, const char *arg, char *err, size_t cap) LP_WUR;
+
+/*
+ * After lp_cli_parse: --server-name defaults to the --relay host when that
+ * is a DNS name; an IP literal needs --server-name (the name on the
+ * relay's certificate) or --relay-ca-cert. On that failure prints the
+ * usage-error line for prog to stderr and returns LP_ERR_INVAL (exit
+ * LP_CLI_EXIT_USAGE).
+ */
+int lp_peer_cli_finish(struct lp_peer_args *a, const struct lp_cli_prog *prog) LP_WUR;
+
+/* Checks that --relay-ca-cert and --ca-file can be read; logs
+ * "cannot read --<flag> <path>: <reason>" and returns LP_ERR_IO if not. */
+int lp_peer_cli_check_files(const struct lp_peer_args *a, const struct lp_logger *log) LP_WUR;
+
+/* The runner's TLS settings from the flags (strings borrowed from a). */
+void lp_peer_cli_tls(const struct lp_peer_args *a, struct lp_quic_client_cfg *out);
+
+#endif /* LP_PEER_CLI_H */
