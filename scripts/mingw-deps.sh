@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Cross-builds the Windows client's QUIC stack (wolfSSL + ngtcp2, static, x86_64-w64-mingw32)
-# from Debian's own source packages, so Windows gets the same upstream versions and Debian's
-# security patches as the Linux binaries. Debian ships no mingw builds of either.
+# Cross-builds the Windows client's libraries (static, x86_64-w64-mingw32) from Debian's own
+# source packages, so Windows gets the same upstream versions and Debian's security patches as
+# the Linux binaries: wolfSSL + ngtcp2 (QUIC), Jansson (control messages) and cmocka (unit tests
+# under Wine). Debian ships no mingw builds of any of them.
 #
 # Usage: scripts/mingw-deps.sh                  build if needed; last stdout line "prefix: DIR"
 #        scripts/mingw-deps.sh --print-prefix   build if needed; stdout is DIR only
 # Progress always goes to stderr. Layout of DIR:
-#   include/{ngtcp2,wolfssl}/   lib/libngtcp2.a lib/libngtcp2_crypto_wolfssl.a lib/libwolfssl.a
+#   include/{ngtcp2,wolfssl}/ include/{jansson,jansson_config,cmocka}.h
+#   lib/libngtcp2.a lib/libngtcp2_crypto_wolfssl.a lib/libwolfssl.a lib/libjansson.a lib/libcmocka.a
 #   lib/pkgconfig/*.pc   (use PKG_CONFIG_LIBDIR=DIR/lib/pkgconfig pkg-config --static ...)
 #   meson-deps.ini       (second --cross-file after build-aux/mingw-w64.ini)
 # Consumers must compile with -DNGTCP2_STATICLIB (the .pc files carry it) and link -lws2_32.
@@ -15,7 +17,7 @@ set -euo pipefail
 
 HOST=x86_64-w64-mingw32
 # Bump when the configure flags below change: old caches then no longer match the stamp.
-RECIPE=2
+RECIPE=4
 CACHE_ROOT=${LP_MINGW_CACHE:-/var/cache/softlan-vpn/mingw}
 JOBS=${LP_MINGW_JOBS:-2}
 
@@ -34,18 +36,21 @@ finish() {
   exit 0
 }
 
-# "WOLFSSL_VERSION NGTCP2_VERSION", each the newest over all suites (bookworm, -updates,
+SRC_PKGS=(wolfssl ngtcp2 jansson cmocka)
+
+# "WOLFSSL_V NGTCP2_V JANSSON_V CMOCKA_V", each the newest over all suites (bookworm, -updates,
 # -security): what apt-get source fetches. A single apt-cache call keeps the cached path fast.
 src_versions() {
-  apt-cache showsrc --only-source wolfssl ngtcp2 2>/dev/null |
+  apt-cache showsrc --only-source "${SRC_PKGS[@]}" 2>/dev/null |
     awk '/^Package:/ { p = $2 } /^Version:/ { print p, $2 }' |
     { declare -A best=(); while read -r p v; do
         if [ -z "${best[$p]:-}" ] || dpkg --compare-versions "$v" gt "${best[$p]}"; then
           best[$p]=$v
         fi
       done
-      [ -n "${best[wolfssl]:-}" ] && [ -n "${best[ngtcp2]:-}" ] &&
-        printf '%s %s' "${best[wolfssl]}" "${best[ngtcp2]}"; }
+      for p in "${SRC_PKGS[@]}"; do [ -n "${best[$p]:-}" ] || exit 1; done
+      printf '%s %s %s %s' "${best[wolfssl]}" "${best[ngtcp2]}" "${best[jansson]}" \
+        "${best[cmocka]}"; }
 }
 
 # apt-cache showsrc needs deb-src entries, which minimal images and CI runners lack. Mirror the
@@ -88,16 +93,17 @@ if ! ensure_deb_src; then
   finish "$p"
 fi
 
-read -r wolfssl_v ngtcp2_v <<<"$versions"
+read -r wolfssl_v ngtcp2_v jansson_v cmocka_v <<<"$versions"
 # Colons (epochs) would break make rules that mention the path.
-dir="$CACHE_ROOT/${wolfssl_v//:/_}-${ngtcp2_v//:/_}"
+dir="$CACHE_ROOT/${versions//[: ]/_}"
 prefix="$dir/prefix"
 [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "recipe $RECIPE" ] && finish "$prefix"
 
-# Tool -> Debian package. cmake is not needed: wolfSSL 5.5.4's CMake build has no QUIC option.
+# Tool -> Debian package. wolfSSL and ngtcp2 use autotools (wolfSSL 5.5.4's CMake build has no
+# QUIC option); Jansson's Debian tarball has no configure script and cmocka is CMake-only.
 missing=
 for pair in x86_64-w64-mingw32-gcc:mingw-w64 dpkg-source:dpkg-dev autoreconf:autoconf \
-  automake:automake libtoolize:libtool pkg-config:pkg-config make:make; do
+  automake:automake libtoolize:libtool pkg-config:pkg-config make:make cmake:cmake; do
   command -v "${pair%%:*}" >/dev/null || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then
@@ -118,16 +124,54 @@ flock 9
 rm -rf "$dir"
 mkdir -p "$dir/src"
 cd "$dir/src"
-log "fetching sources wolfssl $wolfssl_v, ngtcp2 $ngtcp2_v"
+log "fetching sources wolfssl $wolfssl_v, ngtcp2 $ngtcp2_v, jansson $jansson_v, cmocka $cmocka_v"
 # As root, apt's download sandbox user cannot write here; the warning it prints is noise.
 sandbox=()
 [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
-apt-get "${sandbox[@]}" source -qq --download-only "wolfssl=$wolfssl_v" "ngtcp2=$ngtcp2_v" >&2
+apt-get "${sandbox[@]}" source -qq --download-only "wolfssl=$wolfssl_v" "ngtcp2=$ngtcp2_v" \
+  "jansson=$jansson_v" "cmocka=$cmocka_v" >&2
 # Unpacking through dpkg-source applies Debian's patches (the CVE fixes are the point).
 # The signature cannot be checked without debian-keyring; apt already verified the checksums.
-for p in wolfssl ngtcp2; do
+for p in "${SRC_PKGS[@]}"; do
   dpkg-source -q -x "$p"_*.dsc "$p" >/dev/null 2>&1 || die "dpkg-source -x $p failed"
 done
+
+# Jansson and cmocka (CMake) build while wolfSSL and ngtcp2 (autotools, mostly serial
+# configure scripts) do: on two cores that hides most of their time.
+build_cmake_deps() {
+  # Release: Jansson's Windows debug builds would be named libjansson_d.a, which its .pc
+  # file does not match.
+  local cmake_cross=(-DCMAKE_SYSTEM_NAME=Windows -DCMAKE_C_COMPILER="$HOST-gcc"
+    -DCMAKE_RC_COMPILER="$HOST-windres" -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib)
+
+  log "building Jansson (static) for $HOST"
+  cd "$dir/src/jansson"
+  { cmake -S . -B _build "${cmake_cross[@]}" -DJANSSON_BUILD_SHARED_LIBS=OFF \
+      -DJANSSON_EXAMPLES=OFF -DJANSSON_WITHOUT_TESTS=ON -DJANSSON_BUILD_DOCS=OFF &&
+    cmake --build _build -j 1 && cmake --install _build; } >build.log 2>&1 ||
+    die "Jansson build failed, see $PWD/build.log"
+
+  log "building cmocka (static) for $HOST"
+  cd "$dir/src/cmocka"
+  # C99 printf (%zu) in cmocka's messages, as in our code (-D__USE_MINGW_ANSI_STDIO=1).
+  { cmake -S . -B _build "${cmake_cross[@]}" -DCMAKE_C_FLAGS=-D__USE_MINGW_ANSI_STDIO=1 \
+      -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF &&
+    cmake --build _build -j 1 && cmake --install _build; } >build.log 2>&1 ||
+    die "cmocka build failed, see $PWD/build.log"
+  # cmocka 1.1.5 always builds its DLL; WITH_STATIC_LIB adds libcmocka-static.a. Tests must
+  # not need a DLL next to them under Wine, so the static archive takes the name cmocka.pc
+  # links.
+  rm -f "$prefix/lib/libcmocka.dll.a"
+  mv "$prefix/lib/libcmocka-static.a" "$prefix/lib/libcmocka.a"
+  # Its printf-like functions are declared with the "printf" format, which mingw's GCC reads
+  # as the MS one (no %zu): with ANSI stdio they take the GNU one.
+  sed -i 's/__format__ (__printf__, a, b)/__format__ (__gnu_printf__, a, b)/' \
+    "$prefix/include/cmocka.h"
+}
+( build_cmake_deps ) &
+cmake_pid=$!
+trap 'kill "$cmake_pid" 2>/dev/null || true' EXIT
 
 log "building wolfSSL (static, QUIC) for $HOST"
 cd "$dir/src/wolfssl"
@@ -158,6 +202,8 @@ autoreconf -fi >build.log 2>&1 || die "ngtcp2 autoreconf failed, see $PWD/build.
 { make -j"$JOBS" && make install; } >>build.log 2>&1 ||
   die "ngtcp2 build failed, see $PWD/build.log"
 
+wait "$cmake_pid" || die "Jansson/cmocka build failed"
+
 # Without NGTCP2_STATICLIB, ngtcp2.h declares everything dllimport and the link fails with
 # "undefined reference to __imp_ngtcp2_...". wolfssl.pc omits the Winsock library it needs.
 cd "$prefix/lib/pkgconfig"
@@ -166,7 +212,8 @@ printf 'Requires.private: libngtcp2 wolfssl\n' >>libngtcp2_crypto_wolfssl.pc
 printf 'Libs.private: -lws2_32\n' >>wolfssl.pc
 # Second Meson cross file (see build-aux/mingw-w64.ini): the path is only known here.
 printf "[properties]\npkg_config_libdir = ['%s']\n" "$prefix/lib/pkgconfig" >"$prefix/meson-deps.ini"
-rm -rf "${prefix:?}"/lib/*.la "${prefix:?}/bin" "${prefix:?}/share" "${dir:?}/src"
+rm -rf "${prefix:?}"/lib/*.la "${prefix:?}/bin" "${prefix:?}/share" "${prefix:?}/cmake" \
+  "${prefix:?}/lib/cmake" "${dir:?}/src"
 
 printf 'recipe %s\n' "$RECIPE" >"$dir/.stamp"
 # Older Debian versions are dead weight once the new one is built.

@@ -20,6 +20,11 @@ static int map_gai_error(int e)
 	if (e == EAI_ADDRFAMILY)
 		return LP_ERR_RESOLVE_PERM;
 #endif
+#ifdef _WIN32
+	/* Wine (8.0) hands the host's glibc EAI_ADDRFAMILY (-9) through untranslated. */
+	if (e == -9)
+		return LP_ERR_RESOLVE_PERM;
+#endif
 	if (e == EAI_MEMORY)
 		return LP_ERR_NOMEM;
 	return LP_ERR_IO;
