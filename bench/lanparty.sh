@@ -6,6 +6,9 @@
 #   baseline: c1 wan0 198.18.0.3 -> relay's bridge -> gw wan0 198.18.0.2
 #             (the same veth hops the QUIC packets cross, without the tunnel)
 #
+# It also prints the wake-up floor: the RTT of six plain UDP forwarders in a
+# chain (bench/wakeup_chain), the number of processes a tunnel round trip wakes.
+#
 # Usage: bench/lanparty.sh [BUILD_DIR] [SECONDS]   (root)
 set -uo pipefail
 LP_SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +39,11 @@ iperf() {
 rtt() {
 	ns "$1" ping -c 50 -i 0.02 -q "$2" | awk -F/ '/^rtt/ {print $5}'
 }
+# The floor: a round trip through the tunnel wakes six sleeping processes
+# (client, relay, gateway; each way). The same six plain UDP forwarders,
+# without QUIC or a tunnel, at the same ping rate:
+floor=$("$LP_BUILD/bench/wakeup_chain" 6 50 20000 | awk '{print $1}')
+
 tun_up=$(iperf lan 10.77.0.1 c1)
 tun_down=$(iperf lan 10.77.0.1 c1 -R)
 tun_rtt=$(rtt c1 10.77.0.1)
@@ -49,5 +57,7 @@ row "TCP client -> LAN (Mbit/s)" "$tun_up" "$base_up"
 row "TCP LAN -> client (Mbit/s)" "$tun_down" "$base_down"
 row "ping RTT (ms)" "$tun_rtt" "$base_rtt"
 printf '%-34s %12s\n' "added RTT (ms)" "$(awk -v a="$tun_rtt" -v b="$base_rtt" 'BEGIN { printf "%.3f", a - b }')"
+printf '%-34s %12s   (6 plain UDP forwarders in a chain: the wake-up floor)\n' \
+	"floor for 6 process hops (ms)" "$floor"
 printf 'room MTU %s; iperf3 %s s per direction; 2 cores shared by every process\n' \
 	"$(ns c1 cat /sys/class/net/lanparty0/mtu)" "$secs"

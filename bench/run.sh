@@ -22,7 +22,7 @@ echo
 echo "== lanparty (iperf3 and ping through the tunnel vs the bare veth path) =="
 if [ "$(id -u)" -eq 0 ]; then
 	ninja -C "$build" src/gateway/lanparty-gateway src/client/lanparty-client \
-		tests/netns/udp_probe >/dev/null
+		tests/netns/udp_probe bench/wakeup_chain >/dev/null
 	"$(dirname "$0")/lanparty.sh" "$build" "$((seconds < 5 ? 5 : seconds))"
 else
 	echo "skipped: needs root (network namespaces)"
