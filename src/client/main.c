@@ -66,9 +66,7 @@ static const char client_notes[] =
 
 struct client_args {
 	struct lp_peer_args peer;
-	bool have_mac;
-	struct lp_mac mac;
-	const char *identity;
+	struct lp_peer_identity id;
 	const char *tap;
 	const char *user;
 	uint64_t status_interval;
@@ -85,15 +83,9 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 		return rc;
 	switch (id) {
 	case OPT_VIRTUAL_MAC:
-		rc = lp_proto_mac_parse(arg, &a->mac);
-		if (rc == 0)
-			rc = lp_proto_mac_validate_identity(&a->mac);
-		if (rc < 0)
-			snprintf(err, cap, "--virtual-mac: '%s': %s", arg, lp_strerror(rc));
-		a->have_mac = rc == 0;
-		return rc;
+		return lp_peer_identity_mac_opt(&a->id, arg, err, cap);
 	case OPT_IDENTITY:
-		a->identity = arg;
+		a->id.path = arg;
 		return 0;
 	case OPT_TAP:
 		if (strlen(arg) >= IFNAMSIZ || strchr(arg, '/') != NULL ||
@@ -185,45 +177,9 @@ static int preflight(const struct client_args *a, const struct lp_logger *log)
 	return 0;
 }
 
-static int load_identity(const struct client_args *a, const struct lp_logger *log,
-                         struct lp_mac *out)
-{
-	struct lp_ctrl_identity id;
-	char mac[LP_MAC_STR_LEN];
-	bool created = false;
-	int rc;
-
-	if (a->have_mac) {
-		*out = a->mac;
-		lp_proto_mac_format(out, mac);
-		lp_log(log, LP_LOG_INFO, "tunnel MAC %s (--virtual-mac; identity file not used)",
-		       mac);
-		return 0;
-	}
-	rc = lp_ctrl_identity_load_or_create(a->identity, &id, &created);
-	if (rc < 0) {
-		if (rc == LP_ERR_IO)
-			lp_log(log, LP_LOG_ERROR, "cannot read or create identity file %s: %s",
-			       a->identity, strerror(errno));
-		else
-			lp_log(log, LP_LOG_ERROR,
-			       "identity file %s is invalid (%s): fix or delete it to generate a "
-			       "new MAC, or pass --virtual-mac",
-			       a->identity, lp_strerror(rc));
-		return rc;
-	}
-	*out = id.mac;
-	lp_proto_mac_format(out, mac);
-	if (created)
-		lp_log(log, LP_LOG_INFO, "generated tunnel MAC %s, saved to %s", mac, a->identity);
-	else
-		lp_log(log, LP_LOG_INFO, "tunnel MAC %s from %s", mac, a->identity);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	struct client_args a = { .identity = "./" LP_CTRL_IDENTITY_FILE,
+	struct client_args a = { .id.path = "./" LP_CTRL_IDENTITY_FILE,
 		                 .tap = TAP_DEFAULT,
 		                 .user = LP_PRIVDROP_DEFAULT_USER,
 		                 .status_interval = 10 * LP_NS_PER_SEC };
@@ -264,7 +220,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (preflight(&a, log) < 0)
 		goto out;
-	if (load_identity(&a, log, &mac) < 0)
+	if (lp_peer_identity_load(&a.id, log, &mac) < 0)
 		goto out;
 
 	rc = lp_loop_new(&loop);

@@ -3,6 +3,7 @@
  */
 #include "peer_cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,4 +73,53 @@ void lp_peer_cli_tls(const struct lp_peer_args *a, struct lp_quic_client_cfg *ou
 	out->server_name = a->server_name;
 	out->pin_der_file = a->ca_cert;
 	out->ca_file = a->ca_file;
+}
+
+int lp_peer_identity_mac_opt(struct lp_peer_identity *pi, const char *arg, char *err, size_t cap)
+{
+	int rc = lp_proto_mac_parse(arg, &pi->mac);
+
+	if (rc == 0)
+		rc = lp_proto_mac_validate_identity(&pi->mac);
+	if (rc < 0)
+		snprintf(err, cap, "--virtual-mac: '%s': %s", arg, lp_strerror(rc));
+	pi->have_mac = rc == 0;
+	return rc;
+}
+
+/* lib/ctrl keeps errno for LP_ERR_IO on every platform (the CRT on Windows). */
+int lp_peer_identity_load(const struct lp_peer_identity *pi, const struct lp_logger *log,
+                          struct lp_mac *out)
+{
+	struct lp_ctrl_identity id;
+	char mac[LP_MAC_STR_LEN];
+	bool created = false;
+	int rc;
+
+	if (pi->have_mac) {
+		*out = pi->mac;
+		lp_proto_mac_format(out, mac);
+		lp_log(log, LP_LOG_INFO, "tunnel MAC %s (--virtual-mac; identity file not used)",
+		       mac);
+		return 0;
+	}
+	rc = lp_ctrl_identity_load_or_create(pi->path, &id, &created);
+	if (rc < 0) {
+		if (rc == LP_ERR_IO)
+			lp_log(log, LP_LOG_ERROR, "cannot read or create identity file %s: %s",
+			       pi->path, strerror(errno));
+		else
+			lp_log(log, LP_LOG_ERROR,
+			       "identity file %s is invalid (%s): fix or delete it to generate a "
+			       "new MAC, or pass --virtual-mac",
+			       pi->path, lp_strerror(rc));
+		return rc;
+	}
+	*out = id.mac;
+	lp_proto_mac_format(out, mac);
+	if (created)
+		lp_log(log, LP_LOG_INFO, "generated tunnel MAC %s, saved to %s", mac, pi->path);
+	else
+		lp_log(log, LP_LOG_INFO, "tunnel MAC %s from %s", mac, pi->path);
+	return 0;
 }

@@ -82,4 +82,23 @@ int lp_peer_cli_check_files(const struct lp_peer_args *a, const struct lp_logger
 /* The runner's TLS settings from the flags (strings borrowed from a). */
 void lp_peer_cli_tls(const struct lp_peer_args *a, struct lp_quic_client_cfg *out);
 
+/* ---- The clients' tunnel identity (--virtual-mac, --identity) ---------- */
+struct lp_peer_identity {
+	const char *path;  /* --identity: the identity file */
+	bool have_mac;     /* --virtual-mac was given: the file is not used */
+	struct lp_mac mac; /* --virtual-mac */
+};
+
+/* Parses --virtual-mac (a unicast, non-zero MAC); err gets one line. */
+int lp_peer_identity_mac_opt(struct lp_peer_identity *pi, const char *arg, char *err,
+                             size_t cap) LP_WUR;
+/*
+ * The tunnel MAC: --virtual-mac, else the identity file's, generated and
+ * saved when the file is missing. Logs which one and why it failed (an
+ * invalid file is never overwritten). Errors: those of
+ * lp_ctrl_identity_load_or_create.
+ */
+int lp_peer_identity_load(const struct lp_peer_identity *pi, const struct lp_logger *log,
+                          struct lp_mac *out) LP_WUR;
+
 #endif /* LP_PEER_CLI_H */
