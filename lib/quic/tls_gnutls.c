@@ -41,6 +41,8 @@ struct lp_tls_creds {
 	bool sni;           /* server_name is a DNS name, not an IP literal */
 	bool verify_chain;  /* CA file or system trust */
 	char *pin_file;
+	bool spki_pin_set; /* --relay-pin: the leaf's key */
+	uint8_t spki_pin[LP_QUIC_PIN_LEN];
 };
 
 struct lp_tls_session {
@@ -52,6 +54,8 @@ struct lp_tls_session {
 	struct lp_tls_creds *cr;
 	struct cred_ref *ref;
 	bool cert_failed;
+	bool peer_pin_set; /* the leaf passed our checks */
+	uint8_t peer_pin[LP_QUIC_PIN_LEN];
 };
 
 static void cred_put(struct cred_ref *r)
@@ -116,12 +120,14 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 	int rv;
 
 	*out = NULL;
-	if (cfg->server_name == NULL && cfg->pin_der_file == NULL)
+	if (cfg->server_name == NULL && cfg->pin_der_file == NULL && !cfg->spki_pin_set)
 		return LP_ERR_INVAL;
 	cr = calloc(1, sizeof(*cr));
 	if (cr == NULL)
 		return LP_ERR_NOMEM;
 	cr->log = log;
+	cr->spki_pin_set = cfg->spki_pin_set;
+	memcpy(cr->spki_pin, cfg->spki_pin, sizeof(cr->spki_pin));
 	rv = cred_alloc(&cr->cur);
 	if (rv != 0)
 		goto fail;
@@ -156,7 +162,7 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 			goto fail;
 		}
 		cr->verify_chain = true;
-	} else {
+	} else if (!cfg->spki_pin_set) {
 		rv = gnutls_certificate_set_x509_system_trust(cr->cur->cred);
 		if (rv < 0) {
 			lp_log(log, LP_LOG_ERROR, "cannot load the system trust store: %s",
@@ -227,15 +233,49 @@ static int verify_chain(struct lp_tls_session *s, gnutls_session_t gs)
 	return -1;
 }
 
+/* The leaf's pin, checked against --relay-pin when one is set. */
+static int verify_spki(struct lp_tls_session *s, gnutls_session_t gs, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	const struct lp_tls_creds *cr = s->cr;
+	const gnutls_datum_t *peers;
+	unsigned n = 0;
+
+	peers = gnutls_certificate_get_peers(gs, &n);
+	if (peers == NULL || n == 0) {
+		lp_log(cr->log, LP_LOG_ERROR, "the relay sent no certificate");
+		return -1;
+	}
+	if (lp_quic_cert_pin(peers[0].data, peers[0].size, pin) != 0) {
+		lp_log(cr->log, LP_LOG_ERROR, "the relay's certificate does not parse");
+		return -1;
+	}
+	if (cr->spki_pin_set && !lp_quic_pin_equal(pin, cr->spki_pin)) {
+		lp_log(cr->log, LP_LOG_ERROR,
+		       "the relay's key does not match the pin (--relay-pin or the invite): "
+		       "wrong relay, or it has a new key");
+		return -1;
+	}
+	return 0;
+}
+
 static int verify_cb(gnutls_session_t gs)
 {
 	struct lp_tls_session *s = session_of(gs);
+	uint8_t pin[LP_QUIC_PIN_LEN];
 	int rv;
 
-	rv = s->cr->pin.data != NULL ? verify_pin(s, gs) : verify_chain(s, gs);
-	if (rv != 0)
+	rv = verify_spki(s, gs, pin);
+	if (rv == 0 && s->cr->pin.data != NULL)
+		rv = verify_pin(s, gs);
+	else if (rv == 0 && s->cr->verify_chain)
+		rv = verify_chain(s, gs);
+	if (rv != 0) {
 		s->cert_failed = true;
-	return rv;
+		return rv;
+	}
+	memcpy(s->peer_pin, pin, sizeof(pin));
+	s->peer_pin_set = true;
+	return 0;
 }
 
 /* ---- server --------------------------------------------------------------- */
@@ -513,6 +553,22 @@ bool lp_tls_session_cert_failed(const struct lp_tls_session *s)
 	return s->cert_failed;
 }
 
+int lp_tls_session_peer_pin(const struct lp_tls_session *s, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	if (!s->peer_pin_set)
+		return LP_ERR_STATE;
+	memcpy(pin, s->peer_pin, LP_QUIC_PIN_LEN);
+	return 0;
+}
+
+int lp_tls_session_exporter(struct lp_tls_session *s, const char *label, uint8_t *out, size_t len)
+{
+	/* TLS 1.3 makes no difference between an absent and an empty context. */
+	if (gnutls_prf_rfc5705(s->s, strlen(label), label, 0, NULL, len, (char *)out) < 0)
+		return LP_ERR_TLS;
+	return 0;
+}
+
 void lp_tls_session_del(struct lp_tls_session *s)
 {
 	if (s == NULL)
@@ -520,6 +576,11 @@ void lp_tls_session_del(struct lp_tls_session *s)
 	gnutls_deinit(s->s);
 	cred_put(s->ref);
 	free(s);
+}
+
+int lp_tls_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) == 0 ? 0 : LP_ERR_TLS;
 }
 
 int lp_tls_random(void *buf, size_t len)
