@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8_t *out,
-                          size_t len)
+int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8_t *out, size_t len)
 {
 	if (label == NULL || out == NULL || len == 0 || len > 255)
 		return LP_ERR_INVAL;

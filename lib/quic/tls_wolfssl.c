@@ -4,9 +4,10 @@
  * Client only: the Windows build runs no relay, so the server half of
  * tls.h answers LP_ERR_UNSUPPORTED. Trust is a pin of the relay's key
  * (--relay-pin, an invite), an exact DER pin of the relay's certificate
- * (--relay-ca-cert) or a PEM CA file plus a name check. wolfSSL is built without access to the Windows certificate store
- * (scripts/mingw-deps.sh: --disable-sys-ca-certs), so a client with
- * neither is refused up front instead of failing every handshake.
+ * (--relay-ca-cert) or a PEM CA file plus a name check. wolfSSL is built
+ * without access to the Windows certificate store (scripts/mingw-deps.sh:
+ * --disable-sys-ca-certs), so a client with none of them is refused up
+ * front instead of failing every handshake.
  *
  * wolfSSL_free() zeroes the session's traffic secrets itself (ForceZero in
  * FreeKeys); the client holds no private key.
