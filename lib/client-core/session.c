@@ -45,6 +45,7 @@ bool lp_client_reject_is_permanent(enum lp_reject_reason r)
 	case LP_REJECT_BAD_ROOM:
 	case LP_REJECT_GATEWAY_EXISTS:
 	case LP_REJECT_DUPLICATE_MAC:
+	case LP_REJECT_NOT_ADMITTED: /* a wrong invite does not get better */
 		return true;
 	case LP_REJECT_ROOM_FULL:
 	case LP_REJECT_TOO_MANY_ROOMS:

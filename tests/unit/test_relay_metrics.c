@@ -117,6 +117,7 @@ static const char expected_metrics[] =
         "lanparty_relay_rejected_total{reason=\"too_many_rooms\"} 0\n"
         "lanparty_relay_rejected_total{reason=\"budget_too_small\"} 0\n"
         "lanparty_relay_rejected_total{reason=\"shutting_down\"} 0\n"
+        "lanparty_relay_rejected_total{reason=\"not_admitted\"} 0\n"
         "# HELP lanparty_relay_datagrams_rx_total All peers: QUIC datagrams received (rx from "
         "peers, tx to peers).\n"
         "# TYPE lanparty_relay_datagrams_rx_total counter\n"
