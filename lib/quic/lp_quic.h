@@ -57,6 +57,8 @@
  * admission proof to one connection. */
 #define LP_QUIC_EXPORTER_ADMISSION "EXPORTER-softlan-vpn-admission"
 #define LP_QUIC_EXPORTER_LEN 32
+/* The development key's file in lp_quic_server_cfg.dev_state_dir. */
+#define LP_QUIC_DEV_KEY_FILE "relay-dev-key.pem"
 
 struct lp_quic_ctx;
 struct lp_quic_conn;
@@ -95,6 +97,12 @@ struct lp_quic_server_cfg {
 	const char *dev_cert_names;
 	/* Write the generated certificate (DER) here for clients to pin. */
 	const char *dev_cert_der_out;
+	/* Without cert_file: the development key lives in this existing
+	 * directory (LP_QUIC_DEV_KEY_FILE, mode 0600), loaded when present,
+	 * generated and saved when not, so the pin survives restarts; the
+	 * certificate is made afresh for dev_cert_names at each start. NULL:
+	 * a new key every start. */
+	const char *dev_state_dir;
 	uint64_t idle_timeout_ns; /* 0: default 30 s */
 	size_t datagram_queue;    /* 0: default 256 datagrams */
 	size_t max_connections;   /* 0: default 4096; Initials beyond are ignored */

@@ -4,10 +4,13 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -280,6 +283,93 @@ static int verify_cb(gnutls_session_t gs)
 
 /* ---- server --------------------------------------------------------------- */
 
+/* Writes path atomically: a fresh "<path>.tmp" with mode, flushed, renamed
+ * over path, so a crash leaves the old file or the new one. */
+static int write_atomic(const struct lp_logger *log, const char *path, const gnutls_datum_t *d,
+                        mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd = -1, rv = LP_ERR_IO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return LP_ERR_INVAL;
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 || write(fd, d->data, d->size) != (ssize_t)d->size || fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	rv = 0;
+out:
+	if (rv != 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		(void)unlink(tmp);
+	}
+	return rv;
+}
+
+/*
+ * The development key: loaded from the state directory when it is there,
+ * else generated (and saved there when there is one), so the relay's pin
+ * survives restarts.
+ */
+static int dev_key(const struct lp_quic_server_cfg *cfg, const struct lp_logger *log,
+                   gnutls_x509_privkey_t key)
+{
+	char path[PATH_MAX];
+	gnutls_datum_t d = { NULL, 0 };
+	int rv;
+
+	if (cfg->dev_state_dir != NULL) {
+		if (snprintf(path, sizeof(path), "%s/" LP_QUIC_DEV_KEY_FILE, cfg->dev_state_dir) >=
+		    (int)sizeof(path))
+			return LP_ERR_INVAL;
+		rv = gnutls_load_file(path, &d);
+		if (rv == 0) {
+			rv = gnutls_x509_privkey_import(key, &d, GNUTLS_X509_FMT_PEM);
+			gnutls_memset(d.data, 0, d.size);
+			gnutls_free(d.data);
+			if (rv < 0) {
+				lp_log(log, LP_LOG_ERROR,
+				       "development key %s is not a PEM private key: %s "
+				       "(delete it to make a new one: the relay's pin changes)",
+				       path, gnutls_strerror(rv));
+				return LP_ERR_TLS;
+			}
+			return 0;
+		}
+		if (errno != ENOENT) {
+			lp_log(log, LP_LOG_ERROR, "cannot read development key %s: %s", path,
+			       strerror(errno));
+			return LP_ERR_IO;
+		}
+	}
+	rv = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+	                                  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	if (rv < 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot generate the development key: %s",
+		       gnutls_strerror(rv));
+		return LP_ERR_TLS;
+	}
+	if (cfg->dev_state_dir == NULL)
+		return 0;
+	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d) < 0)
+		return LP_ERR_TLS;
+	rv = write_atomic(log, path, &d, 0600);
+	gnutls_memset(d.data, 0, d.size);
+	gnutls_free(d.data);
+	if (rv == 0)
+		lp_log(log, LP_LOG_INFO, "generated a development key, kept in %s", path);
+	return rv;
+}
+
 static int gen_dev_cert(const struct lp_quic_server_cfg *cfg, const struct lp_logger *log,
                         struct cred_ref *r)
 {
@@ -296,10 +386,10 @@ static int gen_dev_cert(const struct lp_quic_server_cfg *cfg, const struct lp_lo
 		return LP_ERR_INVAL;
 	if (gnutls_x509_privkey_init(&key) < 0 || gnutls_x509_crt_init(&crt) < 0)
 		goto out;
-	rv = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-	                                  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
-	if (rv < 0)
-		goto tls_fail;
+	err = dev_key(cfg, log, key);
+	if (err != 0)
+		goto out;
+	err = LP_ERR_TLS;
 	if (gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial)) < 0)
 		goto out;
 	serial[0] &= 0x7f; /* positive */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "lp_room.h"
 #include "room_int.h"
 
 /* Forced expiry sweeps of a full MAC table: at most one per second. */
@@ -206,6 +207,40 @@ static enum lp_drop_reason rate_limit(struct lp_relay_peer *p, enum dest_class c
 	return LP_DROP_NONE;
 }
 
+/*
+ * The overlay flags and the Ethernet header of a datagram (see PRIVATE
+ * ROOMS in room.h): FROM_GATEWAY is the relay's to set, never a peer's;
+ * SEALED is required in a private room and refused in an open one. In a
+ * private room only the clear header is parsed (the seal's trailer is not
+ * part of the frame) and *eth carries no L3 bytes, so the filters see no
+ * payload to judge. Returns LP_DROP_NONE, LP_DROP_UNSEALED, or
+ * LP_DROP_MALFORMED with *err.
+ */
+static enum lp_drop_reason ingress_parse(const struct lp_relay_room *room,
+                                         const struct lp_proto_overlay *ov, struct lp_eth *eth,
+                                         int *err)
+{
+	bool sealed = (ov->flags & LP_PROTO_FLAG_SEALED) != 0;
+
+	*err = LP_ERR_INVAL;
+	if ((ov->flags & LP_PROTO_FLAG_FROM_GATEWAY) != 0 || (sealed && !room->private_room))
+		return LP_DROP_MALFORMED;
+	if (room->private_room && !sealed)
+		return LP_DROP_UNSEALED;
+	if (!room->private_room) {
+		*err = lp_proto_eth_parse(ov->payload, ov->payload_len, eth);
+		return *err == 0 ? LP_DROP_NONE : LP_DROP_MALFORMED;
+	}
+	*err = LP_ERR_RUNT;
+	if (ov->payload_len < LP_ROOM_SEAL_OVERHEAD + LP_ETH_HDR_LEN)
+		return LP_DROP_MALFORMED;
+	*err = lp_proto_eth_parse(ov->payload, ov->payload_len - LP_ROOM_SEAL_OVERHEAD, eth);
+	if (*err != 0)
+		return LP_DROP_MALFORMED;
+	eth->l3_len = 0;
+	return LP_DROP_NONE;
+}
+
 void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_t *data, size_t len,
                        uint64_t now_ns, struct lp_relay_verdict *out)
 {
@@ -224,17 +259,26 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 	p->counters.bytes_rx += len;
 	r->totals.datagrams_rx++;
 	r->totals.bytes_rx += len;
+	if (p->detached) {
+		/* Replaced by its host's new gateway: no room to log against. */
+		lp_relay_count_drop(r, p, LP_DROP_NOT_READY);
+		if (out != NULL)
+			*out = (struct lp_relay_verdict){ LP_OBS_DROPPED, LP_DROP_NOT_READY, 0 };
+		return;
+	}
 	if (p->closing) {
 		why = LP_DROP_NOT_READY;
 		lp_relay_count_drop(r, p, why);
 		goto drop;
 	}
 	rc = lp_proto_overlay_decode(data, len, &ov);
-	if (rc == 0)
-		rc = lp_proto_eth_parse(ov.payload, ov.payload_len, &eth);
-	if (rc != 0) {
-		why = LP_DROP_MALFORMED;
+	why = rc == 0 ? ingress_parse(room, &ov, &eth, &rc) : LP_DROP_MALFORMED;
+	if (why == LP_DROP_MALFORMED) {
 		malformed(r, p, rc, len, now_ns);
+		goto drop;
+	}
+	if (why != LP_DROP_NONE) {
+		lp_relay_count_drop(r, p, why);
 		goto drop;
 	}
 	parsed = &eth;
@@ -255,6 +299,13 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 	if (why != LP_DROP_NONE) {
 		lp_relay_count_drop(r, p, why);
 		goto drop;
+	}
+	/* The relay's attestation of where a frame came from: receivers let
+	 * DHCP and router advertisements in only with it. */
+	if (p->role == LP_ROLE_GATEWAY) {
+		memcpy(r->scratch, data, len);
+		r->scratch[1] |= LP_PROTO_FLAG_FROM_GATEWAY;
+		data = r->scratch;
 	}
 
 	if (target != NULL) {

@@ -605,6 +605,11 @@ void relayd_reload(struct relayd *d)
 		       d->cfg.quic.cert_file);
 }
 
+int relayd_cert_pin(const struct relayd *d, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	return lp_quic_ctx_cert_pin(d->ctx, pin);
+}
+
 void relayd_log_snapshot(struct relayd *d)
 {
 	lp_relay_snapshot_lines(d->engine, lp_loop_now(d->loop), status_line, d);
