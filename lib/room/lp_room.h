@@ -254,13 +254,17 @@ enum lp_room_drop {
 /* "auth", "replay", ... for metrics and logs; never NULL. */
 const char *lp_room_drop_name(enum lp_room_drop reason);
 
-/* RFC 6479 window: counters up to this far below the highest seen are still
- * accepted once. */
-#define LP_ROOM_REPLAY_WINDOW 2048u
+/* RFC 6479 replay window per sender: a bitmap of LP_ROOM_REPLAY_BITS, of
+ * which one 64-bit word is the spare the algorithm slides into. With H the
+ * highest counter accepted from a sender's epoch, a counter c is accepted
+ * once when c > H or H - c <= LP_ROOM_REPLAY_WINDOW (REPLAY if seen), and
+ * refused as TOO_OLD when H - c > LP_ROOM_REPLAY_WINDOW. */
+#define LP_ROOM_REPLAY_BITS 2048u
+#define LP_ROOM_REPLAY_WINDOW 1984u
 /* Senders (source MACs) an opener keeps state for when created with 0. */
 #define LP_ROOM_OPENER_SENDERS_DEFAULT 256u
-/* Retired epochs an opener remembers (all senders together). */
-#define LP_ROOM_RETIRED_EPOCHS 1024u
+/* Retired (MAC, epoch) pairs an opener remembers, per sender slot. */
+#define LP_ROOM_RETIRED_PER_SENDER 4u
 
 /* Sender side: one per session (connection). Holds epoch, counter, K_e. */
 struct lp_room_sealer;
@@ -294,11 +298,13 @@ ssize_t lp_room_seal(struct lp_room_sealer *s, uint8_t *dgram, size_t len, size_
 
 /* Receiver side: per sender MAC, the current epoch's key and replay window,
  * for at most `senders` MACs (least recently used evicted), plus a shared
- * memory of LP_ROOM_RETIRED_EPOCHS retired epochs. */
+ * memory of senders * LP_ROOM_RETIRED_PER_SENDER retired (MAC, epoch) pairs
+ * (oldest forgotten first). Memory is fixed at creation (about 300 bytes
+ * plus one cipher context per sender). */
 struct lp_room_opener;
 
-/* senders 0 means LP_ROOM_OPENER_SENDERS_DEFAULT. 0, LP_ERR_INVAL,
- * LP_ERR_NOMEM, LP_ERR_CRYPTO. */
+/* senders 0 means LP_ROOM_OPENER_SENDERS_DEFAULT; at most 65536. 0,
+ * LP_ERR_INVAL, LP_ERR_NOMEM. Wipes its copy of the frame key on _del. */
 int lp_room_opener_new(const struct lp_room_keys *k, unsigned senders,
                        struct lp_room_opener **out) LP_WUR;
 void lp_room_opener_del(struct lp_room_opener *o);
@@ -315,11 +321,14 @@ void lp_room_opener_del(struct lp_room_opener *o);
  * AUTH (LP_ERR_AUTH), REPLAY / TOO_OLD / RETIRED_EPOCH (LP_ERR_AUTH), and
  * LP_ERR_CRYPTO / LP_ERR_NOMEM (reason NONE: a local failure, not counted).
  *
+ * The sender is the frame's source MAC (in the clear header, authenticated).
  * Epochs: a frame that authenticates under an epoch other than its sender's
- * current one makes it current (fresh window) and retires the old one;
- * frames of retired epochs are refused. A sender evicted for space keeps its
- * epoch in the retired memory with the highest counter seen, so frames up to
- * that counter stay refused and later ones resume it.
+ * current one makes it current (fresh window) and retires the old one for
+ * that MAC; frames of a retired epoch are refused (RETIRED_EPOCH). A sender
+ * evicted for space leaves its epoch in the retired memory with the highest
+ * counter seen, so frames up to that counter stay refused (REPLAY/TOO_OLD)
+ * and later ones resume the epoch. Replay checks run before decryption and
+ * the window moves only for frames that authenticate.
  */
 ssize_t lp_room_open(struct lp_room_opener *o, uint8_t *dgram, size_t len,
                      enum lp_room_drop *reason) LP_WUR;
