@@ -241,7 +241,7 @@ static void log_pin(struct relayd *d, const struct relay_args *a, const struct l
 	}
 	lp_log(log, LP_LOG_INFO, "relay pin: %s (%s)", text,
 	       a->cfg.quic.cert_file != NULL ? "the key of --cert: renewals that keep the key "
-	                                      "keep it"
+	                                       "keep it"
 	       : a->cfg.quic.dev_state_dir != NULL ? "development key in the state directory"
 	                                           : "development key of this run only");
 	if (!a->cfg.engine.private_rooms_only)

@@ -123,7 +123,8 @@ static struct lp_relay_room *room_find_private(const struct lp_relay *r,
                                                const uint8_t id[LP_CTRL_ROOM_ID_LEN])
 {
 	for (size_t i = 0; i < r->nrooms; i++)
-		if (r->rooms[i]->private_room && memcmp(r->rooms[i]->id, id, LP_CTRL_ROOM_ID_LEN) == 0)
+		if (r->rooms[i]->private_room &&
+		    memcmp(r->rooms[i]->id, id, LP_CTRL_ROOM_ID_LEN) == 0)
 			return r->rooms[i];
 	return NULL;
 }
