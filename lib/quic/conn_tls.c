@@ -1,7 +1,7 @@
 /*
  * conn_tls.c - what a connection's TLS session tells its owner: the
- * exporter that binds an admission proof to the connection, and the pin of
- * the certificate the relay presented.
+ * exporter that binds an admission proof to the connection, the pin of the
+ * certificate the relay presented, and the peer's address.
  */
 #include "quic_internal.h"
 
@@ -21,6 +21,17 @@ int lp_quic_conn_peer_pin(const struct lp_quic_conn *c, uint8_t pin[LP_QUIC_PIN_
 	if (c->server || c->tls == NULL || !c->hs_done)
 		return LP_ERR_STATE;
 	return lp_tls_session_peer_pin(c->tls, pin);
+}
+
+int lp_quic_conn_remote(const struct lp_quic_conn *c, struct sockaddr_storage *out)
+{
+	const ngtcp2_addr *a = &c->ps.path.remote;
+
+	memset(out, 0, sizeof(*out));
+	if (a->addrlen == 0 || a->addrlen > sizeof(*out))
+		return LP_ERR_STATE;
+	memcpy(out, a->addr, a->addrlen);
+	return 0;
 }
 
 int lp_quic_ctx_cert_pin(const struct lp_quic_ctx *ctx, uint8_t pin[LP_QUIC_PIN_LEN])

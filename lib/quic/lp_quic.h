@@ -260,6 +260,8 @@ int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8
  * accepted (for an invite: the pin --ca-file trust verified). LP_ERR_STATE
  * before the handshake completed. */
 int lp_quic_conn_peer_pin(const struct lp_quic_conn *c, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
+/* The peer's address on the current path. LP_ERR_STATE when unknown. */
+int lp_quic_conn_remote(const struct lp_quic_conn *c, struct sockaddr_storage *out) LP_WUR;
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
 /* cbs is kept by pointer (use static storage); NULL silences the connection. */
 void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);

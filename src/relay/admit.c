@@ -7,9 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_net_sys.h"
 #include "lp_room.h"
 
 #define WAYS 4
+
+size_t lp_relay_src_key(const struct sockaddr *sa, uint8_t key[LP_RELAY_SRC_KEY_MAX])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const struct sockaddr_in *in4;
+	const struct sockaddr_in6 *in6;
+
+	if (sa->sa_family == AF_INET) {
+		in4 = (const struct sockaddr_in *)(const void *)sa;
+		memcpy(key, &in4->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	in6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (memcmp(in6->sin6_addr.s6_addr, mapped, sizeof(mapped)) == 0) {
+		memcpy(key, in6->sin6_addr.s6_addr + 12, 4);
+		return 4;
+	}
+	memcpy(key, in6->sin6_addr.s6_addr, 8);
+	return 8;
+}
 
 int lp_relay_failtab_init(struct lp_relay_failtab *t, size_t nslots, uint32_t limit,
                           uint64_t window_ns)

@@ -18,6 +18,12 @@
  * (one host owns a whole /64, so counting per /128 would count nothing). */
 #define LP_RELAY_SRC_KEY_MAX 16
 
+struct sockaddr;
+
+/* The key of a source address (see above; an IPv4-mapped IPv6 address
+ * counts as IPv4). Returns its length, 0 for another family. */
+size_t lp_relay_src_key(const struct sockaddr *sa, uint8_t key[LP_RELAY_SRC_KEY_MAX]);
+
 struct lp_relay_fail_slot {
 	uint8_t key[LP_RELAY_SRC_KEY_MAX];
 	uint8_t key_len; /* 0: free */

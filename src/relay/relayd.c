@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "lp_ctrl.h"
 #include "lp_obs.h"
 #include "metrics.h"
@@ -123,20 +124,50 @@ static void pending_remove(struct relayd *d, struct rconn *rc)
 	rc->pending = false;
 }
 
+/* What a private hello is checked against: this connection's exporter
+ * and its source address. */
+struct conn_info {
+	struct lp_relay_conn_info ci;
+	uint8_t exporter[LP_QUIC_EXPORTER_LEN];
+	uint8_t key[LP_RELAY_SRC_KEY_MAX];
+};
+
+static const struct lp_relay_conn_info *conn_info(struct rconn *rc, struct conn_info *out)
+{
+	struct sockaddr_storage ss;
+
+	memset(out, 0, sizeof(*out));
+	if (lp_quic_conn_exporter(rc->qc, LP_QUIC_EXPORTER_ADMISSION, out->exporter,
+	                          sizeof(out->exporter)) == 0)
+		out->ci.exporter = out->exporter;
+	if (lp_quic_conn_remote(rc->qc, &ss) == 0) {
+		out->ci.src_key = out->key;
+		out->ci.src_key_len = lp_relay_src_key((const struct sockaddr *)&ss, out->key);
+	}
+	return &out->ci;
+}
+
 static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 {
+	struct conn_info ci;
 	struct lp_ctrl_msg reply;
-	char mac[LP_MAC_STR_LEN];
+	char mac[LP_MAC_STR_LEN], room[LP_CTRL_ROOM_MAX + 1];
 	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
 	int rv;
 
 	pending_remove(d, rc);
 	lp_proto_mac_format(&rc->hello.mac, mac);
-	rv = lp_relay_admit(d->engine, &rc->hello, rc, budget, now, &reply, &rc->peer);
+	/* A private room is logged by a short name, never by its id. */
+	if (rc->hello.private_room)
+		lp_relay_private_name(rc->hello.priv.room_id, room);
+	else
+		snprintf(room, sizeof(room), "%s", rc->hello.room);
+	rv = lp_relay_admit_conn(d->engine, &rc->hello, conn_info(rc, &ci), rc, budget, now, &reply,
+	                         &rc->peer);
 	if (rv == 0) {
 		rc->budget_seen = budget;
 		lp_log(d->log, LP_LOG_INFO,
-		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", rc->hello.room,
+		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
 		       lp_relay_peer_budget(rc->peer), reply.u.welcome.mtu,
 		       reply.u.welcome.gateway_present ? ", gateway present" : "");
@@ -144,7 +175,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	}
 	rc->peer = NULL;
 	if (rv == LP_ERR_REJECTED) {
-		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", rc->hello.room,
+		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac,
 		       lp_ctrl_reject_name(reply.u.reject.reason), reply.u.reject.message);
 		rc->closing = true;
