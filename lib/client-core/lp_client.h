@@ -173,6 +173,9 @@ const char *lp_client_state_name(enum lp_client_state st);
  * datagram (the frame came from the room's gateway). The bit is the
  * relay's attestation, not covered by the seal. */
 bool lp_client_frame_from_gateway(const struct lp_client *s) LP_WUR;
+/* The pin of the certificate the relay presented and our TLS checks
+ * accepted (also with --ca-file trust). LP_ERR_STATE before the handshake. */
+int lp_client_relay_pin(const struct lp_client *s, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
 /* For tests: handles one overlay datagram as if the relay had sent it. */
 void lp_client_inject_datagram(struct lp_client *s, const uint8_t *dgram, size_t len);
 

@@ -431,6 +431,11 @@ bool lp_client_frame_from_gateway(const struct lp_client *s)
 	return s->rx_from_gateway;
 }
 
+int lp_client_relay_pin(const struct lp_client *s, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	return lp_quic_conn_peer_pin(s->conn, pin);
+}
+
 void lp_client_inject_datagram(struct lp_client *s, const uint8_t *dgram, size_t len)
 {
 	session_datagram(s->conn, dgram, len, s);

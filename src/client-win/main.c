@@ -47,6 +47,7 @@ enum {
 
 static const struct lp_cli_opt client_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
+	LP_PEER_CLI_CLIENT_OPTS,
 	{ OPT_VIRTUAL_MAC, "virtual-mac", "MAC", "the identity file's MAC", false,
 	  "tunnel MAC to use instead of the stored identity (testing); the file is not touched" },
 	{ OPT_IDENTITY, "identity", "FILE", LP_CTRL_IDENTITY_FILE, false,
@@ -62,7 +63,8 @@ static const struct lp_cli_opt client_opts[] = {
 };
 
 static const char client_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1\n"
+        "  " PROG " --invite-file party.invite\n"
+        "  " PROG " --relay relay.example.org --room LAN1   (open room)\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test ^\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --tap \"LAN party\"\n";
 
@@ -287,11 +289,13 @@ static int run(struct client_args *a, const struct lp_cli_common *common)
 		goto out;
 	}
 	set_client_for_ctrl(client);
-	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a->peer.room);
+	lp_log(log, LP_LOG_INFO, "%s %s: joining %s%s", PROG, LP_VERSION,
+	       a->peer.private_room ? "the private room of the invite" : "open room ",
+	       a->peer.private_room ? "" : a->peer.room);
 
 	snprintf(software, sizeof(software), "softlan-vpn %s client windows", LP_VERSION);
 	rcfg.session.role = LP_ROLE_CLIENT;
-	rcfg.session.room = a->peer.room;
+	lp_peer_cli_session(&a->peer, &rcfg.session);
 	rcfg.session.mac = mac;
 	rcfg.session.software = software;
 	rcfg.session.stats_interval_ns = a->status_interval;
@@ -332,6 +336,7 @@ out:
 	if (runner != NULL && !lp_client_runner_stopped(runner))
 		(void)lp_client_runner_disconnect(runner, "client failed", SHUTDOWN_WAIT);
 	lp_client_runner_del(runner);
+	lp_peer_cli_free(&a->peer);
 	set_client_for_ctrl(NULL);
 	lp_wclient_del(client); /* restores whatever a failed run left */
 	lp_route_close(&route);
@@ -361,7 +366,7 @@ int main(int argc, char **argv)
 		return LP_CLI_EXIT_OK;
 	if (rc < 0)
 		return LP_CLI_EXIT_USAGE;
-	if (lp_peer_cli_finish(&a.peer, &prog) < 0)
+	if (lp_peer_cli_finish(&a.peer, LP_ROLE_CLIENT, &prog) < 0)
 		return LP_CLI_EXIT_USAGE;
 	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
 		fprintf(stderr, "%s: cannot start winsock (WSAStartup)\n", PROG);

@@ -38,6 +38,7 @@ enum { OPT_VIRTUAL_MAC = LP_PEER_OPT__NEXT, OPT_IDENTITY, OPT_TAP, OPT_USER, OPT
 
 static const struct lp_cli_opt client_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
+	LP_PEER_CLI_CLIENT_OPTS,
 	{ OPT_VIRTUAL_MAC, "virtual-mac", "MAC", "the identity file's MAC", false,
 	  "tunnel MAC to use instead of the stored identity (testing); the file is not touched" },
 	{ OPT_IDENTITY, "identity", "FILE", "./" LP_CTRL_IDENTITY_FILE, false,
@@ -52,7 +53,9 @@ static const struct lp_cli_opt client_opts[] = {
 };
 
 static const char client_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1\n"
+        "  " PROG " --invite-file party.invite\n"
+        "  " PROG " --invite 'softlan://relay.example.org/...'\n"
+        "  " PROG " --relay relay.example.org --room LAN1   (open room)\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --tap lanparty0\n"
         "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n";
@@ -211,7 +214,7 @@ int main(int argc, char **argv)
 		return LP_CLI_EXIT_OK;
 	if (rc < 0)
 		return LP_CLI_EXIT_USAGE;
-	if (lp_peer_cli_finish(&a.peer, &prog) < 0)
+	if (lp_peer_cli_finish(&a.peer, LP_ROLE_CLIENT, &prog) < 0)
 		return LP_CLI_EXIT_USAGE;
 	lp_obs_sink_init(&sink, PROG, common.log_level,
 	                 common.log_json ? LP_OBS_FORMAT_JSON : LP_OBS_FORMAT_TEXT, stderr);
@@ -260,11 +263,13 @@ int main(int argc, char **argv)
 		lp_log(log, LP_LOG_ERROR, "cannot start the client: %s", lp_strerror(rc));
 		goto out;
 	}
-	lp_log(log, LP_LOG_INFO, "%s %s: joining room %s", PROG, LP_VERSION, a.peer.room);
+	lp_log(log, LP_LOG_INFO, "%s %s: joining %s%s", PROG, LP_VERSION,
+	       a.peer.private_room ? "the private room of the invite" : "open room ",
+	       a.peer.private_room ? "" : a.peer.room);
 
 	snprintf(software, sizeof(software), "softlan-vpn %s client linux", LP_VERSION);
 	rcfg.session.role = LP_ROLE_CLIENT;
-	rcfg.session.room = a.peer.room;
+	lp_peer_cli_session(&a.peer, &rcfg.session);
 	rcfg.session.mac = mac;
 	rcfg.session.software = software;
 	rcfg.session.stats_interval_ns = a.status_interval;
@@ -295,6 +300,7 @@ out:
 	lp_client_runner_del(runner);
 	lp_lclient_del(client);
 	lp_quic_ctx_del(rcfg.quic);
+	lp_peer_cli_free(&a.peer);
 	lp_loop_del(loop);
 	return status;
 }

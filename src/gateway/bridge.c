@@ -32,6 +32,8 @@ struct lp_bridge {
 	const struct lp_logger *log;
 	char room[LP_CTRL_ROOM_MAX + 1];
 	uint64_t status_interval;
+	void (*welcome)(void *user, struct lp_client *s);
+	void *welcome_user;
 
 	struct lp_cam cam;
 	struct lp_mac own;
@@ -387,6 +389,8 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 		/* The relay now replays the room's clients as peer_joined. */
 		cam_reset(b, b->cam.interval_ns);
 		lp_bridge_log_status(b);
+		if (b->welcome != NULL && s != NULL)
+			b->welcome(b->welcome_user, s);
 		return;
 	case LP_CLIENT_EV_CLOSED:
 		b->admitted = false;
@@ -480,6 +484,8 @@ int lp_bridge_new(struct lp_loop *loop, struct lp_capture *cap, const struct lp_
 	lp_peer_events_init(&b->pe, log);
 	if (cfg->room != NULL)
 		snprintf(b->room, sizeof(b->room), "%s", cfg->room);
+	b->welcome = cfg->welcome;
+	b->welcome_user = cfg->welcome_user;
 	b->status_interval =
 	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
 	lp_capture_mac(cap, &b->own);

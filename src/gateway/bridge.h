@@ -30,6 +30,9 @@ struct lp_bridge_cfg {
 	const char *room;            /* for log lines (borrowed) */
 	uint64_t cam_interval_ns;    /* 0: LP_CAM_DEFAULT_INTERVAL_NS */
 	uint64_t status_interval_ns; /* status line period; 0: 10 s */
+	/* Called at each welcome (the gateway prints its invite); may be NULL. */
+	void (*welcome)(void *user, struct lp_client *s);
+	void *welcome_user;
 };
 
 /* The bridge's own counters (the session counts what it refuses itself). */

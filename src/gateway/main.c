@@ -33,7 +33,9 @@ enum { OPT_IFACE = LP_PEER_OPT__NEXT, OPT_USER, OPT_CAM_INTERVAL, OPT_STATS_INTE
 
 static const struct lp_cli_opt gw_opts[] = {
 	LP_PEER_CLI_OPTS("room to bridge the LAN into"),
-	{ OPT_IFACE, "iface", "IFACE", NULL, true, "wired LAN interface to bridge (e.g. eth0)" },
+	LP_PEER_CLI_GATEWAY_OPTS,
+	{ OPT_IFACE, "iface", "IFACE", NULL, false,
+	  "wired LAN interface to bridge (e.g. eth0); required unless --print-invite" },
 	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
 	  "user to switch to once the LAN socket is open" },
 	{ OPT_CAM_INTERVAL, "cam-interval", "SECONDS", "30", false,
@@ -43,7 +45,9 @@ static const struct lp_cli_opt gw_opts[] = {
 };
 
 static const char gw_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1 --iface eth0\n"
+        "  " PROG " --relay relay.example.org --room-file party.room --iface eth0\n"
+        "  " PROG " --relay relay.example.org --room-file party.room --print-invite\n"
+        "  " PROG " --relay relay.example.org --room LAN1 --iface eth0   (open room)\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --iface eth0 --log-level debug\n";
 
@@ -59,6 +63,8 @@ struct gw_args {
 	const char *user;
 	uint64_t cam_interval;
 	uint64_t stats_interval;
+	const struct lp_logger *log;
+	bool invite_printed;
 };
 
 static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
@@ -90,6 +96,33 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	default:
 		return LP_ERR_INVAL;
 	}
+}
+
+/* The invite on stdout, a line of its own; the log says why when it cannot. */
+static int print_invite(struct gw_args *a, const uint8_t *relay_pin)
+{
+	int rc = lp_peer_cli_print_invite(&a->peer, relay_pin, stdout);
+
+	if (rc == 0)
+		a->invite_printed = true;
+	else if (rc != LP_ERR_STATE || relay_pin != NULL)
+		lp_log(a->log, LP_LOG_ERROR, "cannot write the invite: %s", lp_strerror(rc));
+	else if (a->peer.print_invite)
+		lp_log(a->log, LP_LOG_ERROR,
+		       "--print-invite with --ca-file needs --relay-pin (the relay logs its pin at "
+		       "start)");
+	return rc;
+}
+
+/* With --ca-file the pin is the one the verified chain ended in. */
+static void on_welcome(void *user, struct lp_client *s)
+{
+	struct gw_args *a = user;
+	uint8_t pin[LP_QUIC_PIN_LEN];
+
+	if (a->invite_printed || !a->peer.private_room || lp_client_relay_pin(s, pin) != 0)
+		return;
+	(void)print_invite(a, pin);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -152,13 +185,26 @@ int main(int argc, char **argv)
 		return LP_CLI_EXIT_OK;
 	if (rc < 0)
 		return LP_CLI_EXIT_USAGE;
-	if (lp_peer_cli_finish(&a.peer, &prog) < 0)
+	if (lp_peer_cli_finish(&a.peer, LP_ROLE_GATEWAY, &prog) < 0)
 		return LP_CLI_EXIT_USAGE;
+	if (a.iface == NULL && !a.peer.print_invite) {
+		lp_cli_usage_error(&prog, stderr, "--iface IFACE is required");
+		return LP_CLI_EXIT_USAGE;
+	}
 	lp_obs_sink_init(&sink, PROG, common.log_level,
 	                 common.log_json ? LP_OBS_FORMAT_JSON : LP_OBS_FORMAT_TEXT, stderr);
+	a.log = log;
 
 	if (lp_peer_cli_check_files(&a.peer, log) < 0)
 		goto out;
+	if (a.peer.print_invite) {
+		if (print_invite(&a, NULL) == 0)
+			status = LP_CLI_EXIT_OK;
+		goto out;
+	}
+	if (a.peer.private_room && print_invite(&a, NULL) == LP_ERR_STATE)
+		lp_log(log, LP_LOG_INFO,
+		       "the invite follows once the relay's certificate is verified (--ca-file)");
 	rc = lp_loop_new(&loop);
 	if (rc == 0)
 		rc = lp_loop_signal_add(loop, SIGINT, on_signal, &sink);
@@ -217,10 +263,13 @@ int main(int argc, char **argv)
 	lp_proto_mac_format(&mac, macs);
 	lp_log(log, LP_LOG_INFO,
 	       "%s %s: bridging LAN interface %s (%s) into room %s, running as %s", PROG,
-	       LP_VERSION, a.iface, macs, a.peer.room, a.user);
+	       LP_VERSION, a.iface, macs, a.peer.room != NULL ? a.peer.room : a.peer.room_file,
+	       a.user);
 
 	memset(&bcfg, 0, sizeof(bcfg));
-	bcfg.room = a.peer.room;
+	bcfg.room = a.peer.room != NULL ? a.peer.room : "(private)";
+	bcfg.welcome = on_welcome;
+	bcfg.welcome_user = &a;
 	bcfg.cam_interval_ns = a.cam_interval;
 	bcfg.status_interval_ns = a.stats_interval;
 	rc = lp_bridge_new(loop, cap, &bcfg, log, &bridge);
@@ -231,7 +280,7 @@ int main(int argc, char **argv)
 
 	snprintf(software, sizeof(software), "softlan-vpn %s gateway linux", LP_VERSION);
 	rcfg.session.role = LP_ROLE_GATEWAY;
-	rcfg.session.room = a.peer.room;
+	lp_peer_cli_session(&a.peer, &rcfg.session);
 	rcfg.session.mac = mac;
 	rcfg.session.software = software;
 	rcfg.session.stats_interval_ns = a.stats_interval;
@@ -270,5 +319,6 @@ out:
 	lp_capture_close(cap);
 	lp_quic_ctx_del(rcfg.quic);
 	lp_loop_del(loop);
+	lp_peer_cli_free(&a.peer);
 	return status;
 }
