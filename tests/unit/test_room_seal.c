@@ -84,6 +84,18 @@ static void plain(struct pkt *p, uint8_t src, const char *text)
 	p->len = 18 + n;
 }
 
+/* memmem is a GNU extension mingw lacks. */
+static int contains(const uint8_t *h, size_t n, const char *needle)
+{
+	size_t k = strlen(needle), i;
+
+	for (i = 0; i + k <= n; i++) {
+		if (memcmp(h + i, needle, k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void seal(struct lp_room_sealer *s, struct pkt *p)
 {
 	ssize_t n = lp_room_seal(s, p->b, p->len, sizeof(p->b));
@@ -181,7 +193,8 @@ static void test_round_trip_and_from_gateway(void **state)
 	p = orig;
 	seal(s, &p);
 	/* The payload is not in clear any more; the Ethernet header is. */
-	assert_null(memmem(p.b, p.len, "quick brown", 11));
+	assert_true(contains(orig.b, orig.len, "quick brown"));
+	assert_false(contains(p.b, p.len, "quick brown"));
 	assert_memory_equal(p.b + 4, orig.b + 4, 14);
 	assert_int_equal(p.b[1], LP_ROOM_FLAG_SEALED);
 	/* The relay's FROM_GATEWAY is outside the AAD and kept for the caller. */
