@@ -46,6 +46,11 @@ void lp_room_nonce(uint64_t counter, uint8_t nonce[LP_ROOM_GCM_NONCE_LEN]);
 void lp_room_aad(const struct lp_room_frame *f, uint8_t hdr[LP_PROTO_OVERLAY_HDR_LEN],
                  const uint8_t *trailer, struct lp_room_iov aad[3]);
 
+/* Moves the sealer's next counter forward to `next` (tests: reaching the
+ * window edges without sealing every frame in between). Forward only, so it
+ * cannot make a counter repeat: LP_ERR_INVAL when next is behind. */
+int lp_room_sealer_skip_to(struct lp_room_sealer *s, uint64_t next);
+
 static inline void lp_room_put_u64(uint8_t *p, uint64_t v)
 {
 	int i;

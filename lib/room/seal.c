@@ -71,6 +71,14 @@ uint64_t lp_room_sealer_epoch(const struct lp_room_sealer *s)
 	return s->epoch;
 }
 
+int lp_room_sealer_skip_to(struct lp_room_sealer *s, uint64_t next)
+{
+	if (s == NULL || next < s->next)
+		return LP_ERR_INVAL;
+	s->next = next;
+	return 0;
+}
+
 ssize_t lp_room_seal(struct lp_room_sealer *s, uint8_t *dgram, size_t len, size_t cap)
 {
 	struct lp_room_frame f;
