@@ -70,7 +70,7 @@ start_relay() {
 	local name=$1 port=$2
 	shift 2
 	"$ldir/src/relay/lanparty-relay" --listen "127.0.0.1:$port" --log-level debug \
-		--status-interval 0 "$@" >"$work/$name.log" 2>&1 &
+		--status-interval 0 --state-dir "$work/$name-state" "$@" >"$work/$name.log" 2>&1 &
 	relay_pids+=($!)
 }
 
