@@ -361,6 +361,10 @@ int lp_tls_session_new(struct lp_tls_creds *cr, bool server, ngtcp2_crypto_conn_
 	}
 	wolfSSL_set_app_data(s->ssl, &s->ref_copy);
 	wolfSSL_SetCertCbCtx(s->ssl, s);
+	/* The exporter (lp_tls_session_exporter) reads the handshake's saved
+	 * secrets, which wolfSSL otherwise frees when the handshake ends;
+	 * wolfSSL_free zeroes them (ForceZero in FreeArrays). */
+	wolfSSL_KeepArrays(s->ssl);
 	wolfSSL_set_connect_state(s->ssl);
 	if (wolfSSL_UseALPN(s->ssl, alpn, (unsigned)(sizeof(alpn) - 1),
 	                    WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS)
