@@ -48,7 +48,8 @@
  *     broadcast volume and unknown unicast the room exists to carry, and a
  *     gateway flood would be a LAN problem that dropping at the relay would
  *     only hide as random loss.
- *   - egress: the ORIGINAL datagram bytes go to each target whose current
+ *   - egress: the ORIGINAL datagram bytes (with FROM_GATEWAY set when the
+ *     gateway sent them, see PRIVATE ROOMS) go to each target whose current
  *     budget fits them; a target with a smaller budget is skipped (counted
  *     too_big on the target, logged rate-limited); LP_ERR_AGAIN from
  *     send_datagram counts queue_full on the target, other errors io.
