@@ -17,6 +17,7 @@
 
 #include "admit.h"
 #include "lp_ctrl.h"
+#include "lp_room.h"
 #include "lp_obs.h"
 #include "metrics.h"
 #include "status_http.h"
@@ -619,6 +620,9 @@ fail:
 
 void relayd_reload(struct relayd *d)
 {
+	uint8_t before[LP_QUIC_PIN_LEN], after[LP_QUIC_PIN_LEN];
+	char text[LP_ROOM_PIN_STR_SIZE];
+	bool had = false;
 	int rv;
 
 	if (d->cfg.quic.cert_file == NULL) {
@@ -626,14 +630,23 @@ void relayd_reload(struct relayd *d)
 		       "SIGHUP: development certificate in use, nothing to reload");
 		return;
 	}
+	had = lp_quic_ctx_cert_pin(d->ctx, before) == 0;
 	rv = lp_quic_ctx_reload_cert(d->ctx, d->cfg.quic.cert_file, d->cfg.quic.key_file);
-	if (rv != 0)
+	if (rv != 0) {
 		lp_log(d->log, LP_LOG_ERROR,
 		       "SIGHUP: certificate not reloaded, keeping the old one: %s",
 		       lp_strerror(rv));
-	else
-		lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
-		       d->cfg.quic.cert_file);
+		return;
+	}
+	lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
+	       d->cfg.quic.cert_file);
+	/* Invites carry the key's pin: say whether they still hold. */
+	if (lp_quic_ctx_cert_pin(d->ctx, after) == 0 && lp_room_pin_format(after, text) == 0)
+		lp_log(d->log, had && lp_quic_pin_equal(before, after) ? LP_LOG_INFO : LP_LOG_WARN,
+		       "relay pin: %s (%s)", text,
+		       had && lp_quic_pin_equal(before, after)
+		               ? "same key: invites stay valid"
+		               : "a new key: peers pinning the old one must get a new invite");
 }
 
 int relayd_cert_pin(const struct relayd *d, uint8_t pin[LP_QUIC_PIN_LEN])
