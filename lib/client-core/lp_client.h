@@ -356,7 +356,9 @@ struct lp_client_runner_cfg {
 	 * Without it a permanent reject stops the runner (STOPPED event) -
 	 * except duplicate_mac / gateway_exists after this runner had already
 	 * been admitted once: that is most likely our own stale session still
-	 * held by the relay, so the runner retries with backoff. */
+	 * held by the relay, so the runner retries with backoff; likewise
+	 * not_admitted once admitted (the invite was right: the relay's
+	 * per-address failure limit, which ends by itself). */
 	bool retry_permanent;
 };
 

@@ -135,10 +135,14 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 		r->end_err = ev->err;
 		rej = ev->reject;
 		/* After we were admitted once, gateway_exists / duplicate_mac most
-		 * likely name our own previous session the relay has not timed out. */
+		 * likely name our own previous session the relay has not timed out;
+		 * and not_admitted cannot mean a wrong invite any more (it admitted
+		 * us): the relay's per-address limit, tripped by someone else behind
+		 * our address, ends on its own. */
 		own_stale = rej != NULL && r->ever_admitted &&
 		            (rej->reason == LP_REJECT_DUPLICATE_MAC ||
-		             rej->reason == LP_REJECT_GATEWAY_EXISTS);
+		             rej->reason == LP_REJECT_GATEWAY_EXISTS ||
+		             rej->reason == LP_REJECT_NOT_ADMITTED);
 		r->end_permanent = rej != NULL && lp_client_reject_is_permanent(rej->reason) &&
 		                   !r->retry_permanent && !own_stale;
 		break;
