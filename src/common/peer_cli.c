@@ -329,6 +329,18 @@ int lp_peer_cli_print_invite(const struct lp_peer_args *a, const uint8_t *relay_
 	return 0;
 }
 
+const char *lp_peer_cli_room_name(const struct lp_peer_args *a, char *buf, size_t cap)
+{
+	char id[LP_ROOM_B64_ID_LEN + 1];
+
+	if (!a->private_room ||
+	    lp_room_b64url_encode(a->keys.room_id, sizeof(a->keys.room_id), id, sizeof(id)) < 0)
+		snprintf(buf, cap, "%s", a->room != NULL ? a->room : "");
+	else
+		snprintf(buf, cap, "~%.8s", id);
+	return buf;
+}
+
 void lp_peer_cli_free(struct lp_peer_args *a)
 {
 	lp_room_keys_wipe(&a->keys);

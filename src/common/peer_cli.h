@@ -147,6 +147,10 @@ void lp_peer_cli_session(const struct lp_peer_args *a, struct lp_client_cfg *out
  */
 int lp_peer_cli_print_invite(const struct lp_peer_args *a, const uint8_t *relay_pin,
                              FILE *out) LP_WUR;
+/* The room as logs name it: the open room's code, or "~" and the first 8
+ * characters of the private room's id (what the relay and the session
+ * show). buf holds at least LP_CTRL_ROOM_MAX + 1 bytes; returns buf. */
+const char *lp_peer_cli_room_name(const struct lp_peer_args *a, char *buf, size_t cap);
 /* Wipes the room's keys in a. */
 void lp_peer_cli_free(struct lp_peer_args *a);
 

@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	struct lp_bridge *bridge = NULL;
 	struct lp_bridge_cfg bcfg;
 	struct lp_mac mac;
-	char macs[LP_MAC_STR_LEN], software[64];
+	char macs[LP_MAC_STR_LEN], software[64], room[LP_CTRL_ROOM_MAX + 1];
 	size_t naddr = 0;
 	int rc, status = LP_CLI_EXIT_FAIL;
 
@@ -263,11 +263,11 @@ int main(int argc, char **argv)
 	lp_proto_mac_format(&mac, macs);
 	lp_log(log, LP_LOG_INFO,
 	       "%s %s: bridging LAN interface %s (%s) into room %s, running as %s", PROG,
-	       LP_VERSION, a.iface, macs, a.peer.room != NULL ? a.peer.room : a.peer.room_file,
+	       LP_VERSION, a.iface, macs, lp_peer_cli_room_name(&a.peer, room, sizeof(room)),
 	       a.user);
 
 	memset(&bcfg, 0, sizeof(bcfg));
-	bcfg.room = a.peer.room != NULL ? a.peer.room : "(private)";
+	bcfg.room = lp_peer_cli_room_name(&a.peer, room, sizeof(room));
 	bcfg.welcome = on_welcome;
 	bcfg.welcome_user = &a;
 	bcfg.cam_interval_ns = a.cam_interval;

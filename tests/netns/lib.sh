@@ -95,17 +95,37 @@ lp_start_relay() {
 	lp_wait_for 10 "relay up" test -s "$LP_TMP/relay-cert.der"
 }
 
+# LP_PRIVATE=1: a private room. The gateway's room file is made (and its
+# invite written to $LP_TMP/party.invite) on the first start; the clients
+# join with nothing but that invite.
+lp_gateway_room_args() {
+	if [ "${LP_PRIVATE:-0}" = 1 ]; then
+		echo --room-file "$LP_TMP/party.room"
+	else
+		echo --room "$LP_ROOM"
+	fi
+}
+
 lp_start_gateway() {
+	# shellcheck disable=SC2046
+	if [ "${LP_PRIVATE:-0}" = 1 ] && [ ! -s "$LP_TMP/party.invite" ]; then
+		"$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
+			--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
+			$(lp_gateway_room_args) --print-invite >"$LP_TMP/party.invite" \
+			2>"$LP_TMP/print-invite.log" || return 1
+	fi
+	# shellcheck disable=SC2046
 	lp_start gateway gw "$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
 		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
-		--room "$LP_ROOM" --iface lanport ${LP_GATEWAY_ARGS:-}
+		$(lp_gateway_room_args) --iface lanport ${LP_GATEWAY_ARGS:-}
 }
 
 lp_start_client() { # lp_start_client c1
-	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" --relay "$LP_RELAY_ADDR" \
-		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
-		--room "$LP_ROOM" --tap lanparty0 --identity "$LP_TMP/$1-identity.json" \
-		${LP_CLIENT_ARGS:-}
+	local room=(--relay "$LP_RELAY_ADDR" --server-name relay.test
+		--relay-ca-cert "$LP_TMP/relay-cert.der" --room "$LP_ROOM")
+	[ "${LP_PRIVATE:-0}" = 1 ] && room=(--invite-file "$LP_TMP/party.invite")
+	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" "${room[@]}" \
+		--tap lanparty0 --identity "$LP_TMP/$1-identity.json" ${LP_CLIENT_ARGS:-}
 }
 
 # lp_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s.
