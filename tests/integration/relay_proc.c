@@ -622,7 +622,9 @@ static struct rp_peer *peer_alloc(struct rp_world *w, const char *name, enum rp_
 struct rp_peer *rp_session_new(struct rp_world *w, const char *name, enum lp_role role,
                                const char *room, const char *mac, struct lp_quic_ctx *ctx)
 {
-	static const struct lp_client_cbs cbs = { .frame = sess_frame, .event = sess_event };
+	static const struct lp_client_cbs cbs = { .frame = sess_frame,
+		                                  .event = sess_event,
+		                                  .datagram_rx = sess_datagram };
 	struct lp_client_cfg cfg = {
 		.role = role,
 		.room = room,

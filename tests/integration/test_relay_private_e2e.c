@@ -12,6 +12,8 @@
  *   +------------------------------------+        | stderr -> relay.log (debug) |
  *                                                 +----------------------------+
  *
+ * Relay blindness: a marker in a frame is readable in what the relay
+ * forwards in an open room, never in a private one.
  * Tamper and replay: what the relay delivered to a receiver is injected
  * into that receiver again, as is and with one bit flipped in the clear
  * header or in the ciphertext - as a relay (or whoever holds it) could.
@@ -428,6 +430,75 @@ static void test_tamper_replay(void **state)
 	}
 }
 
+static bool memmem_has(const uint8_t *hay, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; i + m <= n; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return true;
+	return false;
+}
+
+/* A frame carrying `marker` from one peer to another; whether the marker
+ * was readable in the datagram as the relay handed it on (the receiver's
+ * tap sees exactly what the relay process forwarded) and in the frame the
+ * receiver delivered. */
+static void marker_cross(struct rp_peer *from, struct rp_peer *to, const char *src, uint32_t tag,
+                         const char *marker, bool *on_wire, bool *delivered)
+{
+	uint8_t f[300];
+	struct tag_wait t = { to, tag };
+
+	rp_frame_build(f, sizeof(f), BCAST, src, 0x88b5, tag);
+	memcpy(f + 40, marker, strlen(marker));
+	to->last_dg_len = 0;
+	assert_int_equal(rp_send_frame_wait(from, f, sizeof(f), 2 * SEC), 0);
+	assert_true(rp_pump(&g_w, ARRIVE_TIMEOUT, has_tag, &t));
+	*on_wire = memmem_has(to->last_dg, to->last_dg_len, marker);
+	*delivered = rp_has_tag(to, tag);
+}
+
+/*
+ * Relay blindness: a marker the gateway sends to a player, and one sent
+ * back, are in plaintext in what the relay forwards in an open room and
+ * never in a private room (where both still arrive).
+ */
+static void test_blind_relay(void **state)
+{
+	struct room rm;
+	struct rp_peer *g, *a, *og, *oa, *both[2];
+	bool wire, got;
+
+	(void)state;
+	og = rp_session_new(&g_w, "OG", LP_ROLE_GATEWAY, "OPEN7", "02:00:00:00:07:11", NULL);
+	oa = rp_session_new(&g_w, "OA", LP_ROLE_CLIENT, "OPEN7", "02:00:00:00:07:1a", NULL);
+	assert_non_null(og);
+	assert_non_null(oa);
+	both[0] = og;
+	both[1] = oa;
+	assert_true(rp_pump_admitted(&g_w, ADMIT_TIMEOUT, both, 2));
+	marker_cross(og, oa, "02:00:00:00:07:11", 0x7001, "MARKER-LAN-TO-PLAYER", &wire, &got);
+	assert_true(got);
+	assert_true(wire); /* what this test guards: an open room is readable */
+	marker_cross(oa, og, "02:00:00:00:07:1a", 0x7004, "MARKER-PLAYER-TO-LAN", &wire, &got);
+	assert_true(got);
+	assert_true(wire);
+
+	room_make(&rm);
+	g = gateway(&rm, "G", "02:00:00:00:07:01");
+	a = client(&rm.k, "A", "02:00:00:00:07:0a");
+	both[0] = g;
+	both[1] = a;
+	assert_true(rp_pump_admitted(&g_w, ADMIT_TIMEOUT, both, 2));
+	marker_cross(g, a, "02:00:00:00:07:01", 0x7002, "MARKER-LAN-TO-PLAYER", &wire, &got);
+	assert_true(got);
+	assert_false(wire);
+	marker_cross(a, g, "02:00:00:00:07:0a", 0x7003, "MARKER-PLAYER-TO-LAN", &wire, &got);
+	assert_true(got);
+	assert_false(wire);
+}
+
 /* A relay restarted with its state directory keeps its pin: a peer that
  * trusts only the pin (no certificate file) joins before and after. */
 static void test_restart_keeps_pin(void **state)
@@ -493,6 +564,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_player_not_gateway, peers_teardown),
 		cmocka_unit_test_teardown(test_takeover, peers_teardown),
 		cmocka_unit_test_teardown(test_tamper_replay, peers_teardown),
+		cmocka_unit_test_teardown(test_blind_relay, peers_teardown),
 	};
 	const struct CMUnitTest restart[] = {
 		cmocka_unit_test(test_restart_keeps_pin),
