@@ -172,6 +172,13 @@ check() {
 	else
 		failed+=(client-win-e2e)
 	fi
+	# The same in a private room: the .exe joins with the gateway's invite alone.
+	tb=$SECONDS
+	if LP_PRIVATE=1 tests/wine/test_client_win_e2e.sh "$ldir" "$bdir"; then
+		log "client-win end-to-end in a private room under Wine passed ($((SECONDS - tb))s)"
+	else
+		failed+=(client-win-e2e-private)
+	fi
 }
 
 case ${1:-} in
