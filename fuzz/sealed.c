@@ -151,8 +151,9 @@ static void mode_window(const uint8_t *data, size_t size)
 		uint64_t c = (uint64_t)(data[i + 2] << 8 | data[i + 3]) << ((data[i] & 4) ? 5 : 0);
 		struct lp_room_sealer *s;
 		enum lp_room_drop why, want;
-		uint8_t d[64] = { 0x11, 0, 0, 14 + 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-			          0x02, 0, 0, 0, 0, (uint8_t)who, 0x08, 0x00, 'd', 'a', 't', 'a' };
+		uint8_t d[64] = { 0x11, 0,    0,    14 + 4, 0xff, 0xff, 0xff, 0xff,
+			          0xff, 0xff, 0x02, 0,      0,    0,    0,    (uint8_t)who,
+			          0x08, 0x00, 'd',  'a',    't',  'a' };
 		struct model *x = &m[who];
 		ssize_t n;
 
