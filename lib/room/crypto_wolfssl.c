@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "lp_room.h"
 
 /* The largest AAD lib/room builds: overlay header, Ethernet header with two
  * tags, epoch and counter. wolfCrypt takes the AAD in one piece. */
@@ -33,6 +34,11 @@ static void wipe(void *p, size_t n)
 
 	while (n-- > 0)
 		*v++ = 0;
+}
+
+const char *lp_room_backend(void)
+{
+	return "wolfSSL";
 }
 
 int lp_room_crypto_sha256(const struct lp_room_iov *parts, size_t n,

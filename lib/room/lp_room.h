@@ -60,6 +60,9 @@
  * depends on n only, never on the contents. */
 int lp_room_ct_equal(const void *a, const void *b, size_t n) LP_WUR;
 
+/* The crypto backend this build uses: "GnuTLS/nettle" or "wolfSSL". */
+const char *lp_room_backend(void);
+
 /* Overwrites n bytes at p with zeros in a way the compiler cannot elide. */
 void lp_room_wipe(void *p, size_t n);
 
