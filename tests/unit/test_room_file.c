@@ -127,6 +127,23 @@ static void test_create_then_reload(void **state)
 	lp_room_keys_wipe(&kb);
 }
 
+/* The mode does not depend on the caller's umask. */
+static void test_create_umask_zero(void **state)
+{
+	struct lp_room_file f;
+	struct stat st;
+	mode_t old = umask(0);
+	int rc;
+
+	(void)state;
+	rc = lp_room_file_open(path, &f, NULL, NULL, 0);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	lp_room_file_wipe(&f);
+}
+
 static void expect_refused(int want_rc, const char *want_msg)
 {
 	struct lp_room_file f;
@@ -302,6 +319,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_then_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_umask_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_known, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_symlink_and_dir, setup, teardown),
