@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct lp_invite zero;
 	struct lp_invite inv, back;
-	char s[2048], out[LP_INVITE_MAX], again[LP_INVITE_MAX], err[256], pin_s[LP_ROOM_PIN_STR_SIZE];
+	char s[2048], out[LP_INVITE_MAX], again[LP_INVITE_MAX], err[256],
+	        pin_s[LP_ROOM_PIN_STR_SIZE];
 	uint8_t pin[LP_ROOM_PIN_LEN];
 	ssize_t n;
 	int rc;

@@ -5,7 +5,9 @@
  * Input: byte 0 selects a mode, the rest is its data.
  *   mode 0  raw: the bytes are a received datagram for a fresh opener. It
  *           must open or be dropped with a reason that was counted; what
- *           opens is the plain datagram, and the same bytes never open twice.
+ *           opens is the plain datagram, and the same bytes never open twice;
+ *           lp_room_sealed_parse accepts exactly what the opener does not
+ *           drop as malformed or unsealed (but for the counter never sent).
  *   mode 1  round trip: the bytes are a plain datagram. When it seals, it
  *           must open to exactly itself, then drop as a replay; with byte
  *           data[1] (mod its length) flipped it must never open.
@@ -60,14 +62,27 @@ static void mode_raw(const uint8_t *data, size_t size)
 	static uint8_t a[CAP], b[CAP];
 	struct lp_room_opener *o;
 	enum lp_room_drop why;
+	struct lp_eth eth;
+	uint8_t flags;
 	ssize_t n;
+	int parsed;
 
 	if (size > CAP || lp_room_opener_new(&keys, 4, &o) != 0)
 		return;
 	memcpy(a, data, size);
 	memcpy(b, data, size);
+	parsed = lp_room_sealed_parse(data, size, &flags, &eth);
 	n = lp_room_open(o, a, size, &why);
 	if (total(o) != 1)
+		abort();
+	/* The relay's keyless view and the opener agree on what is well formed,
+	 * except for the counter value never sent, which only the opener reads. */
+	if (parsed != 0 && why != LP_ROOM_DROP_MALFORMED && why != LP_ROOM_DROP_UNSEALED)
+		abort();
+	if (parsed == 0 && why == LP_ROOM_DROP_UNSEALED)
+		abort();
+	if (parsed == 0 && why == LP_ROOM_DROP_MALFORMED &&
+	    lp_room_get_u64(data + size - 24) != UINT64_MAX)
 		abort();
 	if (n >= 0) {
 		if (why != LP_ROOM_DROP_NONE || (size_t)n + LP_ROOM_SEAL_OVERHEAD != size ||
@@ -151,8 +166,9 @@ static void mode_window(const uint8_t *data, size_t size)
 		uint64_t c = (uint64_t)(data[i + 2] << 8 | data[i + 3]) << ((data[i] & 4) ? 5 : 0);
 		struct lp_room_sealer *s;
 		enum lp_room_drop why, want;
-		uint8_t d[64] = { 0x11, 0, 0, 14 + 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-			          0x02, 0, 0, 0, 0, (uint8_t)who, 0x08, 0x00, 'd', 'a', 't', 'a' };
+		uint8_t d[64] = { 0x11, 0,    0,    14 + 4, 0xff, 0xff, 0xff, 0xff,
+			          0xff, 0xff, 0x02, 0,      0,    0,    0,    (uint8_t)who,
+			          0x08, 0x00, 'd',  'a',    't',  'a' };
 		struct model *x = &m[who];
 		ssize_t n;
 

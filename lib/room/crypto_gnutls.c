@@ -12,12 +12,18 @@
 #include <stdlib.h>
 
 #include "crypto.h"
+#include "lp_room.h"
 
 #define MAX_IOV 8
 
 struct lp_room_aead {
 	gnutls_aead_cipher_hd_t hd;
 };
+
+const char *lp_room_backend(void)
+{
+	return "GnuTLS/nettle";
+}
 
 int lp_room_crypto_sha256(const struct lp_room_iov *parts, size_t n,
                           uint8_t out[LP_ROOM_SHA256_LEN])

@@ -18,10 +18,7 @@
 #include <string.h>
 
 #include "crypto.h"
-
-#if !defined(HAVE_ED25519) || !defined(HAVE_HKDF) || !defined(HAVE_AESGCM)
-#error "wolfSSL lacks Ed25519, HKDF or AES-GCM: build it with scripts/mingw-deps.sh"
-#endif
+#include "lp_room.h"
 
 /* The largest AAD lib/room builds: overlay header, Ethernet header with two
  * tags, epoch and counter. wolfCrypt takes the AAD in one piece. */
@@ -39,7 +36,13 @@ static void wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
-int lp_room_crypto_sha256(const struct lp_room_iov *parts, size_t n, uint8_t out[LP_ROOM_SHA256_LEN])
+const char *lp_room_backend(void)
+{
+	return "wolfSSL";
+}
+
+int lp_room_crypto_sha256(const struct lp_room_iov *parts, size_t n,
+                          uint8_t out[LP_ROOM_SHA256_LEN])
 {
 	wc_Sha256 h;
 	size_t i;
@@ -186,8 +189,8 @@ static int join(const struct lp_room_iov *aad, size_t n, uint8_t buf[AAD_MAX], w
 }
 
 int lp_room_crypto_aead_seal(struct lp_room_aead *a, const uint8_t nonce[LP_ROOM_GCM_NONCE_LEN],
-                             const struct lp_room_iov *aad, size_t n_aad, uint8_t *data,
-                             size_t len, uint8_t tag[LP_ROOM_GCM_TAG_LEN])
+                             const struct lp_room_iov *aad, size_t n_aad, uint8_t *data, size_t len,
+                             uint8_t tag[LP_ROOM_GCM_TAG_LEN])
 {
 	uint8_t buf[AAD_MAX];
 	word32 alen;
@@ -201,8 +204,8 @@ int lp_room_crypto_aead_seal(struct lp_room_aead *a, const uint8_t nonce[LP_ROOM
 }
 
 int lp_room_crypto_aead_open(struct lp_room_aead *a, const uint8_t nonce[LP_ROOM_GCM_NONCE_LEN],
-                             const struct lp_room_iov *aad, size_t n_aad, uint8_t *data,
-                             size_t len, const uint8_t tag[LP_ROOM_GCM_TAG_LEN])
+                             const struct lp_room_iov *aad, size_t n_aad, uint8_t *data, size_t len,
+                             const uint8_t tag[LP_ROOM_GCM_TAG_LEN])
 {
 	uint8_t buf[AAD_MAX];
 	word32 alen;

@@ -20,15 +20,15 @@ int lp_room_epoch_aead(const uint8_t k[LP_ROOM_KEY_LEN], uint64_t epoch, struct 
 	return rc;
 }
 
-int lp_room_frame_parse(uint8_t *dgram, size_t len, int sealed, struct lp_room_frame *f,
-                        int *unsealed)
+/* The checks shared by the sealer, the opener and lp_room_sealed_parse:
+ * overlay header, flags, exact length, clear Ethernet header. */
+static int parse(const uint8_t *dgram, size_t len, int sealed, uint8_t *flags_out,
+                 uint16_t *plen_out, struct lp_eth *eth, int *unsealed)
 {
 	struct lp_buf b;
-	struct lp_eth eth;
 	uint8_t vt, flags;
 	uint16_t plen;
 	size_t frame_len;
-	int rc;
 
 	*unsealed = 0;
 	if (dgram == NULL)
@@ -63,17 +63,43 @@ int lp_room_frame_parse(uint8_t *dgram, size_t len, int sealed, struct lp_room_f
 			return LP_ERR_TRUNCATED;
 		frame_len -= LP_ROOM_SEAL_OVERHEAD;
 	}
+	*flags_out = flags;
+	*plen_out = plen;
 	/* The same parser the relay routes with decides what stays in clear,
 	 * so sender, relay and receiver agree on the header's length. */
-	rc = lp_proto_eth_parse(b.p, frame_len, &eth);
+	return lp_proto_eth_parse(b.p, frame_len, eth);
+}
+
+int lp_room_frame_parse(uint8_t *dgram, size_t len, int sealed, struct lp_room_frame *f,
+                        int *unsealed)
+{
+	struct lp_eth eth;
+	uint8_t flags;
+	int rc;
+
+	rc = parse(dgram, len, sealed, &flags, &f->plen, &eth, unsealed);
 	if (rc < 0)
 		return rc;
 	f->dgram = dgram;
 	f->len = len;
-	f->plen = plen;
 	f->clear_len = eth.header_len;
 	f->body = dgram + LP_PROTO_OVERLAY_HDR_LEN + eth.header_len;
-	f->body_len = frame_len - eth.header_len;
+	f->body_len = eth.frame_len - eth.header_len;
+	return 0;
+}
+
+int lp_room_sealed_parse(const uint8_t *dgram, size_t len, uint8_t *flags, struct lp_eth *eth)
+{
+	uint16_t plen;
+	uint8_t fl;
+	int unsealed, rc;
+
+	if (flags == NULL || eth == NULL)
+		return LP_ERR_INVAL;
+	rc = parse(dgram, len, 1, &fl, &plen, eth, &unsealed);
+	if (rc < 0)
+		return unsealed ? LP_ERR_STATE : rc;
+	*flags = fl;
 	return 0;
 }
 

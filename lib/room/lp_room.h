@@ -60,6 +60,9 @@
  * depends on n only, never on the contents. */
 int lp_room_ct_equal(const void *a, const void *b, size_t n) LP_WUR;
 
+/* The crypto backend this build uses: "GnuTLS/nettle" or "wolfSSL". */
+const char *lp_room_backend(void);
+
 /* Overwrites n bytes at p with zeros in a way the compiler cannot elide. */
 void lp_room_wipe(void *p, size_t n);
 
@@ -241,6 +244,20 @@ void lp_invite_wipe(struct lp_invite *inv);
  * ~FROM_GATEWAY) || payload length || clear Ethernet header || epoch ||
  * counter.
  */
+/*
+ * The relay's view of a sealed datagram: checks the overlay header (version,
+ * type, flags within SEALED | FROM_GATEWAY with SEALED set, exact length,
+ * room for the 32-byte trailer) and parses the clear Ethernet header into
+ * *eth with lp_proto_eth_parse; eth->frame_len is the frame's length without
+ * the trailer and eth->l3 points at ciphertext. No key is needed and nothing
+ * is authenticated: this is what routing and the relay's header filters may
+ * read. Returns 0, LP_ERR_STATE (SEALED not set: not a sealed datagram),
+ * LP_ERR_INVAL (other flags, or a NULL argument), LP_ERR_TRUNCATED,
+ * LP_ERR_TRAILING, LP_ERR_VERSION, LP_ERR_TYPE, LP_ERR_RUNT.
+ */
+int lp_room_sealed_parse(const uint8_t *dgram, size_t len, uint8_t *flags,
+                         struct lp_eth *eth) LP_WUR;
+
 enum lp_room_drop {
 	LP_ROOM_DROP_NONE = 0,
 	LP_ROOM_DROP_MALFORMED,     /* bad overlay header, length or Ethernet header */

@@ -10,6 +10,7 @@
  */
 #include "frame_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +217,7 @@ static struct sender *slot_take(struct lp_room_opener *o)
 		if (victim == NULL || s->last_use < victim->last_use)
 			victim = s;
 	}
+	assert(victim != NULL); /* n_senders >= 1 */
 	retire(o, victim->mac, victim->epoch, victim->win.top);
 	index_remove(o, (uint32_t)(victim - o->senders));
 	lp_room_crypto_aead_del(victim->aead);

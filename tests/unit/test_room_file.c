@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lp_room.h"
@@ -125,6 +126,23 @@ static void test_create_then_reload(void **state)
 	lp_room_file_wipe(&b);
 	lp_room_keys_wipe(&ka);
 	lp_room_keys_wipe(&kb);
+}
+
+/* The mode does not depend on the caller's umask. */
+static void test_create_umask_zero(void **state)
+{
+	struct lp_room_file f;
+	struct stat st;
+	mode_t old = umask(0);
+	int rc;
+
+	(void)state;
+	rc = lp_room_file_open(path, &f, NULL, NULL, 0);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	lp_room_file_wipe(&f);
 }
 
 static void expect_refused(int want_rc, const char *want_msg)
@@ -285,23 +303,47 @@ static void test_missing_directory(void **state)
 	assert_int_equal(lp_room_file_open("", &f, NULL, err, sizeof(err)), LP_ERR_INVAL);
 }
 
+/* A directory the process may not write: creating fails with PERM, and
+ * nothing is left behind. As root (CI) the check runs in a child that
+ * dropped to an unprivileged uid, since root writes anyway. */
 static void test_read_only_directory(void **state)
 {
 	struct lp_room_file f;
 	char err[256];
+	pid_t pid;
+	int status, rc;
 
 	(void)state;
-	if (geteuid() == 0)
-		skip(); /* root writes anyway */
-	assert_int_equal(chmod(dir, 0500), 0);
-	assert_int_equal(lp_room_file_open(path, &f, NULL, err, sizeof(err)), LP_ERR_PERM);
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(dir, 0500), 0);
+		rc = lp_room_file_open(path, &f, NULL, err, sizeof(err));
+		assert_int_equal(chmod(dir, 0700), 0);
+		assert_int_equal(rc, LP_ERR_PERM);
+		assert_non_null(strstr(err, "cannot create"));
+		assert_int_equal(entries(), 0);
+		return;
+	}
+	assert_int_equal(chmod(dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		rc = lp_room_file_open(path, &f, NULL, err, sizeof(err));
+		_exit(rc == LP_ERR_PERM && strstr(err, "cannot create") != NULL ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(chmod(dir, 0700), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(entries(), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_then_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_umask_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_known, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_symlink_and_dir, setup, teardown),

@@ -584,6 +584,40 @@ static void test_open_malformed(void **state)
 	lp_room_opener_del(o);
 }
 
+/* What the relay may read of a sealed datagram, without a key. */
+static void test_sealed_parse(void **state)
+{
+	struct lp_eth eth;
+	struct pkt p;
+	uint8_t flags = 0;
+
+	(void)state;
+	memcpy(p.b, sealed_vlan_c7, sizeof(sealed_vlan_c7));
+	assert_int_equal(lp_room_sealed_parse(p.b, sizeof(sealed_vlan_c7), &flags, &eth), 0);
+	assert_int_equal(flags, LP_ROOM_FLAG_SEALED);
+	assert_int_equal(eth.header_len, 18);
+	assert_int_equal(eth.frame_len, sizeof(sealed_vlan_c7) - 4 - LP_ROOM_SEAL_OVERHEAD);
+	assert_int_equal(eth.vlan_count, 1);
+	assert_int_equal(eth.vlan_id[0], 100);
+	assert_int_equal(eth.inner_ethertype, 0x86dd);
+	assert_int_equal(eth.src.b[5], 0x01);
+	assert_int_equal(eth.dst.b[5], 0x99);
+	p.b[1] |= LP_ROOM_FLAG_FROM_GATEWAY;
+	assert_int_equal(lp_room_sealed_parse(p.b, sizeof(sealed_vlan_c7), &flags, &eth), 0);
+	assert_int_equal(flags, LP_ROOM_FLAG_SEALED | LP_ROOM_FLAG_FROM_GATEWAY);
+	p.b[1] = 0;
+	assert_int_equal(lp_room_sealed_parse(p.b, sizeof(sealed_vlan_c7), &flags, &eth),
+	                 LP_ERR_STATE);
+	p.b[1] = 0x41;
+	assert_int_equal(lp_room_sealed_parse(p.b, sizeof(sealed_vlan_c7), &flags, &eth),
+	                 LP_ERR_INVAL);
+	p.b[1] = 1;
+	assert_int_equal(lp_room_sealed_parse(p.b, sizeof(sealed_vlan_c7) - 1, &flags, &eth),
+	                 LP_ERR_TRUNCATED);
+	lp_put_u16(p.b + 2, 32 + 17);
+	assert_int_equal(lp_room_sealed_parse(p.b, 4 + 32 + 17, &flags, &eth), LP_ERR_RUNT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_seal_errors),
 		cmocka_unit_test(test_open_malformed),
+		cmocka_unit_test(test_sealed_parse),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
