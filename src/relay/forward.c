@@ -208,37 +208,36 @@ static enum lp_drop_reason rate_limit(struct lp_relay_peer *p, enum dest_class c
 }
 
 /*
- * The overlay flags and the Ethernet header of a datagram (see PRIVATE
- * ROOMS in room.h): FROM_GATEWAY is the relay's to set, never a peer's;
- * SEALED is required in a private room and refused in an open one. In a
- * private room only the clear header is parsed (the seal's trailer is not
- * part of the frame) and *eth carries no L3 bytes, so the filters see no
- * payload to judge. Returns LP_DROP_NONE, LP_DROP_UNSEALED, or
- * LP_DROP_MALFORMED with *err.
+ * The overlay header, its flags and the Ethernet header of a datagram (see
+ * PRIVATE ROOMS in room.h): FROM_GATEWAY is the relay's to set, never a
+ * peer's; SEALED is required in a private room and refused in an open one.
+ * In a private room only the clear header is parsed (lp_room_sealed_parse:
+ * the seal's trailer is not part of the frame) and *eth carries no L3
+ * bytes, so the filters see no payload to judge. Returns LP_DROP_NONE,
+ * LP_DROP_UNSEALED, or LP_DROP_MALFORMED with *err.
  */
-static enum lp_drop_reason ingress_parse(const struct lp_relay_room *room,
-                                         const struct lp_proto_overlay *ov, struct lp_eth *eth,
-                                         int *err)
+static enum lp_drop_reason ingress_parse(const struct lp_relay_room *room, const uint8_t *data,
+                                         size_t len, struct lp_eth *eth, int *err)
 {
-	bool sealed = (ov->flags & LP_PROTO_FLAG_SEALED) != 0;
+	struct lp_proto_overlay ov;
+	uint8_t flags = 0;
 
-	*err = LP_ERR_INVAL;
-	if ((ov->flags & LP_PROTO_FLAG_FROM_GATEWAY) != 0 || (sealed && !room->private_room))
-		return LP_DROP_MALFORMED;
-	if (room->private_room && !sealed)
-		return LP_DROP_UNSEALED;
-	if (!room->private_room) {
-		*err = lp_proto_eth_parse(ov->payload, ov->payload_len, eth);
-		return *err == 0 ? LP_DROP_NONE : LP_DROP_MALFORMED;
+	if (room->private_room) {
+		*err = lp_room_sealed_parse(data, len, &flags, eth);
+		if (*err == LP_ERR_STATE)
+			return LP_DROP_UNSEALED;
+		eth->l3_len = 0;
+	} else {
+		*err = lp_proto_overlay_decode(data, len, &ov);
+		flags = ov.flags;
+		if (*err == 0 && (flags & LP_PROTO_FLAG_SEALED) != 0)
+			*err = LP_ERR_INVAL;
+		if (*err == 0)
+			*err = lp_proto_eth_parse(ov.payload, ov.payload_len, eth);
 	}
-	*err = LP_ERR_RUNT;
-	if (ov->payload_len < LP_ROOM_SEAL_OVERHEAD + LP_ETH_HDR_LEN)
-		return LP_DROP_MALFORMED;
-	*err = lp_proto_eth_parse(ov->payload, ov->payload_len - LP_ROOM_SEAL_OVERHEAD, eth);
-	if (*err != 0)
-		return LP_DROP_MALFORMED;
-	eth->l3_len = 0;
-	return LP_DROP_NONE;
+	if (*err == 0 && (flags & LP_PROTO_FLAG_FROM_GATEWAY) != 0)
+		*err = LP_ERR_INVAL;
+	return *err == 0 ? LP_DROP_NONE : LP_DROP_MALFORMED;
 }
 
 void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_t *data, size_t len,
@@ -247,7 +246,6 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 	struct lp_relay_room *room = p->room;
 	struct lp_relay_verdict v = { LP_OBS_FORWARDED, LP_DROP_NONE, 0 };
 	struct lp_relay_peer *target = NULL;
-	struct lp_proto_overlay ov;
 	enum lp_drop_reason why, skip = LP_DROP_NONE;
 	enum dest_class cls = DEST_GROUP;
 	struct lp_eth eth;
@@ -271,8 +269,7 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 		lp_relay_count_drop(r, p, why);
 		goto drop;
 	}
-	rc = lp_proto_overlay_decode(data, len, &ov);
-	why = rc == 0 ? ingress_parse(room, &ov, &eth, &rc) : LP_DROP_MALFORMED;
+	why = ingress_parse(room, data, len, &eth, &rc);
 	if (why == LP_DROP_MALFORMED) {
 		malformed(r, p, rc, len, now_ns);
 		goto drop;
