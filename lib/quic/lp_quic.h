@@ -48,7 +48,6 @@
 #define LP_QUIC_APP_PROTOCOL 0x2  /* control protocol violation */
 #define LP_QUIC_APP_MALFORMED 0x3 /* too many malformed datagrams */
 #define LP_QUIC_APP_SHUTDOWN 0x4  /* peer is shutting down */
-#define LP_QUIC_APP_REPLACED 0x5  /* a newer connection took this one's place */
 
 /* A relay's pin: SHA-256 of its certificate's SubjectPublicKeyInfo (the
  * key, not the certificate: a renewal that keeps the key keeps the pin). */
