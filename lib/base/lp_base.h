@@ -237,6 +237,10 @@ int lp_log_ratelimit_ok(struct lp_log_ratelimit *rl, uint64_t now_ns, uint64_t *
 /* snprintf into a fixed buffer; LP_ERR_NOBUF when the text did not fit. */
 int lp_strlcpy_checked(char *dst, size_t cap, const char *src) LP_WUR;
 
+/* Fills buf with len bytes from the OS CSPRNG (getrandom, BCryptGenRandom).
+ * 0, LP_ERR_IO or LP_ERR_INVAL (len too large for the OS call). */
+int lp_os_random(void *buf, size_t len) LP_WUR;
+
 /*
  * SipHash-2-4 of in[0..len) under the 128-bit key (k0, k1). For hash tables
  * keyed by bytes a remote peer chooses (connection IDs, MAC addresses):
