@@ -237,6 +237,12 @@ int lp_log_ratelimit_ok(struct lp_log_ratelimit *rl, uint64_t now_ns, uint64_t *
 /* snprintf into a fixed buffer; LP_ERR_NOBUF when the text did not fit. */
 int lp_strlcpy_checked(char *dst, size_t cap, const char *src) LP_WUR;
 
+/* UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+ * U+10FFFF). lp_utf8_seq: the length (1..4) of the valid sequence at s,
+ * which has left >= 1 bytes, or 0 when none starts there. */
+size_t lp_utf8_seq(const uint8_t *s, size_t left) LP_WUR;
+bool lp_utf8_valid(const char *s, size_t len) LP_WUR;
+
 /* Fills buf with len bytes from the OS CSPRNG (getrandom, BCryptGenRandom).
  * 0, LP_ERR_IO or LP_ERR_INVAL (len too large for the OS call). */
 int lp_os_random(void *buf, size_t len) LP_WUR;

@@ -48,7 +48,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 static bool same_addr(const struct sockaddr_storage *a, const ngtcp2_addr *b)
 {
-	return lp_quic_sa_len(a) == b->addrlen && memcmp(a, b->addr, b->addrlen) == 0;
+	return lp_quic_sa_len(a) == b->addrlen && memcmp(a, b->addr, (size_t)b->addrlen) == 0;
 }
 
 /* ---- callbacks ------------------------------------------------------------- */

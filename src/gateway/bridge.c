@@ -525,8 +525,3 @@ bool lp_bridge_failed(const struct lp_bridge *b)
 {
 	return b->failed;
 }
-
-void lp_bridge_get_stats(const struct lp_bridge *b, struct lp_bridge_stats *out)
-{
-	*out = b->st;
-}

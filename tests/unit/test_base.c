@@ -1,5 +1,5 @@
 /* test_base.c - lib/base: error text, the lp_buf cursor, log dispatch and rate limiting,
- * lp_strlcpy_checked, SipHash, the binary heap and the intrusive list. */
+ * lp_strlcpy_checked, UTF-8, SipHash, the binary heap and the intrusive list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,6 +229,43 @@ static void test_now_monotonic(void **state)
 	b = lp_now_ns();
 	assert_true(a > 0);
 	assert_true(b >= a);
+}
+
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t seq; /* lp_utf8_seq at the start */
+	} cases[] = {
+		{ "a", 1 },
+		{ "\xc3\xa9", 2 },         /* U+00E9 */
+		{ "\xe2\x82\xac", 3 },     /* U+20AC */
+		{ "\xf0\x9f\x98\x80", 4 }, /* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", 4 }, /* U+10FFFF, the last one */
+		{ "\xc0\xaf", 0 },         /* overlong '/' */
+		{ "\xe0\x80\xaf", 0 },     /* overlong, 3 bytes */
+		{ "\xed\xa0\x80", 0 },     /* surrogate U+D800 */
+		{ "\xf4\x90\x80\x80", 0 }, /* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0 }, /* bad lead byte */
+		{ "\x80", 0 },             /* lone continuation */
+		{ "\xc3(", 0 },            /* bad continuation */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < LP_ARRAY_LEN(cases); i++) {
+		size_t len = strlen(cases[i].s);
+
+		assert_int_equal(lp_utf8_seq((const uint8_t *)cases[i].s, len), cases[i].seq);
+		assert_int_equal(lp_utf8_valid(cases[i].s, len), cases[i].seq == len);
+	}
+	/* A sequence cut short by the end of the input. */
+	assert_int_equal(lp_utf8_seq((const uint8_t *)"\xe2\x82", 2), 0);
+	assert_false(lp_utf8_valid("ok \xe2\x82", 5));
+	assert_true(lp_utf8_valid("caf\xc3\xa9 ok", 8));
+	assert_true(lp_utf8_valid("", 0));
 }
 
 /* ---- SipHash ------------------------------------------------------------------ */
@@ -484,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_heap_order),
 		cmocka_unit_test(test_heap_remove_update),
 		cmocka_unit_test(test_heap_reserve_no_growth),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_siphash_vectors),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_list_splice),
