@@ -30,7 +30,7 @@ int lp_quic_conn_remote(const struct lp_quic_conn *c, struct sockaddr_storage *o
 	memset(out, 0, sizeof(*out));
 	if (a->addrlen == 0 || (size_t)a->addrlen > sizeof(*out))
 		return LP_ERR_STATE;
-	memcpy(out, a->addr, a->addrlen);
+	memcpy(out, a->addr, (size_t)a->addrlen);
 	return 0;
 }
 
