@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "filter.h"
+#include "lp_l2filter.h"
 #include "room_int.h"
 
 /* Forced expiry sweeps of a full MAC table: at most one per second. */
@@ -245,7 +245,7 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 		r->totals.broadcast_rx++;
 	}
 
-	why = lp_relay_filter_frame(&eth, p->role, &p->mac, room->mtu);
+	why = lp_l2filter_relay(&eth, p->role == LP_ROLE_GATEWAY, &p->mac, room->mtu);
 	if (why == LP_DROP_NONE && p->role == LP_ROLE_GATEWAY)
 		why = learn(r, room, p, &eth.src, now_ns);
 	if (why == LP_DROP_NONE)

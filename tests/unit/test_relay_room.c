@@ -668,7 +668,7 @@ static void test_filters_in_path(void **state)
 	assert_dropped(feed(fk, s.a, d, dhcp_offer(d, A_MAC, 0), T0), LP_OBS_FILTERED,
 	               LP_DROP_DHCP_SERVER);
 	assert_dropped(feed(fk, s.a, d, dhcp_offer(d, A_MAC, 1), T0), LP_OBS_FILTERED,
-	               LP_DROP_DHCP_SERVER);
+	               LP_DROP_VLAN_TAGGED);
 	assert_dropped(feed(fk, s.a, d, router_adv(d, A_MAC), T0), LP_OBS_FILTERED,
 	               LP_DROP_IPV6_RA);
 	/* Only the one forwarded frame went out. */
@@ -677,7 +677,8 @@ static void test_filters_in_path(void **state)
 	n = dhcp_offer(d, LAN1, 1);
 	assert_forwarded(feed(fk, s.gw, d, n, T0), 2);
 	assert_forwarded(feed(fk, s.gw, d, router_adv(d, LAN1), T0), 2);
-	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_DHCP_SERVER], 2);
+	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_DHCP_SERVER], 1);
+	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_VLAN_TAGGED], 1);
 	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_SWITCH_CONTROL], 1);
 	assert_int_equal(lp_relay_counters(fk->r)->drops[LP_DROP_SWITCH_CONTROL], 2);
 	assert_int_equal(lp_relay_counters(fk->r)->drops[LP_DROP_INVALID_SRC], 2);
