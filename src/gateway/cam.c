@@ -105,6 +105,12 @@ int lp_cam_lan_seen(struct lp_cam *c, const struct lp_mac *mac, uint64_t now_ns)
 	for (size_t w = 0; w < LP_CAM_LAN_WAYS && slot == NULL; w++)
 		if (lp_proto_mac_equal(&set[w].mac, mac))
 			slot = &set[w];
+	/* The hot case, a host seen again: insert() refuses a live LAN MAC,
+	 * so the client table cannot hold it and needs no scan. */
+	if (slot != NULL && lan_live(c, slot, now_ns)) {
+		slot->seen_ns = now_ns;
+		return 0;
+	}
 	/* New host: a free or aged slot, else the one seen longest ago. */
 	for (size_t w = 0; w < LP_CAM_LAN_WAYS && slot == NULL; w++)
 		if (!lan_live(c, &set[w], now_ns))

@@ -226,6 +226,10 @@ static void test_lan_aging_and_ignored(void **state)
 	assert_int_equal(lp_cam_from_room(&cam, f, room_frame(f, &router),
 	                                  T0 + 200 * SEC + LP_CAM_LAN_AGING_NS, &added),
 	                 LP_DROP_NONE);
+	assert_true(added);
+	/* ... until the host speaks again: it takes the MAC back. */
+	assert_int_equal(lp_cam_lan_seen(&cam, &router, T0 + 201 * SEC + LP_CAM_LAN_AGING_NS), 1);
+	assert_int_equal(cam.count, 0);
 	/* Group and zero sources are not hosts. */
 	assert_int_equal(lp_cam_lan_seen(&cam, &zero, T0), 0);
 	assert_int_equal(lp_cam_lan_seen(&cam, &mcast, T0), 0);
