@@ -22,7 +22,7 @@ static int is_header_reason(enum lp_drop_reason r)
 static int is_payload_reason(enum lp_drop_reason r)
 {
 	return r == LP_DROP_DHCP_SERVER || r == LP_DROP_DHCPV6_SERVER || r == LP_DROP_IPV6_RA ||
-	       r == LP_DROP_IPV6_FRAGMENT;
+	       r == LP_DROP_IPV6_FRAGMENT || r == LP_DROP_ICMP_ROUTER;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* Oracle: untagged IPv6, ICMPv6 directly, type RA or redirect. */
 	if (eth.inner_ethertype == LP_ETHERTYPE_IPV6 && (eth.l3[0] >> 4) == 6 && eth.l3[6] == 58 &&
-	    (eth.l3[40] == 134 || eth.l3[40] == 137) && p != LP_DROP_IPV6_RA)
+	    eth.l3[40] == 134 && p != LP_DROP_IPV6_RA)
 		abort();
 	/* Oracle: IPv4, IHL 5, first fragment, UDP to port 68. */
 	if (eth.inner_ethertype == LP_ETHERTYPE_IPV4 && eth.l3[0] == 0x45 && eth.l3[9] == 17 &&

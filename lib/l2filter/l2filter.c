@@ -93,16 +93,25 @@ enum lp_drop_reason lp_l2filter_ipv4(const uint8_t *l3, size_t len)
 	frag = lp_buf_u16(&b);
 	(void)lp_buf_u8(&b); /* TTL */
 	proto = lp_buf_u8(&b);
-	if (b.err != 0 || (vihl >> 4) != 4 || proto != LP_L2FILTER_IPPROTO_UDP)
+	if (b.err != 0 || (vihl >> 4) != 4 ||
+	    (proto != LP_L2FILTER_IPPROTO_UDP && proto != LP_L2FILTER_IPPROTO_ICMP))
 		return LP_DROP_NONE;
-	/* Later fragments carry payload bytes where the UDP header would be;
-	 * the first one always holds the ports. */
+	/* Later fragments carry payload bytes where the UDP or ICMP header
+	 * would be; the first one always holds it. */
 	if ((frag & 0x1fff) != 0)
 		return LP_DROP_NONE;
 	ihl = (size_t)(vihl & 0x0f) * 4;
 	if (ihl < 20 || ihl > len)
 		return LP_DROP_NONE;
 	lp_buf_init(&b, l3 + ihl, len - ihl);
+	if (proto == LP_L2FILTER_IPPROTO_ICMP) {
+		uint8_t type = lp_buf_u8(&b);
+
+		return b.err == 0 && (type == LP_L2FILTER_ICMP_REDIRECT ||
+		                      type == LP_L2FILTER_ICMP_ROUTER_ADV)
+		               ? LP_DROP_ICMP_ROUTER
+		               : LP_DROP_NONE;
+	}
 	sport = lp_buf_u16(&b);
 	dport = lp_buf_u16(&b);
 	if (b.err != 0)
@@ -203,9 +212,11 @@ enum lp_drop_reason lp_l2filter_ipv6(const uint8_t *l3, size_t len)
 	type = lp_buf_u8(&b);
 	if (b.err != 0)
 		return first_fragment ? LP_DROP_IPV6_FRAGMENT : LP_DROP_NONE;
-	/* A redirect moves a host's next hop as surely as an RA does. */
-	if (type == LP_L2FILTER_ICMPV6_RA || type == LP_L2FILTER_ICMPV6_REDIRECT)
+	if (type == LP_L2FILTER_ICMPV6_RA)
 		return LP_DROP_IPV6_RA;
+	/* A redirect moves a host's next hop as surely as an RA does. */
+	if (type == LP_L2FILTER_ICMPV6_REDIRECT)
+		return LP_DROP_ICMP_ROUTER;
 	return LP_DROP_NONE;
 }
 

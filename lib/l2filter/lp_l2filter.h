@@ -25,7 +25,9 @@
  *   vlan_tagged      802.1Q / 802.1ad tagged frame                 (client)
  *   dhcp_server      DHCPv4 server message                         (client)
  *   dhcpv6_server    DHCPv6 server or relay-reply message          (client)
- *   ipv6_ra          ICMPv6 router advertisement or redirect       (client)
+ *   ipv6_ra          ICMPv6 router advertisement                   (client)
+ *   icmp_router      ICMP redirect, IRDP router advertisement,
+ *                    ICMPv6 redirect                               (client)
  *   ipv6_fragment    IPv6 fragment that may hide the above         (client)
  * "(client)" means: dropped when a client sent it, passed from the gateway,
  * whose LAN owns the DHCP server and router the room is meant to use.
@@ -47,6 +49,9 @@
 #define LP_L2FILTER_DHCPV6_SERVER_PORT 547
 #define LP_L2FILTER_ICMPV6_RA 134
 #define LP_L2FILTER_ICMPV6_REDIRECT 137
+#define LP_L2FILTER_ICMP_REDIRECT 5
+#define LP_L2FILTER_ICMP_ROUTER_ADV 9
+#define LP_L2FILTER_IPPROTO_ICMP 1
 #define LP_L2FILTER_IPPROTO_UDP 17
 #define LP_L2FILTER_IPPROTO_ICMPV6 58
 
@@ -61,7 +66,10 @@ bool lp_l2filter_is_switch_control(const struct lp_mac *dst) LP_WUR;
  *   - to port 68 (only servers and relay agents send to the client port), or
  *   - between ports 67/68 with BOOTP op BOOTREPLY or DHCP message type
  *     (option 53) OFFER, ACK, NAK or FORCERENEW;
- * otherwise LP_DROP_NONE. Checks version 4 and 20 <= IHL <= length.
+ * LP_DROP_ICMP_ROUTER for ICMP type 5 (redirect: hosts follow one sent in
+ * their router's name, and the relay never checks IP sources) or 9 (IRDP
+ * router advertisement, RFC 1256) in the first fragment; otherwise
+ * LP_DROP_NONE. Checks version 4 and 20 <= IHL <= length.
  */
 enum lp_drop_reason lp_l2filter_ipv4(const uint8_t *l3, size_t len) LP_WUR;
 
@@ -69,7 +77,8 @@ enum lp_drop_reason lp_l2filter_ipv4(const uint8_t *l3, size_t len) LP_WUR;
  * The payload verdict for an IPv6 packet a client sent. Walks the
  * extension headers hop-by-hop (0), routing (43), fragment (44),
  * destination options (60) and AH (51) in any order, then:
- *   LP_DROP_IPV6_RA        ICMPv6 type 134 (RA) or 137 (redirect)
+ *   LP_DROP_IPV6_RA        ICMPv6 type 134 (RA)
+ *   LP_DROP_ICMP_ROUTER    ICMPv6 type 137 (redirect)
  *   LP_DROP_DHCPV6_SERVER  UDP to port 546, from port 547, or to port 547
  *                          with msg-type ADVERTISE, REPLY, RECONFIGURE or
  *                          RELAY-REPL

@@ -803,7 +803,7 @@ static void test_filter_bypasses(void **state)
 	static const struct filter_case cases[] = {
 		{ "dhcp_server", 0x330, 2 },   { "ipv6_ra", 0x332, 1 },
 		{ "dhcpv6_server", 0x333, 2 }, { "vlan_tagged", 0x335, 2 },
-		{ "ipv6_fragment", 0x337, 1 },
+		{ "ipv6_fragment", 0x337, 1 }, { "icmp_router", 0x338, 1 },
 	};
 	uint64_t before[LP_ARRAY_LEN(cases)];
 	uint64_t bad0 = rejected(e, "bad_hello"), dup0 = rejected(e, "duplicate_mac");
@@ -857,6 +857,17 @@ static void test_filter_bypasses(void **state)
 		lp_put_u16(f + o + 2, 1u << 3); /* offset 8 bytes */
 	}
 	send_frame(a, f, 120);
+	/* An ICMP redirect to player B "from the router" (the relay never
+	 * checks IP sources). */
+	rp_frame_build(f, 98, Y_B, Y_A, LP_ETHERTYPE_IPV4, 0x338);
+	memset(f + LP_ETH_HDR_LEN, 0, 28);
+	f[LP_ETH_HDR_LEN] = 0x45;
+	lp_put_u16(f + LP_ETH_HDR_LEN + 2, 98 - LP_ETH_HDR_LEN);
+	f[LP_ETH_HDR_LEN + 8] = 64;
+	f[LP_ETH_HDR_LEN + 9] = 1;  /* ICMP */
+	f[LP_ETH_HDR_LEN + 20] = 5; /* redirect */
+	f[LP_ETH_HDR_LEN + 21] = 1; /* for the host */
+	send_frame(a, f, 98);
 
 	/* A marker sent after them arrives; the filtered frames never do. */
 	send_simple(a, BCAST, Y_A, 90, 0x33f);
@@ -871,7 +882,7 @@ static void test_filter_bypasses(void **state)
 			fail_msg("relay log lacks '%s'", needle);
 	}
 	grace(e);
-	for (uint32_t tag = 0x330; tag <= 0x337; tag++)
+	for (uint32_t tag = 0x330; tag <= 0x338; tag++)
 		for (size_t i = 0; i < 3; i++)
 			if (rp_has_tag(all[i], tag))
 				fail_msg("frame 0x%x reached peer %zu", (unsigned)tag, i);

@@ -244,6 +244,29 @@ static void test_bypass_dhcp_other_source_port(void **state)
 	assert_int_equal(from_client(LP_ETHERTYPE_IPV4, p, n), LP_DROP_DHCP_SERVER);
 }
 
+/* Bypass: ICMP redirects and IRDP router advertisements (RFC 1256). */
+static void test_bypass_icmp_router(void **state)
+{
+	uint8_t p[128];
+	size_t n;
+
+	(void)state;
+	n = ipv4_udp(p, 5, 0, LP_L2FILTER_IPPROTO_ICMP, 0, 0);
+	for (unsigned type = 0; type < 256; type++) {
+		p[20] = (uint8_t)type;
+		assert_int_equal(from_client(LP_ETHERTYPE_IPV4, p, n),
+		                 type == 5 || type == 9 ? LP_DROP_ICMP_ROUTER : LP_DROP_NONE);
+	}
+	/* Behind IP options; not in a later fragment; not when cut short. */
+	n = ipv4_udp(p, 6, 0, LP_L2FILTER_IPPROTO_ICMP, 0, 0);
+	p[24] = LP_L2FILTER_ICMP_REDIRECT;
+	assert_int_equal(lp_l2filter_ipv4(p, n), LP_DROP_ICMP_ROUTER);
+	assert_int_equal(lp_l2filter_ipv4(p, 24), LP_DROP_NONE);
+	n = ipv4_udp(p, 5, 185, LP_L2FILTER_IPPROTO_ICMP, 0, 0);
+	p[20] = LP_L2FILTER_ICMP_REDIRECT;
+	assert_int_equal(lp_l2filter_ipv4(p, n), LP_DROP_NONE);
+}
+
 /* What a DHCP client sends passes. */
 static void test_dhcp_client_messages_pass(void **state)
 {
@@ -332,7 +355,9 @@ static void test_bypass_ra_behind_extension_headers(void **state)
 	}
 	/* A redirect changes a host's next hop as an RA does. */
 	n = ipv6_icmp(p, chains[0], 1, 0, LP_L2FILTER_ICMPV6_REDIRECT);
-	assert_int_equal(from_client(LP_ETHERTYPE_IPV6, p, n), LP_DROP_IPV6_RA);
+	assert_int_equal(from_client(LP_ETHERTYPE_IPV6, p, n), LP_DROP_ICMP_ROUTER);
+	n = ipv6_icmp(p, NULL, 0, 0, LP_L2FILTER_ICMPV6_REDIRECT);
+	assert_int_equal(from_client(LP_ETHERTYPE_IPV6, p, n), LP_DROP_ICMP_ROUTER);
 }
 
 /* Bypass: fragments hiding the ICMPv6 header. */
@@ -569,7 +594,7 @@ static void test_reason_names(void **state)
 		LP_DROP_INVALID_SRC,    LP_DROP_SPOOFED_SRC, LP_DROP_JUMBO,
 		LP_DROP_SWITCH_CONTROL, LP_DROP_VLAN_TAGGED, LP_DROP_DHCP_SERVER,
 		LP_DROP_DHCPV6_SERVER,  LP_DROP_IPV6_RA,     LP_DROP_IPV6_FRAGMENT,
-		LP_DROP_LAN_MAC,
+		LP_DROP_LAN_MAC,        LP_DROP_ICMP_ROUTER,
 	};
 	enum lp_drop_reason back;
 
@@ -584,6 +609,7 @@ static void test_reason_names(void **state)
 	assert_string_equal(lp_obs_drop_name(LP_DROP_VLAN_TAGGED), "vlan_tagged");
 	assert_string_equal(lp_obs_drop_name(LP_DROP_IPV6_FRAGMENT), "ipv6_fragment");
 	assert_string_equal(lp_obs_drop_name(LP_DROP_LAN_MAC), "lan_mac");
+	assert_string_equal(lp_obs_drop_name(LP_DROP_ICMP_ROUTER), "icmp_router");
 }
 
 int main(void)
@@ -592,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_switch_control_range),
 		cmocka_unit_test(test_dhcp_server_detection),
 		cmocka_unit_test(test_bypass_dhcp_other_source_port),
+		cmocka_unit_test(test_bypass_icmp_router),
 		cmocka_unit_test(test_dhcp_client_messages_pass),
 		cmocka_unit_test(test_ra_detection),
 		cmocka_unit_test(test_bypass_ra_behind_extension_headers),

@@ -164,6 +164,7 @@ static const char expected_metrics[] =
         "lanparty_relay_drops_total{reason=\"ipv6_fragment\"} 0\n"
         "lanparty_relay_drops_total{reason=\"vlan_tagged\"} 0\n"
         "lanparty_relay_drops_total{reason=\"lan_mac\"} 0\n"
+        "lanparty_relay_drops_total{reason=\"icmp_router\"} 0\n"
         "lanparty_relay_drops_total{reason=\"rate_broadcast\"} 0\n"
         "lanparty_relay_drops_total{reason=\"rate_unknown\"} 0\n"
         "lanparty_relay_drops_total{reason=\"rate_total\"} 0\n"
