@@ -374,6 +374,11 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 		rc = lp_cam_add(&b->cam, &ev->peer.mac, lp_loop_now(b->loop));
 		if (rc == 1)
 			cam_rearm(b);
+		else if (lp_cam_is_lan(&b->cam, &ev->peer.mac, lp_loop_now(b->loop)))
+			lp_log(b->log, LP_LOG_WARN,
+			       "client %s uses the MAC of a host on the LAN: its frames are "
+			       "dropped (lan_mac) and it is never refreshed onto the switch",
+			       mac);
 		else if (rc < 0)
 			lp_log(b->log, LP_LOG_WARN,
 			       "client %s: not kept for CAM refresh (%s); the LAN switch may "

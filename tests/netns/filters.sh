@@ -90,7 +90,7 @@ case_gateway_refuses() {
 		grep -q "src=$HOST_MAC.*reason=lan_mac" "$LP_TMP/gateway.log" || return 1
 	grep -m 1 "reason=lan_mac" "$LP_TMP/gateway.log" | sed 's/^/   /'
 	# ... and never refreshes the switch for it (refused at peer_joined).
-	lp_log_has gateway "client $HOST_MAC: not kept for CAM refresh" || return 1
+	lp_log_has gateway "client $HOST_MAC uses the MAC of a host on the LAN" || return 1
 	# c2 got nothing from the LAN: no DHCP lease.
 	! ns c2 ip -4 addr show dev lanparty0 | grep -q "inet 10.77.0."
 }
