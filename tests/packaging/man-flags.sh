@@ -27,5 +27,5 @@ if [ -n "$stale" ]; then
 	echo "man-flags: $page documents flags --help does not list: $(echo $stale)" >&2
 	rc=1
 fi
-[ $rc -ne 0 ] || echo "man-flags: $page documents all ${#flags[@]} flags of $(basename "$1")"
+[ $rc -ne 0 ] || echo "man-flags: $page documents all ${#flags[@]} flags of $(basename "${@: -1}")"
 exit $rc
