@@ -57,6 +57,9 @@ copyright_of() {
 build() {
 	local exe prefix pdir versions wolfssl_v ngtcp2_v jansson_v version commit stage zip
 	scripts/windows.sh build >/dev/null || die "scripts/windows.sh build failed"
+	# The man page's roff comes from the Linux build (scdoc).
+	{ [ -f build/build.ninja ] || meson setup build >/dev/null; } &&
+		ninja -C build man/lanparty-client-win.8 >/dev/null || die "cannot build the man page"
 	exe=$bdir/src/client-win/lanparty-client-win.exe
 	[ -f "$exe" ] || die "no $exe"
 	prefix=$(cat "$bdir/.mingw-prefix")
@@ -77,7 +80,7 @@ build() {
 	crlf "$stage/README.tmp" "$stage/README.txt"
 	crlf dist/windows/join-party.cmd "$stage/join-party.cmd"
 	MANWIDTH=78 man -l "$top/build/man/lanparty-client-win.8" 2>/dev/null | col -bx >"$stage/man.tmp" ||
-		die "cannot render the man page (build/man/lanparty-client-win.8: run make first)"
+		die "cannot render build/man/lanparty-client-win.8"
 	[ -s "$stage/man.tmp" ] || die "empty man page text"
 	crlf "$stage/man.tmp" "$stage/lanparty-client-win.txt"
 	sources=$(printf '    %-8s %s\n' wolfssl "$wolfssl_v" ngtcp2 "$ngtcp2_v" jansson "$jansson_v")

@@ -3,7 +3,8 @@
 #
 # 1. `systemd-analyze verify` passes for each unit (templates as an instance),
 #    with its ExecStart pointing at the build's binary and its Documentation=
-#    pages found in the build's man pages.
+#    pages found in the build's man pages; `systemd-analyze security` rates
+#    each at 2.0 or better ("OK").
 # 2. Each unit's ExecStart line, expanded the way systemd does (%i, %S, $VAR
 #    from its EnvironmentFile), started by hand as the unit's user with the
 #    unit's capabilities (setpriv: this machine has no systemd as PID 1)
@@ -73,6 +74,12 @@ for v in "${verify_names[@]}"; do
 		fail "systemd-analyze verify $(basename "$v"): $out"
 	fi
 	echo "units: systemd-analyze verify $(basename "$v"): ok"
+	# Exposure at most 2.0 ("OK"; 20 on the threshold's 0-100 scale): a unit that loses
+	# its hardening fails here.
+	if ! out=$(systemd-analyze security --offline=true --threshold=20 "$v" 2>&1); then
+		fail "systemd-analyze security $(basename "$v") is above 2.0: $(tail -n 1 <<<"$out")"
+	fi
+	echo "units: $(tail -n 1 <<<"$out" | sed 's/^→ //')"
 done
 
 # ---- 2. ExecStart by hand -----------------------------------------------------
