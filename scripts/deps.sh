@@ -6,13 +6,14 @@ set -euo pipefail
 base_pkgs=(
 	gcc clang make meson ninja-build pkg-config
 	libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev gnutls-bin
-	libjansson-dev libcmocka-dev
+	libjansson-dev libcmocka-dev scdoc
 	libclang-rt-14-dev clang-format cppcheck
 	iproute2 dnsmasq-base iperf3 busybox iputils-ping ethtool procps psmisc
 )
 windows_pkgs=(mingw-w64 wine wine64 dpkg-dev zip)
 # make install, make deb and the packaging suite: man pages, Debian packages, units.
-packaging_pkgs=(scdoc man-db groff-base debhelper dpkg-dev fakeroot lintian systemd zip git util-linux)
+packaging_pkgs=(scdoc man-db groff-base bsdextrautils debhelper dpkg-dev fakeroot lintian systemd
+	zip unzip jq git util-linux apt)
 
 want=()
 case "${1:-all}" in

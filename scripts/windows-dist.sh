@@ -56,6 +56,7 @@ copyright_of() {
 
 build() {
 	local exe prefix pdir versions wolfssl_v ngtcp2_v jansson_v version commit stage zip
+	scripts/deps.sh packaging || die "missing packages (zip, jq, man-db, bsdextrautils)"
 	scripts/windows.sh build >/dev/null || die "scripts/windows.sh build failed"
 	# The man page's roff comes from the Linux build (scdoc).
 	{ [ -f build/build.ninja ] || meson setup build >/dev/null; } &&
