@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian packages end to end (make check step "packaging"):
-#   build     scripts/deb.sh (dpkg-buildpackage -us -uc -b) in a copy of the tree under /tmp
+#   build     `make deb` (dpkg-buildpackage -us -uc -b) in a fresh git clone under /tmp
 #   lint      lintian on the .changes: any error fails, warnings are printed
 #   install   apt-get install ./softlan-*.deb (dependencies resolved by apt)
 #   run       /usr/bin/lanparty-* --help and --version; the man pages are found by man;
@@ -40,18 +40,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A fresh clone, as a user would start, with this tree's uncommitted changes (tracked files'
+# diff, new files) laid over it so that make check tests what is here.
+git clone -q "$top" "$out/clone" || die "git clone failed"
+git -C "$top" diff --binary HEAD >"$out/local.diff"
+if [ -s "$out/local.diff" ]; then
+	git -C "$out/clone" apply --binary "$out/local.diff" || die "cannot apply the local changes"
+fi
+git -C "$top" ls-files -z --others --exclude-standard | (cd "$top" && tar -c --null -T -) |
+	tar -x -C "$out/clone"
+log "fresh clone of $(git -C "$top" rev-parse --short HEAD)$([ -s "$out/local.diff" ] && echo ' + local changes')"
 # The unit suite already ran in the tests step: nocheck keeps this step short.
-LP_DEB_OUT=$out DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" scripts/deb.sh \
-	>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log"; die "dpkg-buildpackage failed"; }
-version=$(dpkg-parsechangelog -S Version)
+(cd "$out/clone" && LP_DEB_OUT=$out/debs DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" make deb) \
+	>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log"; die "make deb failed"; }
+version=$(dpkg-parsechangelog -l "$out/clone/debian/changelog" -S Version)
 debs=()
 for p in "${pkgs[@]}"; do
-	f=$(ls "$out/${p}_${version}_"*.deb 2>/dev/null) || die "no $p .deb built"
+	f=$(ls "$out/debs/${p}_${version}_"*.deb 2>/dev/null) || die "no $p .deb built"
 	debs+=("$f")
 done
 log "built ${debs[*]##*/}"
 
-lintian_out=$(lintian --pedantic --display-info "$out"/*.changes 2>&1 | grep -v '^running with root privileges' || true)
+lintian_out=$(lintian --pedantic --display-info "$out"/debs/*.changes 2>&1 | grep -v '^running with root privileges' || true)
 [ -z "$lintian_out" ] || printf '%s\n' "$lintian_out" | sed 's/^/deb-test: lintian: /'
 if grep -q '^E: ' <<<"$lintian_out"; then
 	die "lintian reports errors"
