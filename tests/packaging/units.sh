@@ -142,10 +142,12 @@ start() {
 	if grep -q '^DeviceAllow=/dev/net/tun' "$unit" && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
 		# udev gives /dev/net/tun mode 0666 (systemd's 50-udev-default.rules); a machine
 		# without udev (this container) has 0600. Stand in for the rule with a 0666 node
-		# over it, in a mount namespace of this daemon only.
-		[ -e "$tmp/tun" ] || { mknod "$tmp/tun" c 10 200 && chmod 0666 "$tmp/tun"; }
+		# over it, in a mount namespace of this daemon only (on a tmpfs of its own, which
+		# allows device nodes where /tmp may be nodev).
+		mkdir -p "$tmp/tunfs"
 		(cd / && exec unshare -m --propagation private sh -c \
-			'mount --bind "$0" /dev/net/tun && exec "$@"' "$tmp/tun" \
+			'mount -t tmpfs -o mode=0755 lp-tun "$0" && mknod -m 0666 "$0/tun" c 10 200 &&
+			 mount --bind "$0/tun" /dev/net/tun && exec "$@"' "$tmp/tunfs" \
 			ip netns exec "$ns" setpriv "${setpriv_args[@]}" "${argv[@]}") >"$log" 2>&1 &
 	else
 		(cd / && exec ip netns exec "$ns" setpriv "${setpriv_args[@]}" "${argv[@]}") \
