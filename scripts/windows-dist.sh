@@ -55,7 +55,7 @@ copyright_of() {
 }
 
 build() {
-	local exe prefix pdir versions wolfssl_v ngtcp2_v jansson_v version commit stage zip
+	local exe prefix pdir sources wolfssl_v ngtcp2_v jansson_v version commit stage zip
 	scripts/deps.sh packaging || die "missing packages (zip, jq, man-db, bsdextrautils)"
 	scripts/windows.sh build >/dev/null || die "scripts/windows.sh build failed"
 	# The man page's roff comes from the Linux build (scdoc).
@@ -115,7 +115,7 @@ build() {
 }
 
 check() {
-	local zip version tmp root f expect got
+	local zip version tmp root f expect got v
 	build
 	zip=$(cat "$bdir/dist/zip-path")
 	version=$(meson introspect "$bdir" --projectinfo | jq -r .version)

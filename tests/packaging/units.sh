@@ -113,6 +113,7 @@ start() {
 	for w in "${words[@]}"; do
 		if [[ $w =~ ^\$([A-Za-z_][A-Za-z0-9_]*)$ ]]; then
 			# Unquoted $VAR: split into words, as systemd does.
+			# shellcheck source=/dev/null
 			v=$(set -a && . "$envfile" && printenv "${BASH_REMATCH[1]}") ||
 				fail "$1: $envfile does not set ${BASH_REMATCH[1]}"
 			read -r -a more <<<"$v"
@@ -159,9 +160,9 @@ start() {
 
 # wait_for WHAT SECONDS COMMAND...: polls COMMAND every 0.1 s.
 wait_for() {
-	local what=$1 i
+	local what=$1 _
 	shift
-	for i in $(seq $(($1 * 10))); do
+	for _ in $(seq $(($1 * 10))); do
 		"${@:2}" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
