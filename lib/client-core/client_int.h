@@ -3,6 +3,7 @@
 #define LP_CLIENT_INT_H
 
 #include "lp_client.h"
+#include "lp_l2filter.h"
 
 struct lp_client {
 	struct lp_quic_conn *conn;

@@ -166,6 +166,11 @@ const char *lp_client_state_name(enum lp_client_state st);
  * counted in drops[] by reason: unsealed, auth (altered, forged or another
  * room's), replay, too_old, retired_epoch, malformed. The room MTU of the
  * welcome already leaves room for the 32 bytes a seal adds.
+ *
+ * A client session (open or private room) also runs lp_l2filter_rx on each
+ * frame before the frame callback, with FROM_GATEWAY as the sender's role:
+ * DHCP, DHCPv6 and router advertisements only from the gateway's side;
+ * refused frames are counted in drops[] by their filter reason.
  */
 
 /* During the frame callback: true when the relay set FROM_GATEWAY on the

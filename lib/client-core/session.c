@@ -421,6 +421,26 @@ static void session_datagram(struct lp_quic_conn *c, const uint8_t *data, size_t
 	if (lp_proto_mac_is_group(&eth.dst))
 		s->ctr.broadcast_rx++;
 	s->rx_from_gateway = (ov.flags & LP_PROTO_FLAG_FROM_GATEWAY) != 0;
+	/* A client lets DHCP, DHCPv6 and router advertisements in from the
+	 * gateway's side only: in a private room nobody else can check (the
+	 * relay reads no payload), in an open room it is a second line. The
+	 * gateway filters room frames itself (every one comes from a client). */
+	if (s->role == LP_ROLE_CLIENT) {
+		enum lp_drop_reason why =
+		        lp_l2filter_rx(ov.payload, ov.payload_len, s->rx_from_gateway);
+
+		if (why != LP_DROP_NONE) {
+			lp_obs_count_drop(&s->ctr, why);
+			if (lp_log_ratelimit_ok(&s->rl, s->now, &skipped))
+				lp_log(s->log, LP_LOG_INFO,
+				       "client: filtered a frame of room %s not from the gateway's "
+				       "side (%s, %zu bytes; %llu similar skipped)",
+				       s->room, lp_obs_drop_name(why), (size_t)ov.payload_len,
+				       (unsigned long long)skipped);
+			s->rx_from_gateway = false;
+			return;
+		}
+	}
 	if (s->cbs.frame != NULL)
 		s->cbs.frame(s, ov.payload, ov.payload_len, s->user);
 	s->rx_from_gateway = false;

@@ -499,6 +499,61 @@ static void test_blind_relay(void **state)
 	assert_false(wire);
 }
 
+/* A DHCP offer (UDP 67 -> 68, BOOTREPLY) broadcast from src, with tag. */
+static void dhcp_offer(uint8_t *f, size_t len, const char *src, uint32_t tag)
+{
+	rp_frame_build(f, len, BCAST, src, 0x0800, tag);
+	memset(f + 14, 0, 28);
+	f[14] = 0x45;
+	f[16] = (uint8_t)((len - 14) >> 8);
+	f[17] = (uint8_t)(len - 14);
+	f[22] = 64;
+	f[23] = 17;
+	f[26] = 10;
+	f[29] = 1;
+	memset(f + 30, 0xff, 4);
+	f[35] = 67;
+	f[37] = 68;
+	f[38] = (uint8_t)((len - 34) >> 8);
+	f[39] = (uint8_t)(len - 34);
+	f[42] = 2; /* BOOTREPLY */
+}
+
+/*
+ * The relay cannot read a private room's payloads, so the clients filter:
+ * a player's DHCP offer is dropped by the other player (dhcp_server), the
+ * gateway's (FROM_GATEWAY) is delivered.
+ */
+static void test_client_filters(void **state)
+{
+	struct room rm;
+	struct rp_peer *g, *a, *b, *all[3];
+	uint8_t f[300];
+	struct tag_wait t;
+
+	(void)state;
+	room_make(&rm);
+	g = gateway(&rm, "G", "02:00:00:00:08:01");
+	a = client(&rm.k, "A", "02:00:00:00:08:0a");
+	b = client(&rm.k, "B", "02:00:00:00:08:0b");
+	all[0] = g;
+	all[1] = a;
+	all[2] = b;
+	assert_true(rp_pump_admitted(&g_w, ADMIT_TIMEOUT, all, 3));
+	dhcp_offer(f, sizeof(f), "02:00:00:00:08:0b", 0x8001);
+	assert_int_equal(rp_send_frame_wait(b, f, sizeof(f), 2 * SEC), 0);
+	t = (struct tag_wait){ g, 0x8001 }; /* the relay forwarded it (G is a bare session) */
+	assert_true(rp_pump(&g_w, ARRIVE_TIMEOUT, has_tag, &t));
+	dhcp_offer(f, sizeof(f), "02:00:00:00:08:01", 0x8002);
+	assert_int_equal(rp_send_frame_wait(g, f, sizeof(f), 2 * SEC), 0);
+	t = (struct tag_wait){ a, 0x8002 };
+	assert_true(rp_pump(&g_w, ARRIVE_TIMEOUT, has_tag, &t));
+	/* B's offer reached A before G's (same path, in order) and was dropped. */
+	assert_false(rp_has_tag(a, 0x8001));
+	assert_int_equal(lp_client_counters(a->s)->drops[LP_DROP_DHCP_SERVER], 1);
+	assert_int_equal(a->from_gateway, a->frames);
+}
+
 /* A relay restarted with its state directory keeps its pin: a peer that
  * trusts only the pin (no certificate file) joins before and after. */
 static void test_restart_keeps_pin(void **state)
@@ -565,6 +620,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_takeover, peers_teardown),
 		cmocka_unit_test_teardown(test_tamper_replay, peers_teardown),
 		cmocka_unit_test_teardown(test_blind_relay, peers_teardown),
+		cmocka_unit_test_teardown(test_client_filters, peers_teardown),
 	};
 	const struct CMUnitTest restart[] = {
 		cmocka_unit_test(test_restart_keeps_pin),

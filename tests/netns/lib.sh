@@ -123,7 +123,8 @@ lp_start_gateway() {
 lp_start_client() { # lp_start_client c1
 	local room=(--relay "$LP_RELAY_ADDR" --server-name relay.test
 		--relay-ca-cert "$LP_TMP/relay-cert.der" --room "$LP_ROOM")
-	[ "${LP_PRIVATE:-0}" = 1 ] && room=(--invite-file "$LP_TMP/party.invite")
+	# --relay names the invite's relay by the address this test uses.
+	[ "${LP_PRIVATE:-0}" = 1 ] && room=(--invite-file "$LP_TMP/party.invite" --relay "$LP_RELAY_ADDR")
 	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" "${room[@]}" \
 		--tap lanparty0 --identity "$LP_TMP/$1-identity.json" ${LP_CLIENT_ARGS:-}
 }
