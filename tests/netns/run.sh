@@ -53,6 +53,30 @@ lp_start_client c2
 lp_wait_for 15 "client c1 admitted" lp_log_has c1 "admitted" || true
 lp_wait_for 15 "client c2 admitted" lp_log_has c2 "admitted" || true
 
+# line_of NAME PATTERN: the line number of the first line of NAME's log with PATTERN.
+line_of() { grep -n -m1 -- "$2" "$LP_TMP/$1.log" | cut -d: -f1; }
+case_privileges() { # $1 peer, $2 the CapEff/CapPrm it may keep (hex, as /proc shows it)
+	local pid uids eff prm drop conn
+	pid=$(lp_pid "$1")
+	[ -n "$pid" ] && [ -r "/proc/$pid/status" ] || return 1
+	uids=$(awk '$1 == "Uid:" {print $2, $3, $4, $5}' "/proc/$pid/status")
+	eff=$(awk '$1 == "CapEff:" {print $2}' "/proc/$pid/status")
+	prm=$(awk '$1 == "CapPrm:" {print $2}' "/proc/$pid/status")
+	echo "   $1 (pid $pid): Uid $uids, CapEff $eff, CapPrm $prm"
+	# no root uid left (real, effective, saved, fs), no capability beyond the one kept
+	[[ " $uids " != *" 0 "* ]] && [ "$eff" = "$2" ] && [ "$prm" = "$2" ] || return 1
+	# and it was so before the first network byte: the runner reports "connecting
+	# to relay" before it opens its socket, and the drop is logged when it is done
+	drop=$(line_of "$1" "dropped privileges: running as uid")
+	conn=$(line_of "$1" "connecting to relay")
+	echo "   $1 log: privileges dropped at line ${drop:-none}, first connect at line ${conn:-none}"
+	[ -n "$drop" ] && [ -n "$conn" ] && [ "$drop" -lt "$conn" ]
+}
+check "the client runs unprivileged (CAP_NET_ADMIN only) from before its first network byte" \
+	case_privileges c1 0000000000001000
+check "the gateway runs unprivileged (no capability) from before its first network byte" \
+	case_privileges gateway 0000000000000000
+
 c1_ip=""
 c2_ip=""
 case_dhcp() {
