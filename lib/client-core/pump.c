@@ -79,7 +79,8 @@ void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *fra
 	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
 		return;
 	if (suppressed > 0)
-		lp_log(p->log, level, "%s (%" PRIu64 " similar lines suppressed)", line, suppressed);
+		lp_log(p->log, level, "%s (%" PRIu64 " similar lines suppressed)", line,
+		       suppressed);
 	else
 		lp_log(p->log, level, "%s", line);
 }
@@ -218,10 +219,10 @@ static void drain(struct lp_pump *p)
 	lp_pump_flush(p);
 }
 
-static void on_readable(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_readable(struct lp_loop *l, intptr_t src, unsigned events, void *arg)
 {
 	(void)l;
-	(void)fd;
+	(void)src;
 	(void)events;
 	drain(arg);
 }
@@ -313,7 +314,7 @@ int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *d
 
 	if (ops == NULL || ops->read == NULL || ops->write == NULL || p->ops != NULL)
 		return LP_ERR_INVAL;
-	rc = lp_loop_fd_add(p->loop, (int)src, LP_LOOP_READ, on_readable, p);
+	rc = lp_loop_watch(p->loop, src, LP_LOOP_READ, on_readable, p);
 	if (rc < 0)
 		return rc;
 	p->ops = ops;
@@ -332,7 +333,7 @@ void lp_pump_detach(struct lp_pump *p)
 {
 	if (p->ops == NULL)
 		return;
-	lp_loop_fd_del(p->loop, (int)p->src);
+	lp_loop_unwatch(p->loop, p->src);
 	lp_loop_timer_cancel(p->loop, &p->addr_timer);
 	p->ops = NULL;
 	p->dev = NULL;

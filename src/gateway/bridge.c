@@ -137,8 +137,8 @@ static void lan_flush(struct lp_bridge *b)
 		return;
 	rc = lp_capture_flush(b->cap);
 	if (rc == LP_ERR_AGAIN) {
-		if (lp_loop_fd_mod(b->loop, lp_capture_fd(b->cap), LP_LOOP_READ | LP_LOOP_WRITE) ==
-		    0)
+		if (lp_loop_watch_mod(b->loop, lp_capture_fd(b->cap),
+		                      LP_LOOP_READ | LP_LOOP_WRITE) == 0)
 			b->lan_want_write = true;
 	} else if (rc < 0) {
 		uint64_t sup = 0;
@@ -293,7 +293,7 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	}
 }
 
-static void on_lan(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct lp_bridge *b = arg;
 	int round, n, i;
@@ -301,7 +301,7 @@ static void on_lan(struct lp_loop *l, int fd, unsigned events, void *arg)
 	(void)fd;
 	if ((events & LP_LOOP_WRITE) && b->lan_want_write) {
 		b->lan_want_write = false;
-		if (lp_loop_fd_mod(l, lp_capture_fd(b->cap), LP_LOOP_READ) < 0)
+		if (lp_loop_watch_mod(l, lp_capture_fd(b->cap), LP_LOOP_READ) < 0)
 			b->lan_want_write = true;
 		lan_flush(b);
 	}
@@ -490,7 +490,7 @@ static int on_start(struct lp_boot *boot)
 	lp_log_ratelimit_init(&b->rl_too_big, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_drop, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_io, LOG_BURST, LOG_INTERVAL);
-	rc = lp_loop_fd_add(b->loop, lp_capture_fd(g->cap), LP_LOOP_READ, on_lan, b);
+	rc = lp_loop_watch(b->loop, lp_capture_fd(g->cap), LP_LOOP_READ, on_lan, b);
 	if (rc < 0) {
 		lp_log(b->log, LP_LOG_ERROR, "cannot start the bridge: %s", lp_strerror(rc));
 		return rc;
@@ -516,7 +516,7 @@ static void on_cleanup(struct lp_boot *boot)
 
 	if (b != NULL) {
 		if (b->watching)
-			lp_loop_fd_del(b->loop, lp_capture_fd(b->cap));
+			lp_loop_unwatch(b->loop, lp_capture_fd(b->cap));
 		lp_loop_timer_cancel(b->loop, &b->cam_timer);
 		lp_loop_timer_cancel(b->loop, &b->flush_timer);
 		free(b);

@@ -399,7 +399,7 @@ static void flush(struct relayd *d)
 	rearm(d);
 }
 
-static void on_udp(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_udp(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct relayd *d = arg;
 	uint64_t now = lp_loop_now(l);
@@ -565,7 +565,7 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		lp_log(log, LP_LOG_ERROR, "cannot listen on %s/udp: %s", addr, strerror(errno));
 		goto fail;
 	}
-	rv = lp_loop_fd_add(loop, (int)lp_udp_fd(d->udp), LP_LOOP_READ, on_udp, d);
+	rv = lp_loop_watch(loop, (int)lp_udp_fd(d->udp), LP_LOOP_READ, on_udp, d);
 	if (rv != 0)
 		goto fail;
 	if (cfg->metrics_enabled) {
@@ -644,7 +644,7 @@ void relayd_del(struct relayd *d)
 		lp_loop_timer_cancel(d->loop, &d->stop_timer);
 	status_http_del(d->http);
 	if (d->udp != NULL) {
-		lp_loop_fd_del(d->loop, (int)lp_udp_fd(d->udp));
+		lp_loop_unwatch(d->loop, (int)lp_udp_fd(d->udp));
 		lp_udp_close(d->udp);
 	}
 	/* The server frees its connections without callbacks; the state we
