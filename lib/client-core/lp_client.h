@@ -361,7 +361,6 @@ bool lp_client_runner_stopped(const struct lp_client_runner *r) LP_WUR;
 /* Frees the runner: session and socket are dropped without sending. Accepts NULL. */
 void lp_client_runner_del(struct lp_client_runner *r);
 
-
 /* ---- Frame pump: a frame device <-> the runner ------------------------------ */
 /*
  * What both clients do with their TAP adapter, once: frames the device
@@ -388,8 +387,8 @@ void lp_client_runner_del(struct lp_client_runner *r);
  * read: it uses the session half alone (lp_pump_to_relay, lp_pump_flush,
  * the status timer) and no device.
  */
-#define LP_PUMP_RX_MAX 64     /* frames per readiness callback before yielding */
-#define LP_PUMP_DEAD_READS 8  /* failed reads in a row that mean the device is gone */
+#define LP_PUMP_RX_MAX 64    /* frames per readiness callback before yielding */
+#define LP_PUMP_DEAD_READS 8 /* failed reads in a row that mean the device is gone */
 #define LP_PUMP_ADDR_POLL_DEFAULT LP_NS_PER_SEC
 
 struct lp_pump;

@@ -72,8 +72,8 @@ static int on_open(struct lp_boot *b)
 		       c->tap_name);
 	else if (rc < 0)
 		lp_log(b->log, LP_LOG_ERROR,
-		       "cannot create TAP %s: %s (is another client using that name?)",
-		       c->tap_name, lp_strerror(rc));
+		       "cannot create TAP %s: %s (is another client using that name?)", c->tap_name,
+		       lp_strerror(rc));
 	if (rc < 0)
 		return rc;
 	c->tap_mtu = LP_MTU_MIN;

@@ -70,8 +70,9 @@ int main(int argc, char **argv)
 	static struct lp_lclient c = { .tap_arg = TAP_DEFAULT };
 	struct lp_boot_app app = {
 		.prog = { .name = PROG,
-		          .summary = "Joins a softlan-vpn room: this computer appears on the party's "
-		                     "LAN through a TAP interface, as if plugged into its switch.",
+		          .summary =
+		                  "Joins a softlan-vpn room: this computer appears on the party's "
+		                  "LAN through a TAP interface, as if plugged into its switch.",
 		          .opts = client_opts,
 		          .n_opts = LP_ARRAY_LEN(client_opts),
 		          .examples = client_examples,

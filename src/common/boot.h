@@ -44,7 +44,7 @@ struct lp_boot_app {
 	/* The binary's own options (ids from LP_PEER_OPT__NEXT), called with
 	 * user; the shared ones (LP_PEER_OPT_*) never reach it. NULL: none. */
 	lp_cli_opt_fn opt;
-	void *user; /* the binary's state: opt's user, and the hooks' */
+	void *user;                /* the binary's state: opt's user, and the hooks' */
 	struct lp_peer_args *args; /* the shared flags land here (defaults preset) */
 	enum lp_role role;
 	const char *what;     /* "client" / "gateway": disconnect reasons */

@@ -71,7 +71,8 @@ int lp_boot_os_drop(struct lp_boot *b)
 		       lp_strerror(rc));
 	else
 		lp_log(b->log, LP_LOG_INFO, "dropped privileges: running as uid %u, %s",
-		       (unsigned)getuid(), net_admin ? "CAP_NET_ADMIN kept" : "no capabilities left");
+		       (unsigned)getuid(),
+		       net_admin ? "CAP_NET_ADMIN kept" : "no capabilities left");
 	return rc;
 }
 

@@ -24,8 +24,9 @@ static const struct lp_cli_opt gw_opts[] = {
 	  "user to switch to once the LAN socket is open, before connecting" },
 	{ OPT_CAM_INTERVAL, "cam-interval", "SECONDS", "30", false,
 	  "how often each remote client's MAC is refreshed in the LAN switch (1-3600)" },
-	LP_PEER_CLI_INTERVAL_OPT(LP_PEER_OPT_STATS_INTERVAL, "stats-interval",
-	                         "period of the stats sent to the relay and of the status log line"),
+	LP_PEER_CLI_INTERVAL_OPT(
+	        LP_PEER_OPT_STATS_INTERVAL, "stats-interval",
+	        "period of the stats sent to the relay and of the status log line"),
 };
 
 static const char gw_examples[] =
@@ -68,9 +69,10 @@ int main(int argc, char **argv)
 	static struct lp_gateway g = { .cam_interval_ns = 30 * LP_NS_PER_SEC };
 	struct lp_boot_app app = {
 		.prog = { .name = PROG,
-		          .summary = "Bridges a wired LAN into a softlan-vpn room: LAN frames travel "
-		                     "to the relay's remote clients as QUIC datagrams, and theirs "
-		                     "come out on the LAN.",
+		          .summary =
+		                  "Bridges a wired LAN into a softlan-vpn room: LAN frames travel "
+		                  "to the relay's remote clients as QUIC datagrams, and theirs "
+		                  "come out on the LAN.",
 		          .opts = gw_opts,
 		          .n_opts = LP_ARRAY_LEN(gw_opts),
 		          .examples = gw_examples,
