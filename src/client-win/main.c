@@ -22,7 +22,7 @@
 
 enum { OPT_TAP = LP_PEER_OPT__NEXT, OPT_ALLOW_NO_ROUTE };
 
-static const struct lp_cli_opt client_opts[] = {
+static const struct lp_cli_opt win_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
 	LP_PEER_CLI_IDENTITY_OPTS(LP_CTRL_IDENTITY_FILE, ", relative to the working directory"),
 	{ OPT_TAP, "tap", "NAME|GUID", "the first TAP-Windows6 adapter", false,
@@ -34,12 +34,37 @@ static const struct lp_cli_opt client_opts[] = {
 	  "route or change TAP routes, with a warning, instead of refusing to bridge" },
 };
 
-static const char client_examples[] =
+static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
+{
+	struct lp_wclient_args *a = user;
+
+	if (id == OPT_ALLOW_NO_ROUTE) {
+		a->allow_no_route_protection = true;
+		return 0;
+	}
+	if (id != OPT_TAP || lp_cli_check_len("tap", arg, LP_TAP_NAME_MAX - 1, err, cap) < 0)
+		return LP_ERR_INVAL;
+	/* A named pipe is the test stand-in for the driver's device. */
+	if (_strnicmp(arg, PIPE_PREFIX, strlen(PIPE_PREFIX)) == 0) {
+		a->tap_device = arg;
+		a->tap = NULL;
+	} else {
+		a->tap = arg;
+		a->tap_device = NULL;
+	}
+	return 0;
+}
+
+static const char win_summary[] =
+        "Joins a softlan-vpn room: this computer appears on the party's LAN through a "
+        "TAP-Windows6 adapter, as if plugged into its switch.";
+
+static const char win_examples[] =
         "  " PROG " --relay relay.example.org --room LAN1\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test ^\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --tap \"LAN party\"\n";
 
-static const char client_notes[] =
+static const char win_notes[] =
         "Runs as Administrator: it writes the adapter's NetworkAddress (the tunnel MAC) and "
         "changes routes. Once the relay admitted this client it pins a host route for the "
         "relay on the current interface, sets the TAP IP MTU to the room MTU and a low TAP "
@@ -52,57 +77,16 @@ static const char client_notes[] =
         "the usual adapter lookup and NetworkAddress write. Exit status: 0 after Ctrl-C, 1 "
         "on a startup or permanent failure, 2 on a usage error.";
 
-static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
-{
-	struct lp_wclient_args *a = user;
-
-	switch (id) {
-	case OPT_TAP:
-		if (strlen(arg) >= LP_TAP_NAME_MAX) {
-			snprintf(err, cap, "--tap: '%s' is longer than %d characters", arg,
-			         LP_TAP_NAME_MAX - 1);
-			return LP_ERR_INVAL;
-		}
-		/* A named pipe is the test stand-in for the driver's device. */
-		if (_strnicmp(arg, PIPE_PREFIX, strlen(PIPE_PREFIX)) == 0) {
-			a->tap_device = arg;
-			a->tap = NULL;
-		} else {
-			a->tap = arg;
-			a->tap_device = NULL;
-		}
-		return 0;
-	case OPT_ALLOW_NO_ROUTE:
-		a->allow_no_route_protection = true;
-		return 0;
-	default:
-		return LP_ERR_INVAL;
-	}
-}
-
 int main(int argc, char **argv)
 {
-	static struct lp_peer_args peer = { .id.path = LP_CTRL_IDENTITY_FILE,
-		                            .status_interval = 10 * LP_NS_PER_SEC };
 	static struct lp_wclient_args a;
-	struct lp_boot_app app = {
-		.prog = { .name = PROG,
-		          .summary =
-		                  "Joins a softlan-vpn room: this computer appears on the party's "
-		                  "LAN through a TAP-Windows6 adapter, as if plugged into its "
-		                  "switch.",
-		          .opts = client_opts,
-		          .n_opts = LP_ARRAY_LEN(client_opts),
-		          .examples = client_examples,
-		          .notes = client_notes },
+	const struct lp_boot_app app = {
+		.prog = LP_BOOT_PROG(PROG, win_summary, win_opts, win_examples, win_notes),
 		.opt = on_opt,
-		.args = &peer,
+		.user = &a,
 		.role = LP_ROLE_CLIENT,
-		.what = "client",
-		.software = "client windows",
-		.identity = true,
+		.hooks = &lp_wclient_hooks,
 	};
 
-	lp_wclient_hooks(&app, &a);
 	return lp_boot_main(&app, argc, argv);
 }

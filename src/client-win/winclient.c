@@ -638,14 +638,12 @@ static void on_emergency(struct lp_boot *b)
 		(void)lp_route_scope_restore_all(&c->scope, NULL);
 }
 
-void lp_wclient_hooks(struct lp_boot_app *app, struct lp_wclient_args *a)
-{
-	app->user = a;
-	app->open = on_open;
-	app->welcome = on_welcome;
-	app->status = on_status;
-	app->stopping = on_stopping;
-	app->finish = on_finish;
-	app->cleanup = on_cleanup;
-	app->emergency = on_emergency;
-}
+const struct lp_boot_hooks lp_wclient_hooks = {
+	.open = on_open,
+	.welcome = on_welcome,
+	.status = on_status,
+	.stopping = on_stopping,
+	.finish = on_finish,
+	.cleanup = on_cleanup,
+	.emergency = on_emergency,
+};

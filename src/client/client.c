@@ -158,12 +158,10 @@ static void on_cleanup(struct lp_boot *b)
 	c->tap = NULL;
 }
 
-void lp_lclient_hooks(struct lp_boot_app *app, struct lp_lclient *c)
-{
-	app->user = c;
-	app->open = on_open;
-	app->start = on_start;
-	app->welcome = on_welcome;
-	app->status = on_status;
-	app->cleanup = on_cleanup;
-}
+const struct lp_boot_hooks lp_lclient_hooks = {
+	.open = on_open,
+	.start = on_start,
+	.welcome = on_welcome,
+	.status = on_status,
+	.cleanup = on_cleanup,
+};

@@ -14,7 +14,7 @@
 #include "boot.h"
 #include "lp_tap.h"
 
-/* The client's state; zero it and set tap_arg before lp_lclient_hooks. */
+/* The client's state: --tap, then what the run opened. */
 struct lp_lclient {
 	const char *tap_arg; /* --tap (borrowed) */
 	char tap_name[LP_TAP_NAME_MAX];
@@ -23,7 +23,7 @@ struct lp_lclient {
 	bool up;
 };
 
-/* Fills the hooks of app with user = c. */
-void lp_lclient_hooks(struct lp_boot_app *app, struct lp_lclient *c);
+/* The hooks, for an app whose user is a struct lp_lclient. */
+extern const struct lp_boot_hooks lp_lclient_hooks;
 
 #endif /* LP_LINUX_CLIENT_H */

@@ -20,30 +20,16 @@
 
 enum { OPT_TAP = LP_PEER_OPT__NEXT };
 
-static const struct lp_cli_opt client_opts[] = {
+static const struct lp_cli_opt lnx_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
 	LP_PEER_CLI_IDENTITY_OPTS("./" LP_CTRL_IDENTITY_FILE, ""),
 	{ OPT_TAP, "tap", "NAME", TAP_DEFAULT, false, "name of the TAP interface to create" },
-	{ LP_PEER_OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
+	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,
 	  "user to switch to once the TAP exists, before connecting (CAP_NET_ADMIN is kept to "
 	  "give the TAP the room MTU)" },
 	LP_PEER_CLI_INTERVAL_OPT(LP_PEER_OPT_STATUS_INTERVAL, "status-interval",
 	                         "period of the status lines and of the stats sent to the relay"),
 };
-
-static const char client_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1\n"
-        "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
-        "      --relay-ca-cert relay-cert.der --room LAN1 --tap lanparty0\n"
-        "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n";
-
-static const char client_notes[] =
-        "Runs as root (or with CAP_NET_ADMIN). It resolves the relay, creates the TAP (down), "
-        "then drops privileges to --user, keeping only CAP_NET_ADMIN, before it sends a "
-        "byte to the relay. Once the relay admitted this client the TAP gets the room MTU "
-        "and is brought up; it follows a changed room MTU after a reconnect. The TAP "
-        "disappears when the client exits. Exit status: 0 after SIGINT/SIGTERM, 1 on a "
-        "startup or permanent failure, 2 on a usage error.";
 
 static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 {
@@ -62,30 +48,35 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	return 0;
 }
 
+static const char lnx_summary[] =
+        "Joins a softlan-vpn room: this computer appears on the party's LAN through a TAP "
+        "interface, as if plugged into its switch.";
+
+static const char lnx_examples[] =
+        "  " PROG " --relay relay.example.org --room LAN1\n"
+        "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
+        "      --relay-ca-cert relay-cert.der --room LAN1 --tap lanparty0\n"
+        "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n";
+
+static const char lnx_notes[] =
+        "Runs as root (or with CAP_NET_ADMIN). It resolves the relay, creates the TAP (down), "
+        "then drops privileges to --user, keeping only CAP_NET_ADMIN, before it sends a "
+        "byte to the relay. Once the relay admitted this client the TAP gets the room MTU "
+        "and is brought up; it follows a changed room MTU after a reconnect. The TAP "
+        "disappears when the client exits. Exit status: 0 after SIGINT/SIGTERM, 1 on a "
+        "startup or permanent failure, 2 on a usage error.";
+
 int main(int argc, char **argv)
 {
-	static struct lp_peer_args peer = { .id.path = "./" LP_CTRL_IDENTITY_FILE,
-		                            .user = LP_PRIVDROP_DEFAULT_USER,
-		                            .status_interval = 10 * LP_NS_PER_SEC };
 	static struct lp_lclient c = { .tap_arg = TAP_DEFAULT };
-	struct lp_boot_app app = {
-		.prog = { .name = PROG,
-		          .summary =
-		                  "Joins a softlan-vpn room: this computer appears on the party's "
-		                  "LAN through a TAP interface, as if plugged into its switch.",
-		          .opts = client_opts,
-		          .n_opts = LP_ARRAY_LEN(client_opts),
-		          .examples = client_examples,
-		          .notes = client_notes },
+	const struct lp_boot_app app = {
+		.prog = LP_BOOT_PROG(PROG, lnx_summary, lnx_opts, lnx_examples, lnx_notes),
 		.opt = on_opt,
-		.args = &peer,
+		.user = &c,
 		.role = LP_ROLE_CLIENT,
-		.what = "client",
-		.software = "client linux",
-		.identity = true,
 		.keep = LP_PRIVDROP_KEEP_NET_ADMIN,
+		.hooks = &lp_lclient_hooks,
 	};
 
-	lp_lclient_hooks(&app, &c);
 	return lp_boot_main(&app, argc, argv);
 }

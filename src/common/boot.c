@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "boot_os.h"
+#include "lp_ctrl.h"
 #include "lp_loop.h"
 #include "lp_net.h"
 #include "lp_quic.h"
@@ -32,8 +33,8 @@ static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void
 	struct lp_boot *b = user;
 
 	(void)s;
-	if (b->app->frame != NULL)
-		b->app->frame(b, frame, len);
+	if (b->app->hooks->frame != NULL)
+		b->app->hooks->frame(b, frame, len);
 	else
 		lp_pump_from_relay(b->pump, frame, len);
 }
@@ -44,14 +45,14 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 	enum lp_peer_action act;
 
 	if (ev->type == LP_CLIENT_EV_WELCOME) {
-		b->app->welcome(b, s, ev);
+		b->app->hooks->welcome(b, s, ev);
 		return;
 	}
 	act = lp_peer_events_log(&b->pe, s, ev);
-	if (b->app->event != NULL)
-		b->app->event(b, s, ev);
+	if (b->app->hooks->event != NULL)
+		b->app->hooks->event(b, s, ev);
 	if (act == LP_PEER_ACT_STATUS)
-		b->app->status(b);
+		b->app->hooks->status(b);
 	else if (act == LP_PEER_ACT_FAILED)
 		lp_boot_fail(b);
 }
@@ -64,7 +65,7 @@ static void on_status(void *user)
 {
 	struct lp_boot *b = user;
 
-	b->app->status(b);
+	b->app->hooks->status(b);
 }
 
 static void on_dead(void *user, int err)
@@ -80,8 +81,9 @@ static const struct lp_pump_cbs pump_cbs = { .status = on_status, .dead = on_dea
 /* lp_cli_opt_fn: the shared peer flags first, then the binary's own. */
 static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 {
-	const struct lp_boot_app *app = ((struct lp_boot *)user)->app;
-	int rc = lp_peer_cli_opt(app->args, id, arg, err, cap);
+	struct lp_boot *b = user;
+	const struct lp_boot_app *app = b->app;
+	int rc = lp_peer_cli_opt(&b->args, id, arg, err, cap);
 
 	if (rc != LP_PEER_CLI_NOT_MINE)
 		return rc;
@@ -103,12 +105,12 @@ static int wait_on_loop(void *user, uint64_t ns)
 /* Steps 1-3 after parsing; 0, or the exit status. */
 static int prepare(struct lp_boot *b, struct lp_client_runner_cfg *rcfg)
 {
-	const struct lp_peer_args *a = b->app->args;
+	const struct lp_peer_args *a = &b->args;
 	int rc;
 
 	if (lp_peer_cli_check_files(a, b->log) < 0)
 		return LP_CLI_EXIT_FAIL;
-	if (b->app->identity && lp_peer_identity_load(&a->id, b->log, &b->mac) < 0)
+	if (b->app->role == LP_ROLE_CLIENT && lp_peer_identity_load(&a->id, b->log, &b->mac) < 0)
 		return LP_CLI_EXIT_FAIL;
 	rc = lp_loop_new(&b->loop);
 	if (rc == 0)
@@ -139,26 +141,28 @@ static int prepare(struct lp_boot *b, struct lp_client_runner_cfg *rcfg)
 static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *software, size_t cap)
 {
 	const struct lp_boot_app *app = b->app;
-	struct lp_pump_cfg pcfg = { .status_interval_ns = app->args->status_interval };
+	const struct lp_boot_hooks *h = app->hooks;
+	struct lp_pump_cfg pcfg = { .status_interval_ns = b->args.status_interval };
 	struct lp_client_runner *runner = NULL;
 	int rc;
 
-	if (app->open(b) < 0 || lp_boot_os_drop(b) < 0)
+	if (h->open(b) < 0 || lp_boot_os_drop(b) < 0)
 		return LP_CLI_EXIT_FAIL;
 	rc = lp_pump_new(b->loop, &pcfg, &pump_cbs, b, b->log, &b->pump);
 	if (rc < 0) {
 		lp_log(b->log, LP_LOG_ERROR, "cannot start the frame pump: %s", lp_strerror(rc));
 		return LP_CLI_EXIT_FAIL;
 	}
-	if (app->start != NULL && app->start(b) < 0)
+	if (h->start != NULL && h->start(b) < 0)
 		return LP_CLI_EXIT_FAIL;
 
-	snprintf(software, cap, "softlan-vpn %s %s", LP_VERSION, app->software);
+	snprintf(software, cap, "softlan-vpn %s %s %s", LP_VERSION, lp_ctrl_role_name(app->role),
+	         lp_boot_os_name);
 	rcfg->session.role = app->role;
-	rcfg->session.room = app->args->room;
+	rcfg->session.room = b->args.room;
 	rcfg->session.mac = b->mac;
 	rcfg->session.software = software;
-	rcfg->session.stats_interval_ns = app->args->status_interval;
+	rcfg->session.stats_interval_ns = b->args.status_interval;
 	rcfg->relay = b->relay;
 	rcfg->relay_count = b->relay_count;
 	rc = lp_client_runner_new(b->loop, rcfg, &boot_cbs, b, b->log, &runner);
@@ -170,7 +174,7 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 			lp_proto_mac_format(&b->mac, mac);
 			lp_log(b->log, LP_LOG_ERROR,
 			       "MAC %s cannot identify a %s (needs a unicast, non-zero MAC)", mac,
-			       app->what);
+			       lp_ctrl_role_name(app->role));
 		} else {
 			lp_log(b->log, LP_LOG_ERROR, "cannot start the relay session: %s",
 			       lp_strerror(rc));
@@ -185,7 +189,7 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 /* Step 7; the exit status. */
 static int run(struct lp_boot *b)
 {
-	const struct lp_boot_app *app = b->app;
+	const struct lp_boot_hooks *h = b->app->hooks;
 	char reason[64];
 	int rc;
 
@@ -193,18 +197,18 @@ static int run(struct lp_boot *b)
 		lp_log(b->log, LP_LOG_ERROR, "event loop failed");
 		b->failed = true;
 	}
-	if (app->stopping != NULL)
-		app->stopping(b);
+	if (h->stopping != NULL)
+		h->stopping(b);
 	lp_pump_stop_timers(b->pump);
 	/* A runner that gave up has no session left to disconnect. */
 	if (!lp_client_runner_stopped(b->pe.runner)) {
-		snprintf(reason, sizeof(reason), "%s %s", app->what,
+		snprintf(reason, sizeof(reason), "%s %s", lp_ctrl_role_name(b->app->role),
 		         b->failed ? "failed" : "shutting down");
 		rc = lp_client_runner_disconnect(b->pe.runner, reason, SHUTDOWN_WAIT);
 		if (rc == LP_ERR_TIMEOUT)
 			lp_log(b->log, LP_LOG_INFO, "relay did not confirm the disconnect in time");
 	}
-	if (app->finish != NULL && app->finish(b) != 0)
+	if (h->finish != NULL && h->finish(b) != 0)
 		b->failed = true;
 	if (b->failed)
 		return LP_CLI_EXIT_FAIL;
@@ -223,10 +227,13 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	memset(&rcfg, 0, sizeof(rcfg));
 	b.app = app;
+	b.args.id.path = lp_boot_os_identity;
+	b.args.user = LP_BOOT_USER_DEFAULT;
+	b.args.status_interval = LP_CLIENT_STATS_INTERVAL_DEFAULT;
 	rc = lp_cli_parse(&app->prog, argc, argv, on_opt, &b, &common);
 	if (rc == LP_CLI_DONE)
 		return LP_CLI_EXIT_OK;
-	if (rc < 0 || lp_peer_cli_finish(app->args, &app->prog) < 0)
+	if (rc < 0 || lp_peer_cli_finish(&b.args, &app->prog) < 0)
 		return LP_CLI_EXIT_USAGE;
 	if (lp_boot_os_init(app) < 0)
 		return LP_CLI_EXIT_FAIL;
@@ -243,8 +250,8 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	lp_boot_os_disarm();
 	lp_client_runner_del(b.pe.runner);
 	lp_pump_del(b.pump);
-	if (app->cleanup != NULL)
-		app->cleanup(&b);
+	if (app->hooks->cleanup != NULL)
+		app->hooks->cleanup(&b);
 	lp_quic_ctx_del(rcfg.quic);
 	lp_loop_del(b.loop);
 	lp_boot_os_fini();

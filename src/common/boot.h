@@ -34,24 +34,13 @@
 #include "peer_events.h"
 
 #define LP_BOOT_RELAY_MAX 8
+#define LP_BOOT_USER_DEFAULT "nobody" /* --user (Linux) */
 
 struct lp_loop;
 struct lp_boot;
 
-/* One peer binary. Hooks get the boot; b->app->user is the binary's state. */
-struct lp_boot_app {
-	struct lp_cli_prog prog;
-	/* The binary's own options (ids from LP_PEER_OPT__NEXT), called with
-	 * user; the shared ones (LP_PEER_OPT_*) never reach it. NULL: none. */
-	lp_cli_opt_fn opt;
-	void *user;                /* the binary's state: opt's user, and the hooks' */
-	struct lp_peer_args *args; /* the shared flags land here (defaults preset) */
-	enum lp_role role;
-	const char *what;     /* "client" / "gateway": disconnect reasons */
-	const char *software; /* "client linux": after "softlan-vpn VERSION " */
-	bool identity;        /* load the tunnel MAC (--identity / --virtual-mac) */
-	unsigned keep;        /* Linux: LP_PRIVDROP_* flags for the drop */
-
+/* What a peer binary adds to the shared order; b->app->user is its state. */
+struct lp_boot_hooks {
 	/* 4. Opens the devices (privileged). The gateway sets b->mac. */
 	int (*open)(struct lp_boot *b);
 	/* 6. After the drop, before the runner; may be NULL. */
@@ -76,9 +65,30 @@ struct lp_boot_app {
 	void (*emergency)(struct lp_boot *b);
 };
 
+/* The --help text of a program (a struct lp_cli_prog initializer). */
+#define LP_BOOT_PROG(name_, summary_, opts_, examples_, notes_)                                    \
+	{                                                                                          \
+		.name = (name_), .summary = (summary_), .opts = (opts_),                           \
+		.n_opts = LP_ARRAY_LEN(opts_), .examples = (examples_), .notes = (notes_)          \
+	}
+
+/* One peer binary. Clients load the tunnel identity (--identity,
+ * --virtual-mac) at step 1; the gateway's is its interface's MAC (open). */
+struct lp_boot_app {
+	struct lp_cli_prog prog;
+	/* The binary's own options (ids from LP_PEER_OPT__NEXT), called with
+	 * user; the shared ones (LP_PEER_OPT_*) land in b->args. NULL: none. */
+	lp_cli_opt_fn opt;
+	void *user; /* the binary's state: opt's user, and the hooks' */
+	enum lp_role role;
+	unsigned keep; /* Linux: the LP_PRIVDROP_* flags of the drop */
+	const struct lp_boot_hooks *hooks;
+};
+
 /* Readable by the hooks; owned by lp_boot_main. */
 struct lp_boot {
 	const struct lp_boot_app *app;
+	struct lp_peer_args args; /* the shared flags, with the OS's defaults */
 	struct lp_obs_sink sink;
 	const struct lp_logger *log; /* &sink.logger */
 	struct lp_loop *loop;

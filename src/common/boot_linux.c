@@ -14,8 +14,12 @@
 #include <unistd.h>
 
 #include "boot_os.h"
+#include "lp_ctrl.h"
 #include "lp_loop.h"
 #include "privdrop.h"
+
+const char lp_boot_os_name[] = "linux";
+const char lp_boot_os_identity[] = "./" LP_CTRL_IDENTITY_FILE;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -57,7 +61,7 @@ bool lp_boot_os_stopping(void)
 
 int lp_boot_os_drop(struct lp_boot *b)
 {
-	const char *user = b->app->args->user;
+	const char *user = b->args.user;
 	bool net_admin = (b->app->keep & LP_PRIVDROP_KEEP_NET_ADMIN) != 0;
 	int rc;
 

@@ -10,6 +10,11 @@
 
 #include "boot.h"
 
+/* "linux" / "windows": the software string the relay logs. */
+extern const char lp_boot_os_name[];
+/* --identity's default (relative to the working directory). */
+extern const char lp_boot_os_identity[];
+
 /* Right after the command line was parsed, before logging is set up:
  * process-wide setup. Prints its own error line. 0 or LP_ERR_IO. */
 int lp_boot_os_init(const struct lp_boot_app *app);

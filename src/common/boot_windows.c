@@ -22,9 +22,13 @@
 #include <stdio.h>
 
 #include "boot_os.h"
+#include "lp_ctrl.h"
 #include "lp_loop.h"
 
 #define WATCHDOG_MS 3000
+
+const char lp_boot_os_name[] = "windows";
+const char lp_boot_os_identity[] = LP_CTRL_IDENTITY_FILE;
 
 static volatile LONG stop_requested;
 static volatile LONG ctrl_type_seen;
@@ -85,8 +89,8 @@ static DWORD WINAPI watchdog(LPVOID arg)
 	if (WaitForSingleObject(done_event, WATCHDOG_MS) == WAIT_OBJECT_0)
 		return 0;
 	AcquireSRWLockExclusive(&armed_lock);
-	if (armed != NULL && armed->app->emergency != NULL)
-		armed->app->emergency(armed);
+	if (armed != NULL && armed->app->hooks->emergency != NULL)
+		armed->app->hooks->emergency(armed);
 	ReleaseSRWLockExclusive(&armed_lock);
 	return 0;
 }

@@ -357,6 +357,8 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 	}
 }
 
+static void on_status(struct lp_boot *boot);
+
 static struct lp_bridge *br(struct lp_boot *boot)
 {
 	return ((struct lp_gateway *)boot->app->user)->bridge;
@@ -370,11 +372,11 @@ static void on_welcome(struct lp_boot *boot, struct lp_client *s, const struct l
 	b->peer_id = ev->welcome->peer_id;
 	b->mtu = ev->welcome->mtu;
 	lp_log(b->log, LP_LOG_INFO, "admitted to room %s as peer %u, MTU %u, datagram budget %zu",
-	       boot->app->args->room, (unsigned)b->peer_id, (unsigned)b->mtu,
+	       boot->args.room, (unsigned)b->peer_id, (unsigned)b->mtu,
 	       s != NULL ? lp_client_datagram_budget(s) : (size_t)0);
 	/* The relay now replays the room's clients as peer_joined. */
 	cam_reset(b, b->cam.interval_ns);
-	boot->app->status(boot);
+	on_status(boot);
 }
 
 static void on_event(struct lp_boot *boot, struct lp_client *s, const struct lp_client_event *ev)
@@ -422,9 +424,9 @@ static void on_status(struct lp_boot *boot)
 	}
 	if (s != NULL && b->admitted)
 		snprintf(relay, sizeof(relay),
-		         "relay up, room %s peer %u MTU %u budget %zu, %zu peers",
-		         boot->app->args->room, (unsigned)b->peer_id, (unsigned)b->mtu,
-		         lp_client_datagram_budget(s), lp_client_peer_count(s));
+		         "relay up, room %s peer %u MTU %u budget %zu, %zu peers", boot->args.room,
+		         (unsigned)b->peer_id, (unsigned)b->mtu, lp_client_datagram_budget(s),
+		         lp_client_peer_count(s));
 	else
 		snprintf(relay, sizeof(relay), "relay down");
 	lp_capture_get_stats(b->cap, &cs);
@@ -497,7 +499,7 @@ static int on_start(struct lp_boot *boot)
 	}
 	b->watching = true;
 	lp_log(b->log, LP_LOG_INFO, "%s %s: bridging LAN interface %s into room %s", PROG_NAME,
-	       LP_VERSION, g->iface, boot->app->args->room);
+	       LP_VERSION, g->iface, boot->args.room);
 	return 0;
 }
 
@@ -526,15 +528,13 @@ static void on_cleanup(struct lp_boot *boot)
 	g->cap = NULL;
 }
 
-void lp_bridge_hooks(struct lp_boot_app *app, struct lp_gateway *g)
-{
-	app->user = g;
-	app->open = on_open;
-	app->start = on_start;
-	app->frame = on_relay_frame;
-	app->welcome = on_welcome;
-	app->event = on_event;
-	app->status = on_status;
-	app->finish = on_finish;
-	app->cleanup = on_cleanup;
-}
+const struct lp_boot_hooks lp_bridge_hooks = {
+	.open = on_open,
+	.start = on_start,
+	.frame = on_relay_frame,
+	.welcome = on_welcome,
+	.event = on_event,
+	.status = on_status,
+	.finish = on_finish,
+	.cleanup = on_cleanup,
+};

@@ -25,7 +25,7 @@
 #include "boot.h"
 #include "capture.h"
 
-/* The gateway's state; zero it and set iface before lp_bridge_hooks. */
+/* The gateway's state: the command line's choices, then what the run opened. */
 struct lp_gateway {
 	const char *iface;        /* --iface (borrowed) */
 	uint64_t cam_interval_ns; /* 0: LP_CAM_DEFAULT_INTERVAL_NS */
@@ -34,12 +34,11 @@ struct lp_gateway {
 };
 
 /*
- * Fills the hooks of app with user = g: step 4 opens the packet socket on
- * iface (the tunnel MAC is the interface's), step 6 starts the bridge on
- * it; the session's frames and events go to the bridge; the status line
- * follows admissions and the pump's period. Frames read before the runner
- * exists are dropped as not_ready.
+ * The hooks, for an app whose user is a struct lp_gateway: step 4 opens
+ * the packet socket on iface (the tunnel MAC is the interface's), step 6
+ * starts the bridge on it; the session's frames and events go to the
+ * bridge; the status line follows admissions and the pump's period.
  */
-void lp_bridge_hooks(struct lp_boot_app *app, struct lp_gateway *g);
+extern const struct lp_boot_hooks lp_bridge_hooks;
 
 #endif /* LP_GATEWAY_BRIDGE_H */

@@ -11,7 +11,6 @@
 
 #include "boot.h"
 #include "bridge.h"
-#include "privdrop.h"
 
 #define PROG "lanparty-gateway"
 
@@ -20,7 +19,7 @@ enum { OPT_IFACE = LP_PEER_OPT__NEXT, OPT_CAM_INTERVAL };
 static const struct lp_cli_opt gw_opts[] = {
 	LP_PEER_CLI_OPTS("room to bridge the LAN into"),
 	{ OPT_IFACE, "iface", "IFACE", NULL, true, "wired LAN interface to bridge (e.g. eth0)" },
-	{ LP_PEER_OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
+	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,
 	  "user to switch to once the LAN socket is open, before connecting" },
 	{ OPT_CAM_INTERVAL, "cam-interval", "SECONDS", "30", false,
 	  "how often each remote client's MAC is refreshed in the LAN switch (1-3600)" },
@@ -28,6 +27,28 @@ static const struct lp_cli_opt gw_opts[] = {
 	        LP_PEER_OPT_STATS_INTERVAL, "stats-interval",
 	        "period of the stats sent to the relay and of the status log line"),
 };
+
+static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
+{
+	struct lp_gateway *g = user;
+
+	switch (id) {
+	case OPT_IFACE:
+		if (lp_cli_check_len("iface", arg, IFNAMSIZ - 1, err, cap) < 0)
+			return LP_ERR_INVAL;
+		g->iface = arg;
+		return 0;
+	case OPT_CAM_INTERVAL:
+		return lp_cli_parse_seconds("cam-interval", arg, LP_NS_PER_SEC,
+		                            3600 * LP_NS_PER_SEC, &g->cam_interval_ns, err, cap);
+	default:
+		return LP_ERR_INVAL;
+	}
+}
+
+static const char gw_summary[] =
+        "Bridges a wired LAN into a softlan-vpn room: LAN frames travel to the relay's remote "
+        "clients as QUIC datagrams, and theirs come out on the LAN.";
 
 static const char gw_examples[] =
         "  " PROG " --relay relay.example.org --room LAN1 --iface eth0\n"
@@ -41,49 +62,16 @@ static const char gw_notes[] =
         "fragmented. Exit status: 0 after SIGINT/SIGTERM, 1 on a startup or permanent "
         "failure, 2 on a usage error.";
 
-static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
-{
-	struct lp_gateway *g = user;
-
-	switch (id) {
-	case OPT_IFACE:
-		if (strlen(arg) >= IFNAMSIZ) {
-			snprintf(err, cap, "--iface: '%s' is longer than %d characters", arg,
-			         IFNAMSIZ - 1);
-			return LP_ERR_INVAL;
-		}
-		g->iface = arg;
-		return 0;
-	case OPT_CAM_INTERVAL:
-		return lp_cli_parse_seconds("cam-interval", arg, LP_NS_PER_SEC,
-		                            3600 * LP_NS_PER_SEC, &g->cam_interval_ns, err, cap);
-	default:
-		return LP_ERR_INVAL;
-	}
-}
-
 int main(int argc, char **argv)
 {
-	static struct lp_peer_args peer = { .user = LP_PRIVDROP_DEFAULT_USER,
-		                            .status_interval = 10 * LP_NS_PER_SEC };
 	static struct lp_gateway g = { .cam_interval_ns = 30 * LP_NS_PER_SEC };
-	struct lp_boot_app app = {
-		.prog = { .name = PROG,
-		          .summary =
-		                  "Bridges a wired LAN into a softlan-vpn room: LAN frames travel "
-		                  "to the relay's remote clients as QUIC datagrams, and theirs "
-		                  "come out on the LAN.",
-		          .opts = gw_opts,
-		          .n_opts = LP_ARRAY_LEN(gw_opts),
-		          .examples = gw_examples,
-		          .notes = gw_notes },
+	const struct lp_boot_app app = {
+		.prog = LP_BOOT_PROG(PROG, gw_summary, gw_opts, gw_examples, gw_notes),
 		.opt = on_opt,
-		.args = &peer,
+		.user = &g,
 		.role = LP_ROLE_GATEWAY,
-		.what = "gateway",
-		.software = "gateway linux",
+		.hooks = &lp_bridge_hooks,
 	};
 
-	lp_bridge_hooks(&app, &g);
 	return lp_boot_main(&app, argc, argv);
 }
