@@ -464,12 +464,16 @@ void lp_pump_flush(struct lp_pump *p);
 void lp_pump_count_drop(struct lp_pump *p, enum lp_drop_reason reason);
 /* What the pump dropped itself (indexed by enum lp_drop_reason). */
 const uint64_t *lp_pump_drops(const struct lp_pump *p) LP_WUR;
-/* The runner (NULL before lp_pump_set_runner) and its current session. */
-struct lp_client_runner *lp_pump_runner(const struct lp_pump *p) LP_WUR;
+/* The runner's current session (NULL without runner or while reconnecting). */
 struct lp_client *lp_pump_session(const struct lp_pump *p) LP_WUR;
-/* Logs one dropped frame (rate-limited; DEBUG for not_ready and loop,
- * INFO otherwise) with its addresses, as the pump does for its own. */
+/*
+ * The pump's line for a dropped frame, also for an owner's own drops: the
+ * frame event of lib/obs with whole_len as its length (the wire length of
+ * a cut copy, never the copy's), the VLAN id when tagged, the datagram
+ * budget for too_big; DEBUG for not_ready and loop, INFO otherwise;
+ * rate-limited, too_big apart from the rest.
+ */
 void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                      enum lp_drop_reason reason);
+                      size_t whole_len, enum lp_drop_reason reason);
 
 #endif /* LP_CLIENT_H */

@@ -42,6 +42,7 @@ struct lp_pump {
 	uint64_t drops[LP_DROP__COUNT];
 	struct lp_loop_timer status_timer;
 	struct lp_loop_timer addr_timer;
+	struct lp_log_ratelimit rl_too_big; /* too_big lines do not crowd out the others */
 	struct lp_log_ratelimit rl_drop;
 	struct lp_log_ratelimit rl_err;
 	uint8_t buf[PUMP_BUF];
@@ -58,17 +59,21 @@ static void arm(struct lp_pump *p, struct lp_loop_timer *t, uint64_t delay, cons
 /* ---- Log lines ------------------------------------------------------------------ */
 
 void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                      enum lp_drop_reason reason)
+                      size_t whole_len, enum lp_drop_reason reason)
 {
+	struct lp_log_ratelimit *rl = reason == LP_DROP_TOO_BIG ? &p->rl_too_big : &p->rl_drop;
 	enum lp_log_level level = LP_LOG_INFO;
 	struct lp_obs_frame_event ev;
+	struct lp_client *s;
+	struct lp_eth eth;
 	uint64_t suppressed = 0;
-	char line[256];
+	char line[256], extra[96];
+	size_t pos = 0;
 
 	if (reason == LP_DROP_NOT_READY || reason == LP_DROP_LOOP)
 		level = LP_LOG_DEBUG; /* expected in normal operation */
 	if (!lp_log_enabled(p->log, level) ||
-	    !lp_log_ratelimit_ok(&p->rl_drop, lp_loop_now(p->loop), &suppressed))
+	    !lp_log_ratelimit_ok(rl, lp_loop_now(p->loop), &suppressed))
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.dir = dir;
@@ -76,13 +81,26 @@ void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *fra
 	ev.action = lp_obs_action_for(reason);
 	ev.reason = reason;
 	lp_obs_frame_event_from_frame(&ev, frame, len);
+	ev.frame_len = whole_len;
 	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
 		return;
+	extra[0] = '\0';
+	if (len >= LP_ETH_HDR_LEN && lp_proto_eth_parse(frame, len, &eth) == 0 &&
+	    eth.vlan_count > 0) {
+		int n = snprintf(extra, sizeof(extra), " vlan=%u", (unsigned)eth.vlan_id[0]);
+
+		if (n > 0)
+			pos = (size_t)n;
+	}
+	s = lp_pump_session(p);
+	if (reason == LP_DROP_TOO_BIG && s != NULL && pos < sizeof(extra))
+		snprintf(extra + pos, sizeof(extra) - pos, " budget=%zu",
+		         lp_client_datagram_budget(s));
 	if (suppressed > 0)
-		lp_log(p->log, level, "%s (%" PRIu64 " similar lines suppressed)", line,
+		lp_log(p->log, level, "%s%s (%" PRIu64 " similar lines suppressed)", line, extra,
 		       suppressed);
 	else
-		lp_log(p->log, level, "%s", line);
+		lp_log(p->log, level, "%s%s", line, extra);
 }
 
 static void log_frame(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len)
@@ -105,7 +123,7 @@ static void drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, s
                  enum lp_drop_reason reason)
 {
 	p->drops[reason]++;
-	lp_pump_log_drop(p, dir, frame, len, reason);
+	lp_pump_log_drop(p, dir, frame, len, len, reason);
 }
 
 /* ---- Session -> device ---------------------------------------------------------- */
@@ -160,7 +178,7 @@ enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, si
 	if (why == LP_DROP_NONE)
 		log_frame(p, LP_OBS_DIR_TO_RELAY, frame, len);
 	else if (log_drops)
-		lp_pump_log_drop(p, LP_OBS_DIR_TO_RELAY, frame, len, why);
+		lp_pump_log_drop(p, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	return why;
 }
 
@@ -276,6 +294,7 @@ int lp_pump_new(struct lp_loop *loop, const struct lp_pump_cfg *cfg, const struc
 	p->addr_poll = cfg->addr_poll_ns ? cfg->addr_poll_ns : LP_PUMP_ADDR_POLL_DEFAULT;
 	lp_loop_timer_init(&p->status_timer, on_status_timer, p);
 	lp_loop_timer_init(&p->addr_timer, on_addr_timer, p);
+	lp_log_ratelimit_init(&p->rl_too_big, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&p->rl_drop, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&p->rl_err, LOG_BURST, LOG_INTERVAL);
 	if (p->status_interval != UINT64_MAX) {
@@ -353,11 +372,6 @@ void lp_pump_count_drop(struct lp_pump *p, enum lp_drop_reason reason)
 const uint64_t *lp_pump_drops(const struct lp_pump *p)
 {
 	return p->drops;
-}
-
-struct lp_client_runner *lp_pump_runner(const struct lp_pump *p)
-{
-	return p->runner;
 }
 
 struct lp_client *lp_pump_session(const struct lp_pump *p)

@@ -79,7 +79,7 @@ enum lp_peer_action lp_peer_events_log(struct lp_peer_events *pe, struct lp_clie
 	return act;
 }
 
-struct lp_client *lp_peer_events_session(const struct lp_peer_events *pe)
+static struct lp_client *session_of(const struct lp_peer_events *pe)
 {
 	return pe->runner != NULL ? lp_client_runner_session(pe->runner) : NULL;
 }
@@ -87,7 +87,7 @@ struct lp_client *lp_peer_events_session(const struct lp_peer_events *pe)
 void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *drops,
                              struct lp_counters *out)
 {
-	struct lp_client *s = lp_peer_events_session(pe);
+	struct lp_client *s = session_of(pe);
 	size_t i;
 
 	*out = pe->past;
@@ -100,7 +100,7 @@ void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *dr
 void lp_peer_events_diag(const struct lp_peer_events *pe, const uint64_t *drops,
                          struct lp_obs_diag *d)
 {
-	struct lp_client *s = lp_peer_events_session(pe);
+	struct lp_client *s = session_of(pe);
 
 	memset(d, 0, sizeof(*d));
 	if (s != NULL)

@@ -49,9 +49,6 @@ enum lp_peer_action {
 enum lp_peer_action lp_peer_events_log(struct lp_peer_events *pe, struct lp_client *s,
                                        const struct lp_client_event *ev) LP_WUR;
 
-/* The runner's current session (NULL without runner or while reconnecting). */
-struct lp_client *lp_peer_events_session(const struct lp_peer_events *pe) LP_WUR;
-
 /* Totals over every session: past + the live session + drops (the peer's
  * own drop counts, may be NULL). */
 void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *drops,

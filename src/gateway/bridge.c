@@ -56,8 +56,7 @@ struct lp_bridge {
 	uint32_t mtu;
 
 	struct bridge_stats st;
-	struct lp_log_ratelimit rl_too_big;
-	struct lp_log_ratelimit rl_drop;
+	struct lp_log_ratelimit rl_drop; /* GSO failures */
 	struct lp_log_ratelimit rl_io;
 
 	/* The frame being bridged, for the drop log of its segments. */
@@ -68,63 +67,12 @@ struct lp_bridge {
 
 /* ---- Drop logging ------------------------------------------------------------ */
 
-/*
- * One line per dropped frame, rate-limited per class: the frame event of
- * lib/obs plus the VLAN id when tagged and the budget it did not fit.
- * whole_len is the length of the whole frame (the wire length of a
- * truncated capture), never the length of a cut copy.
- */
-static void log_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                     size_t whole_len, enum lp_drop_reason reason)
-{
-	struct lp_log_ratelimit *rl = reason == LP_DROP_TOO_BIG ? &b->rl_too_big : &b->rl_drop;
-	enum lp_log_level level = LP_LOG_INFO;
-	struct lp_obs_frame_event ev;
-	struct lp_client *s;
-	struct lp_eth eth;
-	uint64_t suppressed = 0;
-	char line[256], extra[96];
-	size_t pos = 0;
-
-	if (reason == LP_DROP_LOOP || reason == LP_DROP_NOT_READY)
-		level = LP_LOG_DEBUG; /* expected in normal operation */
-	if (!lp_log_enabled(b->log, level) ||
-	    !lp_log_ratelimit_ok(rl, lp_loop_now(b->loop), &suppressed))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = lp_obs_action_for(reason);
-	ev.reason = reason;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	ev.frame_len = whole_len;
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
-		return;
-	extra[0] = '\0';
-	if (len >= LP_ETH_HDR_LEN && lp_proto_eth_parse(frame, len, &eth) == 0 &&
-	    eth.vlan_count > 0) {
-		int n = snprintf(extra, sizeof(extra), " vlan=%u", (unsigned)eth.vlan_id[0]);
-
-		if (n > 0)
-			pos = (size_t)n;
-	}
-	s = lp_pump_session(b->pump);
-	if (reason == LP_DROP_TOO_BIG && s != NULL && pos < sizeof(extra))
-		snprintf(extra + pos, sizeof(extra) - pos, " budget=%zu",
-		         lp_client_datagram_budget(s));
-	if (suppressed > 0)
-		lp_log(b->log, level, "%s%s (%" PRIu64 " similar lines suppressed)", line, extra,
-		       suppressed);
-	else
-		lp_log(b->log, level, "%s%s", line, extra);
-}
-
 static void count_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
                        enum lp_drop_reason reason, bool session_counted)
 {
 	if (!session_counted)
 		lp_pump_count_drop(b->pump, reason);
-	log_drop(b, dir, frame, len, len, reason);
+	lp_pump_log_drop(b->pump, dir, frame, len, len, reason);
 }
 
 /* ---- Relay -> LAN ------------------------------------------------------------- */
@@ -241,7 +189,7 @@ static int send_wire_frame(void *user, const uint8_t *frame, size_t len)
 	/* Counted already (by the session, or by the pump without one); the
 	 * line is the bridge's, with the VLAN and the budget. */
 	if (why != LP_DROP_NONE)
-		log_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
+		lp_pump_log_drop(b->pump, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	/* A refused frame never stops segmentation of the others. */
 	return 0;
 }
@@ -262,7 +210,8 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	if (f->truncated) {
 		/* Log the length the wire carried, not the cut copy. */
 		lp_pump_count_drop(b->pump, LP_DROP_TRUNCATED);
-		log_drop(b, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len, LP_DROP_TRUNCATED);
+		lp_pump_log_drop(b->pump, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len,
+		                 LP_DROP_TRUNCATED);
 		return;
 	}
 	if (f->len < LP_ETH_HDR_LEN) {
@@ -489,7 +438,6 @@ static int on_start(struct lp_boot *boot)
 	lp_loop_timer_init(&b->cam_timer, on_cam_timer, b);
 	lp_loop_timer_init(&b->flush_timer, on_flush_timer, b);
 	lp_cam_init(&b->cam, &b->own, g->cam_interval_ns);
-	lp_log_ratelimit_init(&b->rl_too_big, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_drop, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_io, LOG_BURST, LOG_INTERVAL);
 	rc = lp_loop_watch(b->loop, lp_capture_fd(g->cap), LP_LOOP_READ, on_lan, b);
