@@ -237,6 +237,24 @@ int lp_log_ratelimit_ok(struct lp_log_ratelimit *rl, uint64_t now_ns, uint64_t *
 /* snprintf into a fixed buffer; LP_ERR_NOBUF when the text did not fit. */
 int lp_strlcpy_checked(char *dst, size_t cap, const char *src) LP_WUR;
 
+/* UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+ * U+10FFFF). lp_utf8_seq: the length (1..4) of the valid sequence at s,
+ * which has left >= 1 bytes, or 0 when none starts there. */
+size_t lp_utf8_seq(const uint8_t *s, size_t left) LP_WUR;
+bool lp_utf8_valid(const char *s, size_t len) LP_WUR;
+
+/* Fills buf with len bytes from the OS CSPRNG (getrandom, BCryptGenRandom).
+ * 0, LP_ERR_IO or LP_ERR_INVAL (len too large for the OS call). */
+int lp_os_random(void *buf, size_t len) LP_WUR;
+
+/*
+ * SipHash-2-4 of in[0..len) under the 128-bit key (k0, k1). For hash tables
+ * keyed by bytes a remote peer chooses (connection IDs, MAC addresses):
+ * with a random key per process, the peer cannot predict which keys
+ * collide, so it cannot build long chains.
+ */
+uint64_t lp_siphash24(uint64_t k0, uint64_t k1, const uint8_t *in, size_t len);
+
 /* The struct of type `type` whose member `member` is at ptr. Like the
  * kernel's container_of it does not carry const: pass a const type when
  * ptr is const. */
@@ -349,6 +367,18 @@ static inline void lp_list_remove(struct lp_list_node *n)
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
 	n->next = n->prev = NULL;
+}
+
+/* Moves every node of src to the end of dst; src ends up empty. */
+static inline void lp_list_splice_tail(struct lp_list *dst, struct lp_list *src)
+{
+	if (lp_list_empty(src))
+		return;
+	src->head.next->prev = dst->head.prev;
+	dst->head.prev->next = src->head.next;
+	src->head.prev->next = &dst->head;
+	dst->head.prev = src->head.prev;
+	lp_list_init(src);
 }
 
 /* The first node, or NULL when empty. */

@@ -1,5 +1,5 @@
 /* test_base.c - lib/base: error text, the lp_buf cursor, log dispatch and rate limiting,
- * lp_strlcpy_checked, the binary heap and the intrusive list. */
+ * lp_strlcpy_checked, UTF-8, SipHash, the binary heap and the intrusive list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +231,62 @@ static void test_now_monotonic(void **state)
 	assert_true(b >= a);
 }
 
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t seq; /* lp_utf8_seq at the start */
+	} cases[] = {
+		{ "a", 1 },
+		{ "\xc3\xa9", 2 },         /* U+00E9 */
+		{ "\xe2\x82\xac", 3 },     /* U+20AC */
+		{ "\xf0\x9f\x98\x80", 4 }, /* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", 4 }, /* U+10FFFF, the last one */
+		{ "\xc0\xaf", 0 },         /* overlong '/' */
+		{ "\xe0\x80\xaf", 0 },     /* overlong, 3 bytes */
+		{ "\xed\xa0\x80", 0 },     /* surrogate U+D800 */
+		{ "\xf4\x90\x80\x80", 0 }, /* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0 }, /* bad lead byte */
+		{ "\x80", 0 },             /* lone continuation */
+		{ "\xc3(", 0 },            /* bad continuation */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < LP_ARRAY_LEN(cases); i++) {
+		size_t len = strlen(cases[i].s);
+
+		assert_int_equal(lp_utf8_seq((const uint8_t *)cases[i].s, len), cases[i].seq);
+		assert_int_equal(lp_utf8_valid(cases[i].s, len), cases[i].seq == len);
+	}
+	/* A sequence cut short by the end of the input. */
+	assert_int_equal(lp_utf8_seq((const uint8_t *)"\xe2\x82", 2), 0);
+	assert_false(lp_utf8_valid("ok \xe2\x82", 5));
+	assert_true(lp_utf8_valid("caf\xc3\xa9 ok", 8));
+	assert_true(lp_utf8_valid("", 0));
+}
+
+/* ---- SipHash ------------------------------------------------------------------ */
+
+static void test_siphash_vectors(void **state)
+{
+	const uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
+	uint8_t msg[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	/* The reference vectors of the SipHash paper (key 00..0f, message 00..len-1). */
+	assert_true(lp_siphash24(k0, k1, msg, 0) == 0x726fdb47dd0e0e31ULL);
+	assert_true(lp_siphash24(k0, k1, msg, 8) == 0x93f5f5799a932462ULL);
+	assert_true(lp_siphash24(k0, k1, msg, 15) == 0xa129ca6149be45e5ULL);
+	/* Another key gives another hash. */
+	assert_true(lp_siphash24(k0 ^ 1, k1, msg, 15) != 0xa129ca6149be45e5ULL);
+}
+
 /* ---- heap ------------------------------------------------------------------ */
 
 struct item {
@@ -415,6 +471,40 @@ static void test_list(void **state)
 	assert_null(lp_list_next(&l, &it[3].node));
 }
 
+static void test_list_splice(void **state)
+{
+	struct item it[5];
+	struct lp_list a, b;
+	uint64_t keys[8];
+	size_t i, cnt;
+
+	(void)state;
+	memset(it, 0, sizeof(it));
+	lp_list_init(&a);
+	lp_list_init(&b);
+	lp_list_splice_tail(&a, &b); /* both empty */
+	assert_true(lp_list_empty(&a) && lp_list_empty(&b));
+	for (i = 0; i < 5; i++) {
+		it[i].key = i;
+		lp_list_insert_tail(i < 2 ? &a : &b, &it[i].node);
+	}
+	lp_list_splice_tail(&a, &b);
+	assert_true(lp_list_empty(&b));
+	list_keys(&a, keys, &cnt);
+	assert_int_equal(cnt, 5);
+	for (i = 0; i < cnt; i++)
+		assert_int_equal(keys[i], i);
+	/* Into an empty list, and the source is usable afterwards. */
+	lp_list_splice_tail(&b, &a);
+	assert_true(lp_list_empty(&a));
+	list_keys(&b, keys, &cnt);
+	assert_int_equal(cnt, 5);
+	lp_list_remove(&it[0].node);
+	lp_list_insert_tail(&a, &it[0].node);
+	assert_ptr_equal(lp_list_first(&b), &it[1].node);
+	assert_ptr_equal(lp_list_first(&a), &it[0].node);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,7 +521,10 @@ int main(void)
 		cmocka_unit_test(test_heap_order),
 		cmocka_unit_test(test_heap_remove_update),
 		cmocka_unit_test(test_heap_reserve_no_growth),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_siphash_vectors),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_splice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
