@@ -26,7 +26,6 @@
 
 static char cert_path[128];
 
-
 /* ---- The in-test relay ---------------------------------------------------- */
 
 enum relay_mode { RELAY_WELCOME = 0, RELAY_REJECT, RELAY_SILENT };
