@@ -3,7 +3,7 @@
  * a room: the Linux client, the Windows client and the LAN gateway (a peer
  * with role gateway).
  *
- * Three layers, each usable alone:
+ * Four layers, each usable alone:
  *
  *  1. struct lp_client: a sans-I/O session over one QUIC connection
  *     (lib/quic). It owns no socket and no clock: packets in
@@ -31,6 +31,10 @@
  *     lib/evloop (lp_loop.h, one contract on Linux and Windows) with a UDP
  *     socket, reconnects with backoff and reloads a pinned relay
  *     certificate that was replaced.
+ *
+ *  4. struct lp_pump: moves frames between a TAP-like device and the
+ *     runner, with drop accounting, the device error policy and the status
+ *     and address timers (both clients; the gateway uses its session half).
  *
  * Callbacks run inside lp_client_read / lp_client_handle_expiry (and the
  * runner's loop callbacks). They may call lp_client_send_frame and

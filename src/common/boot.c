@@ -156,6 +156,8 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 	if (h->start != NULL && h->start(b) < 0)
 		return LP_CLI_EXIT_FAIL;
 
+	lp_log(b->log, LP_LOG_INFO, "%s %s: joining room %s", app->prog.name, LP_VERSION,
+	       b->args.room);
 	snprintf(software, cap, "softlan-vpn %s %s %s", LP_VERSION, lp_ctrl_role_name(app->role),
 	         lp_boot_os_name);
 	rcfg->session.role = app->role;

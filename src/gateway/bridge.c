@@ -18,9 +18,6 @@
 #include "cam.h"
 #include "gso.h"
 #include "lp_loop.h"
-#include "lp_version.h"
-
-#define PROG_NAME "lanparty-gateway"
 
 #define LAN_RX_ROUNDS 8 /* recvmmsg batches per readiness callback */
 #define CAM_BATCH 16
@@ -446,8 +443,8 @@ static int on_start(struct lp_boot *boot)
 		return rc;
 	}
 	b->watching = true;
-	lp_log(b->log, LP_LOG_INFO, "%s %s: bridging LAN interface %s into room %s", PROG_NAME,
-	       LP_VERSION, g->iface, boot->args.room);
+	lp_log(b->log, LP_LOG_INFO, "bridging LAN interface %s into room %s", g->iface,
+	       boot->args.room);
 	return 0;
 }
 
