@@ -120,8 +120,11 @@ static void emit_line(void *user, const char *line)
 {
 	const struct status_emit *e = user;
 
+	/* The TAP lines speak of an adapter in use: absent or down is how a
+	 * TAP waiting for the welcome is, by design. */
 	if (e->tap_pending &&
-	    (strncmp(line, "tap: no TAP", 11) == 0 || strncmp(line, "warning: no TAP", 15) == 0))
+	    (strncmp(line, "tap: ", 5) == 0 || strncmp(line, "warning: no TAP", 15) == 0 ||
+	     strncmp(line, "warning: TAP", 12) == 0))
 		return;
 	lp_log(e->log, LP_LOG_INFO, "%s", line);
 }

@@ -63,9 +63,10 @@ void lp_peer_events_diag(const struct lp_peer_events *pe, const uint64_t *drops,
                          struct lp_obs_diag *d);
 
 /* Logs lp_obs_diag_lines(d, the previous snapshot) at INFO and keeps d as
- * the previous one. tap_pending: the TAP is not there yet by design, so
- * the generic "no TAP adapter" lines, which would send the user looking
- * for a missing driver, are left out. */
+ * the previous one. tap_pending: the TAP is not in use yet by design
+ * (before the first welcome), so the generic TAP lines ("no TAP adapter",
+ * "TAP adapter ... is down"), which would send the user looking for a
+ * missing driver or a broken link, are left out. */
 void lp_peer_status_log(struct lp_peer_events *pe, const struct lp_obs_diag *d, bool tap_pending);
 
 #endif /* LP_PEER_EVENTS_H */
