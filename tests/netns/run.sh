@@ -77,6 +77,19 @@ check "the client runs unprivileged (CAP_NET_ADMIN only) from before its first n
 check "the gateway runs unprivileged (no capability) from before its first network byte" \
 	case_privileges gateway 0000000000000000
 
+case_tap_mtu() { # the TAP was created down with MTU 1280; the welcome brings the room's
+	local mtu link
+	mtu=$(sed -n 's/.*admitted to room [^ ]* as peer [0-9]*, MTU \([0-9]*\).*/\1/p' \
+		"$LP_TMP/c1.log" | head -1)
+	link=$(ns c1 ip -o link show lanparty0)
+	echo "   room MTU ${mtu:-?}; TAP: $(grep -o 'mtu [0-9]*' <<<"$link"), $(grep -o 'state [A-Z]*' <<<"$link" || echo 'state ?')"
+	[ -n "$mtu" ] && [ "$mtu" != 1280 ] && grep -q "mtu $mtu " <<<"$link" &&
+		grep -q "<[^>]*\bUP\b" <<<"$link" && line_of c1 "TAP lanparty0 created" >/dev/null &&
+		[ "$(line_of c1 "TAP lanparty0 created")" -lt "$(line_of c1 "connecting to relay")" ]
+}
+check "the client's TAP exists before connecting, and takes the room MTU and comes up once admitted" \
+	case_tap_mtu
+
 c1_ip=""
 c2_ip=""
 case_dhcp() {
