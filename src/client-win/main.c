@@ -81,11 +81,9 @@ int main(int argc, char **argv)
 {
 	static struct lp_wclient_args a;
 	const struct lp_boot_app app = {
-		.prog = LP_BOOT_PROG(PROG, win_summary, win_opts, win_examples, win_notes),
-		.opt = on_opt,
+		LP_BOOT_CLI(PROG, win_summary, win_opts, win_examples, win_notes, on_opt),
 		.user = &a,
-		.role = LP_ROLE_CLIENT,
-		.hooks = &lp_wclient_hooks,
+		.peer = &lp_wclient_peer,
 	};
 
 	return lp_boot_main(&app, argc, argv);

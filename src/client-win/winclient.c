@@ -638,10 +638,10 @@ static void on_emergency(struct lp_boot *b)
 		(void)lp_route_scope_restore_all(&c->scope, NULL);
 }
 
-const struct lp_boot_hooks lp_wclient_hooks = {
+const struct lp_boot_peer lp_wclient_peer = {
+	.role = LP_ROLE_CLIENT,
 	.open = on_open,
-	.welcome = on_welcome,
-	.status = on_status,
+	.session = { .welcome = on_welcome, .status = on_status },
 	.stopping = on_stopping,
 	.finish = on_finish,
 	.cleanup = on_cleanup,

@@ -45,6 +45,6 @@ struct lp_wclient_args {
  * pinned relay route still holds while it is sent; on console close also
  * from the console control thread if main() does not finish in time.
  */
-extern const struct lp_boot_hooks lp_wclient_hooks;
+extern const struct lp_boot_peer lp_wclient_peer;
 
 #endif /* LP_WINCLIENT_H */

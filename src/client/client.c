@@ -22,6 +22,7 @@
 
 #include "lp_proto.h"
 #include "peer_tap.h"
+#include "privdrop.h"
 
 static struct lp_lclient *cl(struct lp_boot *b)
 {
@@ -158,10 +159,11 @@ static void on_cleanup(struct lp_boot *b)
 	c->tap = NULL;
 }
 
-const struct lp_boot_hooks lp_lclient_hooks = {
+const struct lp_boot_peer lp_lclient_peer = {
+	.role = LP_ROLE_CLIENT,
+	.keep = LP_PRIVDROP_KEEP_NET_ADMIN, /* see the top of this file */
 	.open = on_open,
 	.start = on_start,
-	.welcome = on_welcome,
-	.status = on_status,
+	.session = { .welcome = on_welcome, .status = on_status },
 	.cleanup = on_cleanup,
 };

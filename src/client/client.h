@@ -24,6 +24,6 @@ struct lp_lclient {
 };
 
 /* The hooks, for an app whose user is a struct lp_lclient. */
-extern const struct lp_boot_hooks lp_lclient_hooks;
+extern const struct lp_boot_peer lp_lclient_peer;
 
 #endif /* LP_LINUX_CLIENT_H */

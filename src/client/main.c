@@ -13,7 +13,6 @@
 #include "boot.h"
 #include "client.h"
 #include "lp_ctrl.h"
-#include "privdrop.h"
 
 #define PROG "lanparty-client"
 #define TAP_DEFAULT "lanparty0"
@@ -70,12 +69,9 @@ int main(int argc, char **argv)
 {
 	static struct lp_lclient c = { .tap_arg = TAP_DEFAULT };
 	const struct lp_boot_app app = {
-		.prog = LP_BOOT_PROG(PROG, lnx_summary, lnx_opts, lnx_examples, lnx_notes),
-		.opt = on_opt,
+		LP_BOOT_CLI(PROG, lnx_summary, lnx_opts, lnx_examples, lnx_notes, on_opt),
 		.user = &c,
-		.role = LP_ROLE_CLIENT,
-		.keep = LP_PRIVDROP_KEEP_NET_ADMIN,
-		.hooks = &lp_lclient_hooks,
+		.peer = &lp_lclient_peer,
 	};
 
 	return lp_boot_main(&app, argc, argv);

@@ -33,8 +33,8 @@ static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void
 	struct lp_boot *b = user;
 
 	(void)s;
-	if (b->app->hooks->frame != NULL)
-		b->app->hooks->frame(b, frame, len);
+	if (b->app->peer->session.frame != NULL)
+		b->app->peer->session.frame(b, frame, len);
 	else
 		lp_pump_from_relay(b->pump, frame, len);
 }
@@ -45,14 +45,14 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 	enum lp_peer_action act;
 
 	if (ev->type == LP_CLIENT_EV_WELCOME) {
-		b->app->hooks->welcome(b, s, ev);
+		b->app->peer->session.welcome(b, s, ev);
 		return;
 	}
 	act = lp_peer_events_log(&b->pe, s, ev);
-	if (b->app->hooks->event != NULL)
-		b->app->hooks->event(b, s, ev);
+	if (b->app->peer->session.event != NULL)
+		b->app->peer->session.event(b, s, ev);
 	if (act == LP_PEER_ACT_STATUS)
-		b->app->hooks->status(b);
+		b->app->peer->session.status(b);
 	else if (act == LP_PEER_ACT_FAILED)
 		lp_boot_fail(b);
 }
@@ -65,7 +65,7 @@ static void on_status(void *user)
 {
 	struct lp_boot *b = user;
 
-	b->app->hooks->status(b);
+	b->app->peer->session.status(b);
 }
 
 static void on_dead(void *user, int err)
@@ -110,7 +110,8 @@ static int prepare(struct lp_boot *b, struct lp_client_runner_cfg *rcfg)
 
 	if (lp_peer_cli_check_files(a, b->log) < 0)
 		return LP_CLI_EXIT_FAIL;
-	if (b->app->role == LP_ROLE_CLIENT && lp_peer_identity_load(&a->id, b->log, &b->mac) < 0)
+	if (b->app->peer->role == LP_ROLE_CLIENT &&
+	    lp_peer_identity_load(&a->id, b->log, &b->mac) < 0)
 		return LP_CLI_EXIT_FAIL;
 	rc = lp_loop_new(&b->loop);
 	if (rc == 0)
@@ -141,7 +142,7 @@ static int prepare(struct lp_boot *b, struct lp_client_runner_cfg *rcfg)
 static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *software, size_t cap)
 {
 	const struct lp_boot_app *app = b->app;
-	const struct lp_boot_hooks *h = app->hooks;
+	const struct lp_boot_peer *h = app->peer;
 	struct lp_pump_cfg pcfg = { .status_interval_ns = b->args.status_interval };
 	struct lp_client_runner *runner = NULL;
 	int rc;
@@ -158,9 +159,9 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 
 	lp_log(b->log, LP_LOG_INFO, "%s %s: joining room %s", app->prog.name, LP_VERSION,
 	       b->args.room);
-	snprintf(software, cap, "softlan-vpn %s %s %s", LP_VERSION, lp_ctrl_role_name(app->role),
-	         lp_boot_os_name);
-	rcfg->session.role = app->role;
+	snprintf(software, cap, "softlan-vpn %s %s %s", LP_VERSION,
+	         lp_ctrl_role_name(app->peer->role), lp_boot_os_name);
+	rcfg->session.role = app->peer->role;
 	rcfg->session.room = b->args.room;
 	rcfg->session.mac = b->mac;
 	rcfg->session.software = software;
@@ -176,7 +177,7 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 			lp_proto_mac_format(&b->mac, mac);
 			lp_log(b->log, LP_LOG_ERROR,
 			       "MAC %s cannot identify a %s (needs a unicast, non-zero MAC)", mac,
-			       lp_ctrl_role_name(app->role));
+			       lp_ctrl_role_name(app->peer->role));
 		} else {
 			lp_log(b->log, LP_LOG_ERROR, "cannot start the relay session: %s",
 			       lp_strerror(rc));
@@ -191,7 +192,7 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 /* Step 7; the exit status. */
 static int run(struct lp_boot *b)
 {
-	const struct lp_boot_hooks *h = b->app->hooks;
+	const struct lp_boot_peer *h = b->app->peer;
 	char reason[64];
 	int rc;
 
@@ -204,7 +205,7 @@ static int run(struct lp_boot *b)
 	lp_pump_stop_timers(b->pump);
 	/* A runner that gave up has no session left to disconnect. */
 	if (!lp_client_runner_stopped(b->pe.runner)) {
-		snprintf(reason, sizeof(reason), "%s %s", lp_ctrl_role_name(b->app->role),
+		snprintf(reason, sizeof(reason), "%s %s", lp_ctrl_role_name(b->app->peer->role),
 		         b->failed ? "failed" : "shutting down");
 		rc = lp_client_runner_disconnect(b->pe.runner, reason, SHUTDOWN_WAIT);
 		if (rc == LP_ERR_TIMEOUT)
@@ -252,8 +253,8 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	lp_boot_os_disarm();
 	lp_client_runner_del(b.pe.runner);
 	lp_pump_del(b.pump);
-	if (app->hooks->cleanup != NULL)
-		app->hooks->cleanup(&b);
+	if (app->peer->cleanup != NULL)
+		app->peer->cleanup(&b);
 	lp_quic_ctx_del(rcfg.quic);
 	lp_loop_del(b.loop);
 	lp_boot_os_fini();

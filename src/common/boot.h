@@ -39,12 +39,8 @@
 struct lp_loop;
 struct lp_boot;
 
-/* What a peer binary adds to the shared order; b->app->user is its state. */
-struct lp_boot_hooks {
-	/* 4. Opens the devices (privileged). The gateway sets b->mac. */
-	int (*open)(struct lp_boot *b);
-	/* 6. After the drop, before the runner; may be NULL. */
-	int (*start)(struct lp_boot *b);
+/* What the relay session's events do in a peer binary. */
+struct lp_boot_session {
 	/* A frame of the session; NULL: lp_pump_from_relay(b->pump). */
 	void (*frame)(struct lp_boot *b, const uint8_t *frame, size_t len);
 	/* The welcome (logged by the hook: each peer words it itself). */
@@ -54,6 +50,19 @@ struct lp_boot_hooks {
 	/* Logs the status lines: the pump's period, its address poll, and
 	 * events that change the room for the user. */
 	void (*status)(struct lp_boot *b);
+};
+
+/* What a peer binary adds to the shared order; b->app->user is its state.
+ * Clients load the tunnel identity (--identity, --virtual-mac) at step 1;
+ * the gateway's is its interface's MAC (open). */
+struct lp_boot_peer {
+	enum lp_role role;
+	unsigned keep; /* Linux: the LP_PRIVDROP_* flags of the drop */
+	/* 4. Opens the devices (privileged). The gateway sets b->mac. */
+	int (*open)(struct lp_boot *b);
+	/* 6. After the drop, before the runner; may be NULL. */
+	int (*start)(struct lp_boot *b);
+	struct lp_boot_session session;
 	/* 7. Shutdown began (before the disconnect); may be NULL. */
 	void (*stopping)(struct lp_boot *b);
 	/* 7. After the disconnect: non-zero makes the exit status 1; may be NULL. */
@@ -65,24 +74,24 @@ struct lp_boot_hooks {
 	void (*emergency)(struct lp_boot *b);
 };
 
-/* The --help text of a program (a struct lp_cli_prog initializer). */
-#define LP_BOOT_PROG(name_, summary_, opts_, examples_, notes_)                                    \
-	{                                                                                          \
-		.name = (name_), .summary = (summary_), .opts = (opts_),                           \
-		.n_opts = LP_ARRAY_LEN(opts_), .examples = (examples_), .notes = (notes_)          \
-	}
+/* The command line of a program: its --help text (a struct lp_cli_prog)
+ * and the handler of its own options (called with the app's user; the
+ * shared ones, LP_PEER_OPT_*, land in b->args and never reach it). */
+#define LP_BOOT_CLI(name_, summary_, opts_, examples_, notes_, opt_)                               \
+	.prog = { .name = (name_),                                                                 \
+		  .summary = (summary_),                                                           \
+		  .opts = (opts_),                                                                 \
+		  .n_opts = LP_ARRAY_LEN(opts_),                                                   \
+		  .examples = (examples_),                                                         \
+		  .notes = (notes_) },                                                             \
+	.opt = (opt_)
 
-/* One peer binary. Clients load the tunnel identity (--identity,
- * --virtual-mac) at step 1; the gateway's is its interface's MAC (open). */
+/* One peer binary: LP_BOOT_CLI(...), its state and its peer table. */
 struct lp_boot_app {
 	struct lp_cli_prog prog;
-	/* The binary's own options (ids from LP_PEER_OPT__NEXT), called with
-	 * user; the shared ones (LP_PEER_OPT_*) land in b->args. NULL: none. */
-	lp_cli_opt_fn opt;
-	void *user; /* the binary's state: opt's user, and the hooks' */
-	enum lp_role role;
-	unsigned keep; /* Linux: the LP_PRIVDROP_* flags of the drop */
-	const struct lp_boot_hooks *hooks;
+	lp_cli_opt_fn opt; /* NULL: no options of its own */
+	void *user;        /* the binary's state: opt's user, and the hooks' */
+	const struct lp_boot_peer *peer;
 };
 
 /* Readable by the hooks; owned by lp_boot_main. */

@@ -62,10 +62,10 @@ bool lp_boot_os_stopping(void)
 int lp_boot_os_drop(struct lp_boot *b)
 {
 	const char *user = b->args.user;
-	bool net_admin = (b->app->keep & LP_PRIVDROP_KEEP_NET_ADMIN) != 0;
+	bool net_admin = (b->app->peer->keep & LP_PRIVDROP_KEEP_NET_ADMIN) != 0;
 	int rc;
 
-	rc = lp_privdrop(user, b->app->keep);
+	rc = lp_privdrop(user, b->app->peer->keep);
 	if (rc == LP_ERR_NOT_FOUND)
 		lp_log(b->log, LP_LOG_ERROR, "no such user '%s' (--user)", user);
 	else if (rc == LP_ERR_INVAL)

@@ -89,8 +89,8 @@ static DWORD WINAPI watchdog(LPVOID arg)
 	if (WaitForSingleObject(done_event, WATCHDOG_MS) == WAIT_OBJECT_0)
 		return 0;
 	AcquireSRWLockExclusive(&armed_lock);
-	if (armed != NULL && armed->app->hooks->emergency != NULL)
-		armed->app->hooks->emergency(armed);
+	if (armed != NULL && armed->app->peer->emergency != NULL)
+		armed->app->peer->emergency(armed);
 	ReleaseSRWLockExclusive(&armed_lock);
 	return 0;
 }

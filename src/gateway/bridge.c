@@ -473,13 +473,14 @@ static void on_cleanup(struct lp_boot *boot)
 	g->cap = NULL;
 }
 
-const struct lp_boot_hooks lp_bridge_hooks = {
+const struct lp_boot_peer lp_bridge_peer = {
+	.role = LP_ROLE_GATEWAY,
 	.open = on_open,
 	.start = on_start,
-	.frame = on_relay_frame,
-	.welcome = on_welcome,
-	.event = on_event,
-	.status = on_status,
+	.session = { .frame = on_relay_frame,
+	             .welcome = on_welcome,
+	             .event = on_event,
+	             .status = on_status },
 	.finish = on_finish,
 	.cleanup = on_cleanup,
 };

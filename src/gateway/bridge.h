@@ -39,6 +39,6 @@ struct lp_gateway {
  * starts the bridge on it; the session's frames and events go to the
  * bridge; the status line follows admissions and the pump's period.
  */
-extern const struct lp_boot_hooks lp_bridge_hooks;
+extern const struct lp_boot_peer lp_bridge_peer;
 
 #endif /* LP_GATEWAY_BRIDGE_H */

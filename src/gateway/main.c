@@ -66,11 +66,9 @@ int main(int argc, char **argv)
 {
 	static struct lp_gateway g = { .cam_interval_ns = 30 * LP_NS_PER_SEC };
 	const struct lp_boot_app app = {
-		.prog = LP_BOOT_PROG(PROG, gw_summary, gw_opts, gw_examples, gw_notes),
-		.opt = on_opt,
+		LP_BOOT_CLI(PROG, gw_summary, gw_opts, gw_examples, gw_notes, on_opt),
 		.user = &g,
-		.role = LP_ROLE_GATEWAY,
-		.hooks = &lp_bridge_hooks,
+		.peer = &lp_bridge_peer,
 	};
 
 	return lp_boot_main(&app, argc, argv);

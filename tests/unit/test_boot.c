@@ -86,12 +86,12 @@ static void on_status(struct lp_boot *b)
 	(void)b;
 }
 
-static const struct lp_boot_hooks hooks = {
+static const struct lp_boot_peer peer = {
+	.role = LP_ROLE_CLIENT,
+	.keep = LP_PRIVDROP_KEEP_NET_ADMIN,
 	.open = on_open,
 	.start = on_start,
-	.welcome = on_welcome,
-	.event = on_event,
-	.status = on_status,
+	.session = { .welcome = on_welcome, .event = on_event, .status = on_status },
 };
 
 static const struct lp_cli_opt opts[] = {
@@ -101,10 +101,8 @@ static const struct lp_cli_opt opts[] = {
 };
 
 static const struct lp_boot_app app = {
-	.prog = LP_BOOT_PROG("test-boot", "Tests the startup order.", opts, NULL, NULL),
-	.role = LP_ROLE_CLIENT,
-	.keep = LP_PRIVDROP_KEEP_NET_ADMIN,
-	.hooks = &hooks,
+	LP_BOOT_CLI("test-boot", "Tests the startup order.", opts, NULL, NULL, NULL),
+	.peer = &peer,
 };
 
 static int boot(int argc, char **argv)
