@@ -38,12 +38,13 @@ struct lp_wclient_args {
 };
 
 /*
- * The hooks, for an app whose user is a struct lp_wclient_args: step 4 opens the route table (the
- * Windows client drops no privilege at step 5: see boot_windows.c), the
- * welcome runs the bring-up above, frames move through the pump, and the
- * shutdown undoes every scoped change - after the relay disconnect, so the
- * pinned relay route still holds while it is sent; on console close also
- * from the console control thread if main() does not finish in time.
+ * The peer table, for an app whose user is a struct lp_wclient_args: step
+ * 4 opens the route table (the Windows client drops no privilege at step
+ * 5: see boot_windows.c), the welcome runs the bring-up above, frames
+ * move through the pump, and the shutdown undoes every scoped change -
+ * after the relay disconnect, so the pinned relay route still holds while
+ * it is sent; on console close also from the console control thread if
+ * main() does not finish in time.
  */
 extern const struct lp_boot_peer lp_wclient_peer;
 

@@ -23,7 +23,7 @@ struct lp_lclient {
 	bool up;
 };
 
-/* The hooks, for an app whose user is a struct lp_lclient. */
+/* The peer table, for an app whose user is a struct lp_lclient. */
 extern const struct lp_boot_peer lp_lclient_peer;
 
 #endif /* LP_LINUX_CLIENT_H */

@@ -1,8 +1,9 @@
 /*
  * boot.h - the one startup order of the three peer binaries (the gateway,
  * the Linux client, the Windows client) and the run that follows it. Each
- * binary's main() is its option table, a struct lp_boot_app of hooks, and
- * lp_boot_main; the order lives only here:
+ * binary's main() is its option table, a struct lp_boot_app (its command
+ * line, its state, its struct lp_boot_peer) and lp_boot_main; the order
+ * lives only here (peer = the binary's struct lp_boot_peer):
  *
  *   1. parse the flags (lp_cli_parse; the shared peer flags of peer_cli.h
  *      first), set up logging, check the files the flags name, load the
@@ -10,14 +11,14 @@
  *   2. the event loop and the stop signals, the TLS context;
  *   3. resolve the relay, before any interface is touched (its routes must
  *      not steer the lookup);
- *   4. app->open: open the devices while privileged (the TAP, the packet
+ *   4. peer->open: open the devices while privileged (the TAP, the packet
  *      socket, the route table);
  *   5. drop privileges (boot_linux.c: lp_privdrop to --user, keeping
- *      app->keep; boot_windows.c: nothing is dropped, see there);
- *   6. app->start, then connect: the runner's first attempt sends the
- *      first network byte; frames and events go to the app's hooks;
- *   7. run until a stop signal or lp_boot_fail; app->stopping, a graceful
- *      disconnect, app->finish; exit status 0 after a stop, 1 after a
+ *      peer->keep; boot_windows.c: nothing is dropped, see there);
+ *   6. peer->start, then connect: the runner's first attempt sends the
+ *      first network byte; frames and events go to peer->session;
+ *   7. run until a stop signal or lp_boot_fail; peer->stopping, a graceful
+ *      disconnect, peer->finish; exit status 0 after a stop, 1 after a
  *      failure, 2 on a usage error.
  */
 #ifndef LP_BOOT_H

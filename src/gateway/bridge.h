@@ -34,7 +34,7 @@ struct lp_gateway {
 };
 
 /*
- * The hooks, for an app whose user is a struct lp_gateway: step 4 opens
+ * The peer table, for an app whose user is a struct lp_gateway: step 4 opens
  * the packet socket on iface (the tunnel MAC is the interface's), step 6
  * starts the bridge on it; the session's frames and events go to the
  * bridge; the status line follows admissions and the pump's period.
