@@ -1,8 +1,8 @@
 /*
  * conn.c - one QUIC connection (either side) on ngtcp2 0.12: creation, the
- * ngtcp2 callbacks, reading, timers, the datagram budget and PMTUD. What it
- * sends is conn_send.c, how it ends conn_close.c. A server connection
- * reaches the server only through its hooks (quic_internal.h).
+ * ngtcp2 callbacks, reading and timers. What it sends is conn_send.c, how it
+ * ends conn_close.c, its datagram budget and PMTUD conn_budget.c. A server
+ * connection reaches the server only through its hooks (quic_internal.h).
  */
 #include "quic_internal.h"
 
@@ -26,20 +26,6 @@
 #define CONN_WINDOW (4 * 1024 * 1024)
 #define MAX_STREAM_WINDOW (4 * 1024 * 1024)
 #define MAX_CONN_WINDOW (16 * 1024 * 1024)
-#define DGRAM_FRAME_MAX 65535
-#define AEAD_TAG_LEN 16 /* AES-GCM, the only ciphers we offer */
-/*
- * PMTUD: ngtcp2 0.12 keeps its probing state private. It probes 1406, then
- * (on success) 1444 bytes with our 1452 cap, each up to three times with
- * growing timeouts. We call PMTUD settled when the path reached the largest
- * probe that fits our cap, or when PMTUD_GIVEUP_PTO probe timeouts (at least
- * PMTUD_GIVEUP_MIN_NS) passed since the handshake: by then every probe has
- * either succeeded or been given up.
- */
-#define PMTUD_TOP 1444
-#define PMTUD_GIVEUP_PTO 40
-#define PMTUD_GIVEUP_MIN_NS (2 * LP_NS_PER_SEC)
-#define PMTUD_GIVEUP_MAX_NS (15 * LP_NS_PER_SEC)
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -98,70 +84,6 @@ static int remove_cid_cb(ngtcp2_conn *q, const ngtcp2_cid *cid, void *user)
 	return 0;
 }
 
-static size_t varint_len(uint64_t v)
-{
-	return v < 64 ? 1 : v < 16384 ? 2 : v < 1073741824 ? 4 : 8;
-}
-
-/* Largest DATAGRAM payload L with 1 + varint_len(L) + L <= room. */
-static size_t fit_payload(size_t room)
-{
-	size_t l;
-
-	if (room < 2)
-		return 0;
-	l = room - 1 - varint_len(room);
-	while (l > 0 && 1 + varint_len(l) + l > room)
-		l--;
-	return l;
-}
-
-static size_t compute_budget(struct lp_quic_conn *c)
-{
-	const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->q);
-	ngtcp2_cid_token toks[8];
-	size_t pmax, dcidlen = NGTCP2_MAX_CIDLEN, ovh, l, n;
-
-	if (rp == NULL || rp->max_datagram_frame_size == 0)
-		return 0;
-	n = ngtcp2_conn_get_num_active_dcid(c->q);
-	if (n > 0 && n <= LP_ARRAY_LEN(toks)) {
-		n = ngtcp2_conn_get_active_dcid(c->q, toks);
-		dcidlen = 0;
-		for (size_t i = 0; i < n; i++)
-			if (toks[i].cid.datalen > dcidlen)
-				dcidlen = toks[i].cid.datalen;
-	}
-	pmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q);
-	ovh = 1 + dcidlen + 4 + AEAD_TAG_LEN;
-	if (pmax <= ovh)
-		return 0;
-	l = fit_payload(pmax - ovh);
-	if (rp->max_datagram_frame_size < DGRAM_FRAME_MAX + 1) {
-		size_t lim = fit_payload((size_t)rp->max_datagram_frame_size);
-
-		if (lim < l)
-			l = lim;
-	}
-	return l > LP_QUIC_MAX_UDP_PAYLOAD ? LP_QUIC_MAX_UDP_PAYLOAD : l;
-}
-
-static void pmtud_update(struct lp_quic_conn *c, uint64_t now)
-{
-	uint64_t giveup;
-
-	if (c->pmtud_done || !c->hs_done)
-		return;
-	giveup = PMTUD_GIVEUP_PTO * ngtcp2_conn_get_pto(c->q);
-	if (giveup < PMTUD_GIVEUP_MIN_NS)
-		giveup = PMTUD_GIVEUP_MIN_NS;
-	if (giveup > PMTUD_GIVEUP_MAX_NS)
-		giveup = PMTUD_GIVEUP_MAX_NS;
-	if (ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q) >= PMTUD_TOP ||
-	    now - c->hs_done_ts >= giveup)
-		c->pmtud_done = true;
-}
-
 static int handshake_completed_cb(ngtcp2_conn *q, void *user)
 {
 	struct lp_quic_conn *c = user;
@@ -185,7 +107,7 @@ static int handshake_completed_cb(ngtcp2_conn *q, void *user)
 	c->hs_done_ts = c->now;
 	if (c->state == LP_QUIC_HANDSHAKING) {
 		c->state = LP_QUIC_ESTABLISHED;
-		c->budget = compute_budget(c);
+		c->budget = lp_quic_budget(c);
 		if (c->cbs != NULL && c->cbs->established != NULL)
 			c->cbs->established(c, c->user);
 	}
@@ -337,7 +259,7 @@ static void fill_params(ngtcp2_transport_params *tp, const struct lp_quic_ctx *c
 	tp->initial_max_streams_bidi = ctx->server ? 1 : 0;
 	tp->initial_max_streams_uni = 0;
 	tp->max_idle_timeout = ctx->idle_timeout_ns;
-	tp->max_datagram_frame_size = DGRAM_FRAME_MAX;
+	tp->max_datagram_frame_size = LP_QUIC_DGRAM_FRAME_MAX;
 }
 
 static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
@@ -367,10 +289,15 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	return 0;
 }
 
-static int attach_tls(struct lp_quic_conn *c)
+/* After ngtcp2_conn_client_new / _server_new returned rv: maps a failure,
+ * or attaches the TLS session. */
+static int conn_started(struct lp_quic_conn *c, int rv)
 {
-	int rv = lp_tls_session_new(c->ctx->creds, c->server, &c->ref, &c->tls);
-
+	if (rv != 0) {
+		c->q = NULL;
+		return rv == NGTCP2_ERR_NOMEM ? LP_ERR_NOMEM : LP_ERR_QUIC;
+	}
+	rv = lp_tls_session_new(c->ctx->creds, c->server, &c->ref, &c->tls);
 	if (rv != 0)
 		return rv;
 	ngtcp2_conn_set_tls_native_handle(c->q, lp_tls_session_native(c->tls));
@@ -407,14 +334,8 @@ int lp_quic_conn_connect(struct lp_quic_ctx *ctx, const struct lp_quic_path *pat
 	fill_callbacks(&cb, false);
 	fill_settings(&st, ctx, now);
 	fill_params(&tp, ctx);
-	rv = ngtcp2_conn_client_new(&c->q, &dcid, &scid, &c->ps.path, NGTCP2_PROTO_VER_V1, &cb, &st,
-	                            &tp, NULL, c);
-	if (rv != 0) {
-		c->q = NULL;
-		rv = rv == NGTCP2_ERR_NOMEM ? LP_ERR_NOMEM : LP_ERR_QUIC;
-		goto fail;
-	}
-	rv = attach_tls(c);
+	rv = conn_started(c, ngtcp2_conn_client_new(&c->q, &dcid, &scid, &c->ps.path,
+	                                            NGTCP2_PROTO_VER_V1, &cb, &st, &tp, NULL, c));
 	if (rv != 0)
 		goto fail;
 	if (ctx->keepalive_ns != 0)
@@ -462,14 +383,8 @@ int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_h
 		rv = LP_ERR_TLS;
 		goto fail;
 	}
-	rv = ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &c->ps.path, hd->version, &cb, &st,
-	                            &tp, NULL, c);
-	if (rv != 0) {
-		c->q = NULL;
-		rv = rv == NGTCP2_ERR_NOMEM ? LP_ERR_NOMEM : LP_ERR_QUIC;
-		goto fail;
-	}
-	rv = attach_tls(c);
+	rv = conn_started(c, ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &c->ps.path,
+	                                            hd->version, &cb, &st, &tp, NULL, c));
 	if (rv != 0)
 		goto fail;
 	/* Route both the client's chosen DCID (its retransmitted Initials)
@@ -527,8 +442,8 @@ static int after_ngtcp2(struct lp_quic_conn *c, int rv, uint64_t now)
 	if (c->hs_done) {
 		/* A read can complete a PMTUD probe: refresh the budget with the
 		 * flag, or a caller would see pmtud_done next to the old budget. */
-		pmtud_update(c, now);
-		c->budget = compute_budget(c);
+		lp_quic_pmtud_update(c, now);
+		c->budget = lp_quic_budget(c);
 	}
 	lp_quic_conn_touch(c);
 	return lp_quic_conn_gone(c) ? LP_ERR_CLOSED : 0;
@@ -569,9 +484,7 @@ uint64_t lp_quic_conn_expiry(const struct lp_quic_conn *c)
 	if (lp_quic_close_expiry(c, &e))
 		return e;
 	e = min_u64(e, ngtcp2_conn_get_expiry(c->q));
-	if (c->hs_done && !c->pmtud_done)
-		e = min_u64(e, c->hs_done_ts + PMTUD_GIVEUP_MIN_NS);
-	return e;
+	return min_u64(e, lp_quic_pmtud_deadline(c));
 }
 
 int lp_quic_conn_handle_expiry(struct lp_quic_conn *c, uint64_t now)

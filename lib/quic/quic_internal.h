@@ -2,7 +2,8 @@
  * quic_internal.h - what the parts of lib/quic share (not installed).
  *
  * Who calls whom (never back): server.c -> conn.c -> conn_send.c ->
- * conn_close.c; ctx.c and the TLS and UDP backends are leaves. A server
+ * conn_close.c, and conn.c -> conn_budget.c; ctx.c and the TLS and UDP
+ * backends are leaves. A server
  * connection reaches the server only through struct lp_quic_conn_hooks.
  */
 #ifndef LP_QUIC_INTERNAL_H
@@ -24,6 +25,8 @@
  * plenty to route a relay's connections. */
 #define LP_QUIC_CID_LEN 8
 #define LP_QUIC_RESET_SECRET_LEN 32
+/* max_datagram_frame_size we announce. */
+#define LP_QUIC_DGRAM_FRAME_MAX 65535
 
 struct lp_quic_ctx {
 	bool server;
@@ -186,6 +189,17 @@ int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_h
                             void *owner, const struct lp_quic_path *path, const ngtcp2_pkt_hd *hd,
                             uint64_t now, struct lp_quic_conn **out) LP_WUR;
 void lp_quic_conn_free(struct lp_quic_conn *c);
+
+/* ---- conn_budget.c, for conn.c ------------------------------------------------ */
+
+/* The DATAGRAM payload c can send on its current path (0: none). */
+size_t lp_quic_budget(const struct lp_quic_conn *c);
+/* After the handshake: marks PMTUD settled once the path reached the top
+ * probe size or the give-up time passed. */
+void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now);
+/* When PMTUD is given up at the latest; UINT64_MAX once settled or before
+ * the handshake. */
+uint64_t lp_quic_pmtud_deadline(const struct lp_quic_conn *c);
 
 /* ---- conn_close.c, for conn.c, conn_send.c and server.c ---------------------- */
 

@@ -9,6 +9,7 @@
 #include <winsock2.h>
 #include <windows.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -244,11 +245,56 @@ static void test_sockets(void)
 	WSACleanup();
 }
 
+/* ---- signals ----------------------------------------------------------------- */
+
+static int got_signo;
+
+static void on_signal(struct lp_loop *l, int signo, void *arg)
+{
+	(void)arg;
+	got_signo = signo;
+	lp_loop_stop(l);
+}
+
+/* Ctrl-C reaches the loop as SIGINT through the console handler. */
+static void test_signals(void)
+{
+	struct lp_loop *l = NULL, *other = NULL;
+	int i;
+
+	CHECK(lp_loop_new(&l) == 0);
+	CHECK(lp_loop_new(&other) == 0);
+	CHECK(lp_loop_signal_add(l, SIGINT, on_signal, NULL) == 0);
+	CHECK(lp_loop_signal_add(l, SIGINT, on_signal, NULL) == LP_ERR_INVAL);
+	CHECK(lp_loop_signal_add(l, SIGTERM, on_signal, NULL) == 0);
+	CHECK(lp_loop_signal_add(l, 99, on_signal, NULL) == LP_ERR_INVAL);
+	/* One loop per process takes the console. */
+	CHECK(lp_loop_signal_add(other, SIGINT, on_signal, NULL) == LP_ERR_INVAL);
+	/* Nothing pending: a bounded wait runs nothing. */
+	CHECK(lp_loop_run_once(l, 5 * LP_NS_PER_MS) == 0);
+	/* Run without a console (meson's wine): make one to send Ctrl-C to. */
+	if (!GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0) &&
+	    !(FreeConsole(), AllocConsole() && GenerateConsoleCtrlEvent(CTRL_C_EVENT, 0))) {
+		printf("test_winloop: no console to send Ctrl-C to (error %lu), delivery not "
+		       "checked\n",
+		       (unsigned long)GetLastError());
+	} else {
+		for (i = 0; i < 100 && got_signo == 0; i++)
+			CHECK(lp_loop_run_once(l, 20 * LP_NS_PER_MS) >= 0);
+		CHECK(got_signo == SIGINT);
+	}
+	lp_loop_del(l);
+	/* Given back: another loop may take the console now. */
+	CHECK(lp_loop_signal_add(other, SIGINT, on_signal, NULL) == 0);
+	lp_loop_del(other);
+}
+
 int main(void)
 {
 	test_timers();
 	test_handles();
 	test_sockets();
+	test_signals();
 	printf("test_winloop: %d checks, %d failures\n", checks, failures);
 	return failures == 0 ? 0 : 1;
 }
