@@ -471,13 +471,13 @@ const uint64_t *lp_pump_drops(const struct lp_pump *p) LP_WUR;
 /* The runner's current session (NULL without runner or while reconnecting). */
 struct lp_client *lp_pump_session(const struct lp_pump *p) LP_WUR;
 /*
- * The pump's line for a dropped frame, also for an owner's own drops: the
- * frame event of lib/obs with whole_len as its length (the wire length of
- * a cut copy, never the copy's), the VLAN id when tagged, the datagram
- * budget for too_big; DEBUG for not_ready and loop, INFO otherwise;
- * rate-limited, too_big apart from the rest.
+ * The pump's line for a frame, also for an owner's own drops: the frame
+ * event of lib/obs with whole_len as its length (the wire length of a cut
+ * copy, never the copy's), the VLAN id when tagged, the datagram budget
+ * for too_big. Forwarded (LP_DROP_NONE): TRACE. Dropped: DEBUG for
+ * not_ready and loop, INFO otherwise, rate-limited (too_big apart).
  */
-void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                      size_t whole_len, enum lp_drop_reason reason);
+void lp_pump_log_frame(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
+                       size_t whole_len, enum lp_drop_reason reason);
 
 #endif /* LP_CLIENT_H */

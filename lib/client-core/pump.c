@@ -58,8 +58,8 @@ static void arm(struct lp_pump *p, struct lp_loop_timer *t, uint64_t delay, cons
 
 /* ---- Log lines ------------------------------------------------------------------ */
 
-void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                      size_t whole_len, enum lp_drop_reason reason)
+void lp_pump_log_frame(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
+                       size_t whole_len, enum lp_drop_reason reason)
 {
 	struct lp_log_ratelimit *rl = reason == LP_DROP_TOO_BIG ? &p->rl_too_big : &p->rl_drop;
 	enum lp_log_level level = LP_LOG_INFO;
@@ -70,10 +70,12 @@ void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *fra
 	char line[256], extra[96];
 	size_t pos = 0;
 
-	if (reason == LP_DROP_NOT_READY || reason == LP_DROP_LOOP)
+	if (reason == LP_DROP_NONE)
+		level = LP_LOG_TRACE;
+	else if (reason == LP_DROP_NOT_READY || reason == LP_DROP_LOOP)
 		level = LP_LOG_DEBUG; /* expected in normal operation */
 	if (!lp_log_enabled(p->log, level) ||
-	    !lp_log_ratelimit_ok(rl, lp_loop_now(p->loop), &suppressed))
+	    (reason != LP_DROP_NONE && !lp_log_ratelimit_ok(rl, lp_loop_now(p->loop), &suppressed)))
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.dir = dir;
@@ -103,27 +105,11 @@ void lp_pump_log_drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *fra
 		lp_log(p->log, level, "%s%s", line, extra);
 }
 
-static void log_frame(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len)
-{
-	struct lp_obs_frame_event ev;
-	char line[256];
-
-	if (!lp_log_enabled(p->log, LP_LOG_TRACE))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = LP_OBS_FORWARDED;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) >= 0)
-		lp_log(p->log, LP_LOG_TRACE, "%s", line);
-}
-
 static void drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
                  enum lp_drop_reason reason)
 {
 	p->drops[reason]++;
-	lp_pump_log_drop(p, dir, frame, len, len, reason);
+	lp_pump_log_frame(p, dir, frame, len, len, reason);
 }
 
 /* ---- Session -> device ---------------------------------------------------------- */
@@ -138,7 +124,7 @@ void lp_pump_from_relay(struct lp_pump *p, const uint8_t *frame, size_t len)
 	}
 	n = p->ops->write(p->dev, frame, len);
 	if (n >= 0)
-		log_frame(p, LP_OBS_DIR_FROM_RELAY, frame, len);
+		lp_pump_log_frame(p, LP_OBS_DIR_FROM_RELAY, frame, len, len, LP_DROP_NONE);
 	else
 		drop(p, LP_OBS_DIR_FROM_RELAY, frame, len,
 		     n == LP_ERR_AGAIN ? LP_DROP_QUEUE_FULL : LP_DROP_IO);
@@ -175,10 +161,8 @@ enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, si
 		/* The session counts its refusals in its own counters. */
 		why = send_drop(lp_client_runner_send_frame(p->runner, frame, len));
 	}
-	if (why == LP_DROP_NONE)
-		log_frame(p, LP_OBS_DIR_TO_RELAY, frame, len);
-	else if (log_drops)
-		lp_pump_log_drop(p, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
+	if (why == LP_DROP_NONE || log_drops)
+		lp_pump_log_frame(p, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	return why;
 }
 

@@ -43,9 +43,6 @@ struct lp_wclient {
 	const char *tap_device;
 	bool stand_in;
 	bool allow_unprotected;
-	struct lp_mac mac;
-	struct sockaddr_storage relay[RELAY_MAX];
-	size_t relay_count;
 
 	/* Bring-up results. */
 	bool brought_up;
@@ -141,12 +138,12 @@ static int pin_relay(struct lp_wclient *c)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < c->relay_count; i++) {
-		if (route_addr_of(&c->relay[i], &a) < 0)
+	for (i = 0; i < c->boot->relay_count; i++) {
+		if (route_addr_of(&c->boot->relay[i], &a) < 0)
 			continue;
 		addr_text(&a, dest, sizeof(dest));
 		rc = lp_route_best(c->rt, &a, &best);
-		if (rc == LP_ERR_NOT_FOUND && c->relay_count > 1) {
+		if (rc == LP_ERR_NOT_FOUND && c->boot->relay_count > 1) {
 			lp_log(c->log, LP_LOG_INFO, "relay address %s: no route, not pinned", dest);
 			continue;
 		}
@@ -167,7 +164,7 @@ static int pin_relay(struct lp_wclient *c)
 		                                     : "");
 		c->npins++;
 	}
-	if (c->npins == 0 && c->relay_count > 0 && !c->unprotected)
+	if (c->npins == 0 && c->boot->relay_count > 0 && !c->unprotected)
 		return route_failed(c, LP_ERR_NOT_FOUND, "finding a route to any relay address",
 		                    "GetBestRoute2");
 	return 0;
@@ -293,7 +290,7 @@ static int open_tap(struct lp_wclient *c, uint32_t mtu)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.name = c->tap_arg;
-	cfg.mac = &c->mac;
+	cfg.mac = &c->boot->mac;
 	cfg.mtu = mtu;
 	cfg.device_path = c->stand_in ? c->tap_device : NULL;
 	rc = lp_tap_open(&cfg, &c->tap);
@@ -307,7 +304,7 @@ static int open_tap(struct lp_wclient *c, uint32_t mtu)
 		snprintf(c->tap_id, sizeof(c->tap_id), "%s", info.id);
 		c->tap_ifindex = info.ifindex;
 	}
-	lp_proto_mac_format(&c->mac, mac);
+	lp_proto_mac_format(&c->boot->mac, mac);
 	lp_log(c->log, LP_LOG_INFO, "TAP adapter \"%s\" %s opened%s; NetworkAddress set to %s",
 	       c->tap_name, c->tap_id, c->stand_in ? " through a test stand-in device" : "", mac);
 	return 0;
@@ -351,7 +348,7 @@ static int tap_media_and_check(struct lp_wclient *c)
 		return rc;
 	}
 	c->media_set = rc == 0;
-	lp_proto_mac_format(&c->mac, want);
+	lp_proto_mac_format(&c->boot->mac, want);
 	rc = lp_tap_get_info(c->tap, &info);
 	if (rc == LP_ERR_UNSUPPORTED && c->stand_in) {
 		lp_log(c->log, LP_LOG_WARN,
@@ -371,7 +368,7 @@ static int tap_media_and_check(struct lp_wclient *c)
 	       ", media %s",
 	       c->tap_name, got, (unsigned)info.mtu, (unsigned)c->tap_ifindex, c->tap_luid,
 	       c->media_set ? "connected" : "unknown");
-	if (!lp_proto_mac_equal(&info.mac, &c->mac)) {
+	if (!lp_proto_mac_equal(&info.mac, &c->boot->mac)) {
 		lp_log(c->log, LP_LOG_ERROR,
 		       "TAP adapter \"%s\" reports MAC %s but this client's tunnel MAC is %s: the "
 		       "driver reads NetworkAddress only when the adapter starts. Disable and "
@@ -549,9 +546,6 @@ static int on_open(struct lp_boot *b)
 	c->tap_device = a->tap_device;
 	c->stand_in = a->tap_device != NULL;
 	c->allow_unprotected = a->allow_no_route_protection;
-	c->mac = b->mac;
-	memcpy(c->relay, b->relay, sizeof(c->relay));
-	c->relay_count = b->relay_count;
 	snprintf(c->tap_name, sizeof(c->tap_name), "%s",
 	         a->tap != NULL ? a->tap : "(TAP-Windows6)");
 	/* Missing functions are logged here (INFO) and again by each step needing one;

@@ -69,7 +69,7 @@ static void count_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *
 {
 	if (!session_counted)
 		lp_pump_count_drop(b->pump, reason);
-	lp_pump_log_drop(b->pump, dir, frame, len, len, reason);
+	lp_pump_log_frame(b->pump, dir, frame, len, len, reason);
 }
 
 /* ---- Relay -> LAN ------------------------------------------------------------- */
@@ -186,7 +186,7 @@ static int send_wire_frame(void *user, const uint8_t *frame, size_t len)
 	/* Counted already (by the session, or by the pump without one); the
 	 * line is the bridge's, with the VLAN and the budget. */
 	if (why != LP_DROP_NONE)
-		lp_pump_log_drop(b->pump, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
+		lp_pump_log_frame(b->pump, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	/* A refused frame never stops segmentation of the others. */
 	return 0;
 }
@@ -207,8 +207,8 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	if (f->truncated) {
 		/* Log the length the wire carried, not the cut copy. */
 		lp_pump_count_drop(b->pump, LP_DROP_TRUNCATED);
-		lp_pump_log_drop(b->pump, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len,
-		                 LP_DROP_TRUNCATED);
+		lp_pump_log_frame(b->pump, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len,
+		                  LP_DROP_TRUNCATED);
 		return;
 	}
 	if (f->len < LP_ETH_HDR_LEN) {
