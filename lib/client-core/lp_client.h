@@ -367,29 +367,22 @@ void lp_client_runner_del(struct lp_client_runner *r);
 
 /* ---- Frame pump: a frame device <-> the runner ------------------------------ */
 /*
- * What both clients do with their TAP adapter, once: frames the device
- * reads go to the runner's session (one flush per readiness callback),
- * frames of the session go to the device, every refusal is counted in the
- * pump's drops and logged rate-limited, every forwarded frame is logged at
- * TRACE, and two timers run: the status period and the poll of the
- * device's IPv4 address (DHCP runs outside this process).
+ * What both clients do with their TAP adapter, written once:
  *
  *   device --read until AGAIN (at most LP_PUMP_RX_MAX)--> send_frame ... flush
  *   session frame (lp_pump_from_relay) --> device write (one frame per write)
  *
- * Device errors, one policy for every platform: a failed write drops that
- * frame (drops[io], queue_full for LP_ERR_AGAIN) and is logged
- * rate-limited; a failed read is counted (drops[io]) and logged
- * rate-limited, and LP_PUMP_DEAD_READS failed reads in a row, with no frame
- * and no LP_ERR_AGAIN between them, mean the device is gone (the adapter
- * was disabled, its driver removed, the interface deleted): the pump stops
- * watching it, logs one ERROR line and calls cbs->dead, and the peer ends
- * its run. A timer that cannot be armed (LP_ERR_NOMEM) is logged (WARN)
- * and re-armed at the next event that arms it.
- *
- * The gateway's packet socket reads batches (recvmmsg), not one frame per
- * read: it uses the session half alone (lp_pump_to_relay, lp_pump_flush,
- * the status timer) and no device.
+ * Every refusal is counted in the pump's drops and logged rate-limited,
+ * every forwarded frame is logged at TRACE; two timers run, the status
+ * period and the poll of the device's IPv4 address (DHCP runs elsewhere).
+ * Device errors, one policy on every platform: a failed write drops that
+ * frame (queue_full for LP_ERR_AGAIN, else io); a failed read is counted
+ * (io) and logged, and LP_PUMP_DEAD_READS of them in a row, with no frame
+ * and no LP_ERR_AGAIN between, mean the device is gone (disabled, deleted,
+ * driver removed): the pump lets go of it, logs an ERROR and calls
+ * cbs->dead. A timer that cannot be armed is logged and armed again at the
+ * next flush. The gateway reads recvmmsg batches: it uses the session half
+ * alone (lp_pump_to_relay, lp_pump_flush, the status period).
  */
 #define LP_PUMP_RX_MAX 64    /* frames per readiness callback before yielding */
 #define LP_PUMP_DEAD_READS 8 /* failed reads in a row that mean the device is gone */

@@ -37,7 +37,8 @@ struct lp_pump {
 	void *dev;
 	intptr_t src;
 	unsigned failed_reads; /* in a row */
-	char addr[ADDR_MAX];   /* last address the poll saw */
+	bool timers_stopped;
+	char addr[ADDR_MAX]; /* last address the poll saw */
 
 	uint64_t drops[LP_DROP__COUNT];
 	struct lp_loop_timer status_timer;
@@ -170,6 +171,13 @@ void lp_pump_flush(struct lp_pump *p)
 {
 	if (p->runner != NULL)
 		lp_client_runner_flush(p->runner);
+	/* A timer whose arming failed (no memory) gets another chance. */
+	if (p->timers_stopped)
+		return;
+	if (p->status_interval != UINT64_MAX && !lp_loop_timer_armed(&p->status_timer))
+		arm(p, &p->status_timer, p->status_interval, "status");
+	if (p->ops != NULL && p->ops->ipv4 != NULL && !lp_loop_timer_armed(&p->addr_timer))
+		arm(p, &p->addr_timer, p->addr_poll, "address poll");
 }
 
 /* A failed read: true when the device is gone (the pump let go of it). */
@@ -344,6 +352,7 @@ void lp_pump_detach(struct lp_pump *p)
 
 void lp_pump_stop_timers(struct lp_pump *p)
 {
+	p->timers_stopped = true;
 	lp_loop_timer_cancel(p->loop, &p->status_timer);
 	lp_loop_timer_cancel(p->loop, &p->addr_timer);
 }
