@@ -46,6 +46,7 @@ int lp_quic_ctx_new_client(const struct lp_quic_client_cfg *cfg, const struct lp
 	struct lp_quic_ctx *ctx;
 	int rv;
 
+	*out = NULL;
 	rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
 	if (rv != 0)
 		return rv;
@@ -66,6 +67,7 @@ int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp
 	struct lp_quic_ctx *ctx;
 	int rv;
 
+	*out = NULL;
 	rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
 	if (rv != 0)
 		return rv;
