@@ -410,7 +410,6 @@ struct lp_pump_cbs {
 };
 
 struct lp_pump_cfg {
-	const char *name;            /* the device, for log lines (copied; NULL: "TAP") */
 	uint64_t status_interval_ns; /* 0: 10 s; UINT64_MAX: no status timer */
 	uint64_t addr_poll_ns;       /* 0: LP_PUMP_ADDR_POLL_DEFAULT */
 };
@@ -426,18 +425,17 @@ int lp_pump_new(struct lp_loop *loop, const struct lp_pump_cfg *cfg, const struc
 void lp_pump_del(struct lp_pump *p);
 /* The runner frames go to (NULL: frames are dropped as not_ready). */
 void lp_pump_set_runner(struct lp_pump *p, struct lp_client_runner *r);
-/* Renames the device in log lines (the OS may have chosen the name). */
-void lp_pump_set_name(struct lp_pump *p, const char *name);
 
 /*
  * Starts pumping dev (ops kept by pointer, dev borrowed until
- * lp_pump_detach): watches src (lp_tap_get_handle) for reads, arms the
- * address poll and drains what the device queued meanwhile. Until then
- * frames of the session are dropped as not_ready. Errors: LP_ERR_INVAL
- * (NULL, or a device already attached) and those of lp_loop_watch.
+ * lp_pump_detach), called name in log lines (copied; NULL: "TAP"):
+ * watches src (lp_tap_get_handle) for reads, arms the address poll and
+ * drains what the device queued meanwhile. Until then frames of the
+ * session are dropped as not_ready. Errors: LP_ERR_INVAL (NULL, or a
+ * device already attached) and those of lp_loop_watch.
  */
-int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *dev,
-                   intptr_t src) LP_WUR;
+int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *dev, intptr_t src,
+                   const char *name) LP_WUR;
 /* Stops watching the device and polling its address; no-op without one. */
 void lp_pump_detach(struct lp_pump *p);
 /* Cancels both timers (shutdown began); frames still flow. */

@@ -280,7 +280,6 @@ int lp_pump_new(struct lp_loop *loop, const struct lp_pump_cfg *cfg, const struc
 	p->log = log;
 	p->cbs = cbs;
 	p->user = user;
-	lp_pump_set_name(p, cfg->name);
 	p->status_interval =
 	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
 	p->addr_poll = cfg->addr_poll_ns ? cfg->addr_poll_ns : LP_PUMP_ADDR_POLL_DEFAULT;
@@ -314,12 +313,8 @@ void lp_pump_set_runner(struct lp_pump *p, struct lp_client_runner *r)
 	p->runner = r;
 }
 
-void lp_pump_set_name(struct lp_pump *p, const char *name)
-{
-	snprintf(p->name, sizeof(p->name), "%s", name != NULL ? name : "TAP");
-}
-
-int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *dev, intptr_t src)
+int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *dev, intptr_t src,
+                   const char *name)
 {
 	int rc;
 
@@ -331,6 +326,7 @@ int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *d
 	p->ops = ops;
 	p->dev = dev;
 	p->src = src;
+	snprintf(p->name, sizeof(p->name), "%s", name != NULL ? name : "TAP");
 	p->failed_reads = 0;
 	p->addr[0] = '\0';
 	if (ops->ipv4 != NULL)

@@ -439,11 +439,11 @@ static int bring_up(struct lp_wclient *c, uint32_t mtu)
 			return rc;
 	}
 	/* Step 8: the pump drains what the adapter queued meanwhile. */
-	lp_pump_set_name(c->boot->pump, c->tap_name);
 	c->brought_up = true;
 	lp_log(c->log, LP_LOG_INFO, "bridging TAP adapter \"%s\" with the room%s", c->tap_name,
 	       c->unprotected ? " WITHOUT relay route protection" : "");
-	rc = lp_pump_attach(c->boot->pump, &lp_peer_tap_ops, c->tap, lp_tap_get_handle(c->tap));
+	rc = lp_pump_attach(c->boot->pump, &lp_peer_tap_ops, c->tap, lp_tap_get_handle(c->tap),
+	                    c->tap_name);
 	if (rc < 0) {
 		c->brought_up = false;
 		lp_log(c->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s", lp_strerror(rc));

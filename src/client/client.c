@@ -92,8 +92,8 @@ static int on_start(struct lp_boot *b)
 	struct lp_lclient *c = cl(b);
 	int rc;
 
-	lp_pump_set_name(b->pump, c->tap_name);
-	rc = lp_pump_attach(b->pump, &lp_peer_tap_ops, c->tap, lp_tap_get_handle(c->tap));
+	rc = lp_pump_attach(b->pump, &lp_peer_tap_ops, c->tap, lp_tap_get_handle(c->tap),
+	                    c->tap_name);
 	if (rc < 0)
 		lp_log(b->log, LP_LOG_ERROR, "cannot watch TAP %s: %s", c->tap_name,
 		       lp_strerror(rc));

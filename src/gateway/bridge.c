@@ -27,7 +27,6 @@
 /* The bridge's own counters (the session and the pump count the drops). */
 struct bridge_stats {
 	uint64_t lan_rx;        /* frames read from the LAN */
-	uint64_t lan_tx;        /* frames queued toward the LAN */
 	uint64_t segments;      /* wire frames made by lp_gso_segment */
 	uint64_t cam_refreshes; /* CAM refresh frames sent */
 };
@@ -104,12 +103,9 @@ static void lan_queue(struct lp_bridge *b, const uint8_t *frame, size_t len)
 {
 	int rc = lp_capture_queue(b->cap, frame, len);
 
-	if (rc == 0) {
-		b->st.lan_tx++;
-	} else {
-		enum lp_drop_reason r = rc == LP_ERR_AGAIN ? LP_DROP_QUEUE_FULL : LP_DROP_IO;
-
-		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len, r, false);
+	if (rc < 0) {
+		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len,
+		           rc == LP_ERR_AGAIN ? LP_DROP_QUEUE_FULL : LP_DROP_IO, false);
 		return;
 	}
 	if (!lp_loop_timer_armed(&b->flush_timer) &&
@@ -429,7 +425,6 @@ static int on_start(struct lp_boot *boot)
 	b->cap = g->cap;
 	b->pump = boot->pump;
 	b->log = boot->log;
-	lp_pump_set_name(b->pump, g->iface);
 	lp_capture_mac(g->cap, &b->own);
 	b->cam_armed_at = UINT64_MAX;
 	lp_loop_timer_init(&b->cam_timer, on_cam_timer, b);

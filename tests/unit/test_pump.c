@@ -93,9 +93,7 @@ struct env {
 
 static void env_init(struct env *e, uint64_t status_ns, uint64_t addr_ns)
 {
-	struct lp_pump_cfg cfg = { .name = "tap-test",
-		                   .status_interval_ns = status_ns,
-		                   .addr_poll_ns = addr_ns };
+	struct lp_pump_cfg cfg = { .status_interval_ns = status_ns, .addr_poll_ns = addr_ns };
 
 	memset(e, 0, sizeof(*e));
 	assert_int_equal(lp_loop_new(&e->loop), 0);
@@ -131,11 +129,11 @@ static void test_frames_and_drops(void **state)
 	assert_int_equal(lp_pump_drops(e.p)[LP_DROP_NOT_READY], 1);
 	/* Attaching drains what the device queued, up to the first EAGAIN. */
 	script(&e.d, reads, LP_ARRAY_LEN(reads));
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), 0);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), 0);
 	assert_int_equal(e.d.at, 4);
 	assert_int_equal(lp_pump_drops(e.p)[LP_DROP_TRUNCATED], 1);
 	assert_int_equal(lp_pump_drops(e.p)[LP_DROP_NOT_READY], 3); /* no runner: 2 more */
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), LP_ERR_INVAL);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), LP_ERR_INVAL);
 	/* Session -> device: written; a full queue and an error are drops. */
 	lp_pump_from_relay(e.p, f, sizeof(f));
 	assert_int_equal(e.d.writes, 1);
@@ -169,7 +167,7 @@ static void test_dead_device(void **state)
 	for (i = 0; i < SCRIPT_MAX; i++)
 		reads[i] = LP_ERR_IO;
 	script(&e.d, reads, SCRIPT_MAX);
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), 0);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), 0);
 	assert_int_equal(e.d.dead, 1);
 	assert_int_equal(e.d.dead_err, LP_ERR_IO);
 	assert_int_equal(e.d.at, LP_PUMP_DEAD_READS);
@@ -177,7 +175,7 @@ static void test_dead_device(void **state)
 	/* Let go of: no more writes, and it can be attached again. */
 	lp_pump_from_relay(e.p, f, sizeof(f));
 	assert_int_equal(e.d.writes, 0);
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), 0);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), 0);
 	lp_pump_detach(e.p);
 	env_free(&e);
 }
@@ -197,14 +195,14 @@ static void test_transient_errors(void **state)
 	for (i = 0; i < LP_PUMP_DEAD_READS - 1; i++)
 		reads[n++] = LP_ERR_IO;
 	script(&e.d, reads, n);
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), 0);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), 0);
 	assert_int_equal(e.d.at, n); /* then EAGAIN: the script ran out */
 	assert_int_equal(e.d.dead, 0);
 	assert_int_equal(lp_pump_drops(e.p)[LP_DROP_IO], 2 * (LP_PUMP_DEAD_READS - 1));
 	/* The count restarted at the EAGAIN: seven more are still not eight. */
 	script(&e.d, reads, LP_PUMP_DEAD_READS - 1);
 	lp_pump_detach(e.p);
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), 0);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), 0);
 	assert_int_equal(e.d.dead, 0);
 	env_free(&e);
 }
@@ -232,7 +230,7 @@ static void test_timers(void **state)
 	run_for(&e, 15 * LP_NS_PER_MS);
 	assert_int_equal(e.d.status, before);
 
-	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd), 0);
+	assert_int_equal(lp_pump_attach(e.p, &fake_ops, &e.d, e.efd, "tap-test"), 0);
 	run_for(&e, 10 * LP_NS_PER_MS);
 	assert_int_equal(e.d.status, before); /* still no address: nothing to say */
 	snprintf(e.d.addr, sizeof(e.d.addr), "10.77.0.123");
