@@ -215,11 +215,21 @@ static int suppress_defaults(struct lp_wclient *c, bool startup)
 	return 0;
 }
 
+static void arm_route_check(struct lp_wclient *c)
+{
+	if (lp_loop_timer_arm(c->loop, &c->route_timer,
+	                      lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL) < 0)
+		lp_log(c->log, LP_LOG_WARN,
+		       "cannot arm the route check timer: route changes are no longer re-checked");
+}
+
 static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
 	struct lp_wclient *c = arg;
 	int rc;
 
+	(void)l;
+	(void)t;
 	(void)check_pins(c, true);
 	if (c->tap_ifindex != 0 && !c->unprotected) {
 		rc = suppress_defaults(c, false);
@@ -227,10 +237,7 @@ static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 			lp_log(c->log, LP_LOG_WARN, "cannot re-check TAP default routes: %s",
 			       lp_strerror(rc));
 	}
-	if (lp_loop_timer_arm(l, t, lp_loop_now(l) + ROUTE_CHECK_INTERVAL) < 0)
-		lp_log(c->log, LP_LOG_WARN,
-		       "cannot arm the route check timer: route changes are "
-		       "no longer re-checked");
+	arm_route_check(c);
 }
 
 /* ---- Bring-up --------------------------------------------------------------------- */
@@ -449,12 +456,8 @@ static int bring_up(struct lp_wclient *c, uint32_t mtu)
 		lp_log(c->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s", lp_strerror(rc));
 		return rc;
 	}
-	if ((c->npins > 0 || c->tap_ifindex != 0) &&
-	    lp_loop_timer_arm(c->loop, &c->route_timer,
-	                      lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL) < 0)
-		lp_log(c->log, LP_LOG_WARN,
-		       "cannot arm the route check timer: route changes are "
-		       "not re-checked");
+	if (c->npins > 0 || c->tap_ifindex != 0)
+		arm_route_check(c);
 	return 0;
 }
 
