@@ -180,6 +180,23 @@ case_relay_restart() {
 }
 check "restarting the relay makes every peer reconnect; the lease keeps working" case_relay_restart
 
+exited() { # exited PID: the process ended (a zombie until waited for, or gone)
+	[ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+case_tap_gone() { # a deleted TAP is a dead device: the client says so and exits 1
+	local pid rc=0
+	pid=$(lp_pid c2)
+	[ -n "$pid" ] && ns c2 ip link del lanparty0 || return 1
+	lp_wait_for 10 "c2 reports its TAP gone" lp_log_has c2 "lanparty0 stopped working" &&
+		lp_wait_for 10 "c2 exits" exited "$pid" || return 1
+	wait "$pid" || rc=$?
+	eval "LP_PID_c2="
+	echo "   c2: $(grep -o 'lanparty0 stopped working.*' "$LP_TMP/c2.log" | head -1); exit status $rc"
+	[ $rc -eq 1 ]
+}
+check "deleting a client's TAP stops that client with exit status 1 (a dead device is fatal)" \
+	case_tap_gone
+
 case_cleanup() {
 	lp_topology_down
 	LP_PIDS=()
