@@ -67,20 +67,17 @@ void lp_boot_os_fini(void)
 
 static const char *ctrl_name(LONG type)
 {
-	switch (type) {
-	case CTRL_C_EVENT:
-		return "Ctrl-C";
-	case CTRL_BREAK_EVENT:
-		return "Ctrl-Break";
-	case CTRL_CLOSE_EVENT:
-		return "console close";
-	case CTRL_LOGOFF_EVENT:
-		return "logoff";
-	case CTRL_SHUTDOWN_EVENT:
-		return "system shutdown";
-	default:
+	static const char *const names[] = {
+		[CTRL_C_EVENT] = "Ctrl-C",
+		[CTRL_BREAK_EVENT] = "Ctrl-Break",
+		[CTRL_CLOSE_EVENT] = "console close",
+		[CTRL_LOGOFF_EVENT] = "logoff",
+		[CTRL_SHUTDOWN_EVENT] = "system shutdown",
+	};
+
+	if (type < 0 || (size_t)type >= LP_ARRAY_LEN(names) || names[type] == NULL)
 		return "console control event";
-	}
+	return names[type];
 }
 
 static DWORD WINAPI watchdog(LPVOID arg)
