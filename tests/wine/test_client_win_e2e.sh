@@ -169,7 +169,7 @@ check "client opens the adapter found in the registry and starts bridging" case_
 case_order() { # the shared startup order (src/common/boot.c): connect, then admission,
 	# and only then the adapter (after the relay route step)
 	local f="$LP_TMP/c1.log" join conn adm tap
-	join=$(grep -n -m1 "joining room $LP_ROOM" "$f" | cut -d: -f1)
+	join=$(grep -n -m1 "joining room $ROOM_SHOWN" "$f" | cut -d: -f1)
 	conn=$(grep -n -m1 "connecting to relay" "$f" | cut -d: -f1)
 	adm=$(grep -n -m1 "admitted to room" "$f" | cut -d: -f1)
 	tap=$(grep -n -m1 "TAP adapter .* opened" "$f" | cut -d: -f1)
