@@ -127,9 +127,9 @@ struct lp_peer_args {
 	struct lp_room_keys keys;
 	uint8_t secret[LP_ROOM_SECRET_LEN];  /* the gateway's, for its invite */
 	uint8_t host_seed[LP_ROOM_SEED_LEN]; /* the gateway's */
-	struct lp_peer_identity id; /* clients */
-	const char *user;           /* --user: the privilege drop target (Linux) */
-	uint64_t status_interval;   /* ns */
+	struct lp_peer_identity id;          /* clients */
+	const char *user;                    /* --user: the privilege drop target (Linux) */
+	uint64_t status_interval;            /* ns */
 };
 
 /* Returned by lp_peer_cli_opt for an id that is not a shared flag. */
