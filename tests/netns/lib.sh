@@ -106,6 +106,16 @@ lp_gateway_room_args() {
 	fi
 }
 
+# The room as the relay's metrics label it: the code, or in a private room
+# "~" and 8 characters of its id (read from the gateway's log).
+lp_room_label() {
+	if [ "${LP_PRIVATE:-0}" = 1 ]; then
+		grep -o 'room ~[A-Za-z0-9_-]*' "$LP_TMP/gateway.log" | head -1 | cut -d' ' -f2
+	else
+		echo "$LP_ROOM"
+	fi
+}
+
 lp_start_gateway() {
 	# shellcheck disable=SC2046
 	if [ "${LP_PRIVATE:-0}" = 1 ] && [ ! -s "$LP_TMP/party.invite" ]; then
