@@ -31,7 +31,8 @@ only=${LP_BENCH_ONLY:-"loss dhcp bloat zero"}
 tcp_cc=${LP_BENCH_TCP_CC:-cubic}
 . tests/netns/lib.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
-trap 'lp_topology_down; rm -rf "$LP_TMP"' EXIT
+# LP_BENCH_KEEP=1 keeps the daemons' logs (and prints where).
+trap 'lp_topology_down; if [ -n "${LP_BENCH_KEEP:-}" ]; then echo "logs: $LP_TMP"; else rm -rf "$LP_TMP"; fi' EXIT
 want() { [[ " $only " == *" $1 "* ]]; }
 
 echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg); iperf3 TCP congestion control: $tcp_cc"
@@ -75,13 +76,16 @@ loaded() {
 	echo "$p $(cat "$f")"
 }
 
-if want loss; then
+# "loss1": only the 20 ms / 0.5% row
+if want loss || want loss1; then
 	echo
 	echo "== TCP through the tunnel vs plain IP on the same impaired link (Mbit/s, median of $reps x ${secs}s) =="
 	printf '%-22s %9s %9s %6s   %9s %9s %6s\n' "RTT / loss each way" "tun up" "plain up" "ratio" \
 		"tun down" "plain dn" "ratio"
-	for rtt in 20 60; do
-		for loss in 0.5 2; do
+	rtts="20 60" losses="0.5 2"
+	want loss || rtts=20 losses=0.5
+	for rtt in $rtts; do
+		for loss in $losses; do
 			lp_impair_set --seed $((rtt * 10)) --both "delay=$((rtt / 2))ms,loss=${loss}%"
 			tu=() pu=() td=() pd=()
 			for _ in $(seq "$reps"); do

@@ -83,6 +83,9 @@ step analyzer analyze
 if [ -x tests/netns/run.sh ]; then
 	step netns tests/netns/run.sh
 fi
+if [ -x tests/netns/impaired.sh ]; then
+	step impaired tests/netns/impaired.sh
+fi
 if [ -x scripts/windows.sh ]; then
 	step windows scripts/windows.sh check
 fi
