@@ -28,8 +28,7 @@ struct lp_impair {
 	size_t slot_bytes;
 	struct lp_impair_pkt **free; /* stack of free slots */
 	size_t nfree;
-	struct lp_impair_pkt **heap; /* min-heap on (due_ns, seq) */
-	size_t nheap;
+	struct lp_heap heap; /* on (due_ns, seq); reserved for every slot */
 	uint64_t seq;
 	struct dir_state dir[LP_IMPAIR_DIRS];
 };
@@ -54,49 +53,12 @@ static uint64_t link_ns(uint64_t bytes, uint64_t rate_bps)
 	return rate_bps == 0 ? 0 : bytes * 8 * LP_NS_PER_SEC / rate_bps;
 }
 
-static bool pkt_before(const struct lp_impair_pkt *a, const struct lp_impair_pkt *b)
+static bool pkt_before(const struct lp_heap_entry *ea, const struct lp_heap_entry *eb)
 {
+	const struct lp_impair_pkt *a = LP_CONTAINER_OF(ea, const struct lp_impair_pkt, he);
+	const struct lp_impair_pkt *b = LP_CONTAINER_OF(eb, const struct lp_impair_pkt, he);
+
 	return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->seq < b->seq);
-}
-
-static void heap_swap(struct lp_impair *m, size_t i, size_t j)
-{
-	struct lp_impair_pkt *t = m->heap[i];
-
-	m->heap[i] = m->heap[j];
-	m->heap[j] = t;
-}
-
-static void heap_push(struct lp_impair *m, struct lp_impair_pkt *p)
-{
-	size_t i = m->nheap++;
-
-	m->heap[i] = p;
-	while (i > 0 && pkt_before(m->heap[i], m->heap[(i - 1) / 2])) {
-		heap_swap(m, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static struct lp_impair_pkt *heap_pop(struct lp_impair *m)
-{
-	struct lp_impair_pkt *top = m->heap[0];
-	size_t i = 0;
-
-	m->heap[0] = m->heap[--m->nheap];
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, min = i;
-
-		if (l < m->nheap && pkt_before(m->heap[l], m->heap[min]))
-			min = l;
-		if (r < m->nheap && pkt_before(m->heap[r], m->heap[min]))
-			min = r;
-		if (min == i)
-			break;
-		heap_swap(m, i, min);
-		i = min;
-	}
-	return top;
 }
 
 int lp_impair_new(struct lp_impair **out, const struct lp_impair_config *cfg)
@@ -121,8 +83,9 @@ int lp_impair_new(struct lp_impair **out, const struct lp_impair_config *cfg)
 	m->slots = calloc(m->nslots, sizeof(*m->slots));
 	m->mem = malloc(m->nslots * m->slot_bytes);
 	m->free = calloc(m->nslots, sizeof(*m->free));
-	m->heap = calloc(m->nslots, sizeof(*m->heap));
-	if (m->slots == NULL || m->mem == NULL || m->free == NULL || m->heap == NULL)
+	lp_heap_init(&m->heap, pkt_before);
+	if (m->slots == NULL || m->mem == NULL || m->free == NULL ||
+	    lp_heap_reserve(&m->heap, m->nslots) != 0)
 		goto out;
 	for (size_t i = 0; i < m->nslots; i++) {
 		m->slots[i].data = m->mem + i * m->slot_bytes;
@@ -153,7 +116,7 @@ void lp_impair_del(struct lp_impair *m)
 	free(m->slots);
 	free(m->mem);
 	free(m->free);
-	free(m->heap);
+	lp_heap_free(&m->heap);
 	free(m);
 }
 
@@ -175,6 +138,7 @@ static bool link_and_schedule(struct lp_impair *m, struct dir_state *ds, struct 
 {
 	const struct lp_impair_spec *s = &ds->spec;
 	uint64_t depart = now, due;
+	int rc;
 
 	if (s->rate_bps > 0) {
 		uint64_t cost = link_ns(p->len, s->rate_bps);
@@ -227,7 +191,9 @@ static bool link_and_schedule(struct lp_impair *m, struct dir_state *ds, struct 
 	}
 	p->due_ns = due;
 	p->seq = m->seq++;
-	heap_push(m, p);
+	rc = lp_heap_push(&m->heap, &p->he);
+	assert(rc == 0); /* the heap was reserved for every slot */
+	(void)rc;
 	return true;
 }
 
@@ -289,16 +255,20 @@ int lp_impair_submit(struct lp_impair *m, struct lp_impair_pkt *p, int dir, uint
 
 uint64_t lp_impair_next_due(const struct lp_impair *m)
 {
-	return m->nheap == 0 ? UINT64_MAX : m->heap[0]->due_ns;
+	const struct lp_heap_entry *top = lp_heap_top(&m->heap);
+
+	return top == NULL ? UINT64_MAX
+	                   : LP_CONTAINER_OF(top, const struct lp_impair_pkt, he)->due_ns;
 }
 
 struct lp_impair_pkt *lp_impair_pop(struct lp_impair *m, uint64_t now)
 {
+	struct lp_heap_entry *top = lp_heap_top(&m->heap);
 	struct lp_impair_pkt *p;
 
-	if (m->nheap == 0 || m->heap[0]->due_ns > now)
+	if (top == NULL || (p = LP_CONTAINER_OF(top, struct lp_impair_pkt, he))->due_ns > now)
 		return NULL;
-	p = heap_pop(m);
+	lp_heap_remove(&m->heap, top);
 	m->dir[p->dir].st.out++;
 	m->dir[p->dir].st.bytes_out += p->len;
 	return p;

@@ -21,7 +21,8 @@
  * values whatever the settings: the same seed and the same arrivals give the
  * same schedule.
  *
- * Packets live in a pool of fixed slots allocated once by lp_impair_new;
+ * Packets live in a pool of fixed slots allocated once by lp_impair_new (and
+ * the lib/base heap reserved for all of them);
  * nothing is allocated per packet. Time is injected (uint64_t ns), so tests
  * run the model against a fake clock.
  */
@@ -82,6 +83,7 @@ struct lp_impair_pkt {
 	uint64_t due_ns;
 	uint64_t seq;
 	size_t index;
+	struct lp_heap_entry he;
 };
 
 /* Allocates the pool and the schedule. Errors: LP_ERR_INVAL (no slots,
