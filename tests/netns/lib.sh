@@ -110,6 +110,8 @@ lp_impair_down() {
 	ns relay ip link del imp-c1 2>/dev/null || true
 	ns relay ip link set p-c1 master br-inet
 	ns c1 ethtool -K wan0 tx on tso on gso on >/dev/null 2>&1
+	# The bridge relearns c1's port with its next frame: send one.
+	ns c1 ping -c 1 -W 1 198.18.0.1 >/dev/null 2>&1 || true
 }
 
 # lp_start NAME NS COMMAND...: runs COMMAND in the namespace, output to $LP_TMP/NAME.log.
