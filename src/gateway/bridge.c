@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cam.h"
-#include "gso.h"
+#include "lp_gso.h"
 #include "peer_events.h"
 
 #define LAN_RX_ROUNDS 8 /* recvmmsg batches per readiness callback */

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gso.h"
+#include "lp_gso.h"
 #include "lp_base.h"
 #include "lp_proto.h"
 

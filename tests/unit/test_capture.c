@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "gso.h"
+#include "lp_gso.h"
 
 static char ns_a[64], ns_b[64];
 static int orig_ns = -1;

@@ -1,4 +1,4 @@
-/* Unit tests for src/gateway/gso.c: segmentation and checksum completion. */
+/* Unit tests for lib/proto/gso.c: segmentation and checksum completion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gso.h"
+#include "lp_gso.h"
 
 #define MAX_SEGS 16
 #define BUF 9000

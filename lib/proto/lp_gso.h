@@ -1,5 +1,5 @@
 /*
- * gso.h - user-space segmentation and checksum completion for frames read
+ * lp_gso.h - user-space segmentation and checksum completion for frames read
  * from an AF_PACKET socket with PACKET_VNET_HDR.
  *
  * The kernel hands a packet socket frames that are not what the wire
@@ -11,8 +11,8 @@
  *
  * Pure functions over caller memory: no allocation, no I/O.
  */
-#ifndef LP_GATEWAY_GSO_H
-#define LP_GATEWAY_GSO_H
+#ifndef LP_GSO_H
+#define LP_GSO_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -91,4 +91,4 @@ typedef int (*lp_gso_emit_fn)(void *user, const uint8_t *frame, size_t len);
 int lp_gso_segment(const struct lp_gso_meta *m, uint8_t *frame, size_t frame_len, uint8_t *scratch,
                    size_t scratch_cap, lp_gso_emit_fn emit, void *user) LP_WUR;
 
-#endif /* LP_GATEWAY_GSO_H */
+#endif /* LP_GSO_H */

@@ -5,7 +5,7 @@
  * bounds-checked against the frame length (and the IP packet's own length)
  * before its bytes are touched.
  */
-#include "gso.h"
+#include "lp_gso.h"
 
 #include <string.h>
 
