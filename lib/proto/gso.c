@@ -52,15 +52,37 @@ int lp_gso_meta_decode(const uint8_t *p, size_t len, struct lp_gso_meta *m)
 
 /* ---- checksums ------------------------------------------------------------ */
 
+/* The ones' complement sum of p as big-endian 16-bit words, added to sum.
+ * Sums native 32-bit words and swaps once at the end (RFC 1071: the sum
+ * is byte-order independent up to that swap), four bytes a step. */
 static uint64_t sum_bytes(const uint8_t *p, size_t len, uint64_t sum)
 {
-	size_t i;
+	uint64_t s = 0;
+	uint32_t w;
+	uint16_t h;
 
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint64_t)((unsigned)p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint64_t)((unsigned)p[len - 1] << 8);
-	return sum;
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w, p, 4);
+		s += w;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		s += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len == 1) {
+		uint8_t b[2] = { p[0], 0 };
+
+		memcpy(&h, b, 2);
+		s += h;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = (s >> 8 | s << 8) & 0xffff;
+#endif
+	return sum + s;
 }
 
 static uint16_t fold(uint64_t sum)
