@@ -17,6 +17,11 @@ ninja -C "$build" src/relay/lanparty-relay bench/relay_forward >/dev/null
 echo "== relay_forward =="
 LP_RELAY_BIN="$build/src/relay/lanparty-relay" "$build/bench/relay_forward" "$seconds"
 
+# ---- relay cost per peer: 2 .. 1,000 peers, broadcast to a room of 32 ---------
+echo
+echo "== relay_scale =="
+LP_RELAY_BIN="$build/src/relay/lanparty-relay" "$build/bench/relay_scale" "$((seconds < 3 ? seconds : 3))"
+
 # ---- the whole tunnel in network namespaces (root) ---------------------------
 echo
 echo "== lanparty (iperf3 and ping through the tunnel vs the bare veth path) =="
