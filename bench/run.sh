@@ -11,7 +11,7 @@ if [ ! -d "$build" ]; then
 	echo "run.sh: build directory '$build' not found (meson setup $build && ninja -C $build)" >&2
 	exit 2
 fi
-ninja -C "$build" src/relay/lanparty-relay bench/relay_forward >/dev/null
+ninja -C "$build" src/relay/lanparty-relay bench/relay_forward bench/relay_scale >/dev/null
 
 # ---- relay forwarding cost vs a plain UDP forwarder -------------------------
 echo "== relay_forward =="
