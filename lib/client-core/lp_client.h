@@ -132,6 +132,9 @@ struct lp_client_cbs {
 	void (*frame)(struct lp_client *s, const uint8_t *frame, size_t len, void *user);
 	/* Control events; ev is valid for the call only. */
 	void (*event)(struct lp_client *s, const struct lp_client_event *ev, void *user);
+	/* Runner only, optional: the frames of one socket read batch were all
+	 * delivered (flush what frame() held, e.g. lp_tap_flush). */
+	void (*frames_end)(void *user);
 };
 
 /* Reject reasons after which retrying cannot help: bad_hello, version,

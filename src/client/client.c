@@ -190,7 +190,9 @@ static void on_tap(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
  * privileges (keeping CAP_NET_ADMIN, see the top of the file). */
 static int tap_create(struct lp_lclient *c, uint32_t mtu)
 {
-	struct lp_tap_config cfg = { .name = c->tap_name, .mac = &c->mac, .mtu = mtu };
+	struct lp_tap_config cfg = {
+		.name = c->tap_name, .mac = &c->mac, .mtu = mtu, .coalesce = true
+	};
 	struct lp_tap_info info;
 	char mac[LP_MAC_STR_LEN];
 	int rc;
@@ -231,8 +233,18 @@ static int tap_create(struct lp_lclient *c, uint32_t mtu)
 		return rc;
 	}
 	c->tap_mtu = mtu;
-	if (lp_tap_get_info(c->tap, &info) == 0)
+	if (lp_tap_get_info(c->tap, &info) == 0) {
 		snprintf(c->tap_name, sizeof(c->tap_name), "%s", info.name);
+		if (info.offloads & LP_TAP_OFFLOAD_TSO4)
+			lp_log(c->log, LP_LOG_INFO, "TAP %s offloads: checksum, TSO%s%s",
+			       c->tap_name, info.offloads & LP_TAP_OFFLOAD_USO ? ", USO" : "",
+			       info.offloads & LP_TAP_OFFLOAD_COALESCE ? ", coalesced writes" : "");
+		else
+			lp_log(c->log, LP_LOG_INFO,
+			       "TAP %s: the kernel refused TSO offloads; one frame per read and "
+			       "write",
+			       c->tap_name);
+	}
 	lp_proto_mac_format(&c->mac, mac);
 	lp_log(c->log, LP_LOG_INFO, "TAP %s up: MAC %s, MTU %u; running as %s (CAP_NET_ADMIN kept)",
 	       c->tap_name, mac, (unsigned)mtu, c->user);
@@ -289,7 +301,18 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 	}
 }
 
-static const struct lp_client_cbs lclient_cbs = { .frame = on_frame, .event = on_event };
+/* The end of a batch from the relay: coalesced TCP segments go into the TAP. */
+static void on_frames_end(void *user)
+{
+	struct lp_lclient *c = user;
+
+	if (c->tap != NULL)
+		c->drops[LP_DROP_QUEUE_FULL] += lp_tap_flush(c->tap);
+}
+
+static const struct lp_client_cbs lclient_cbs = { .frame = on_frame,
+	                                          .event = on_event,
+	                                          .frames_end = on_frames_end };
 
 const struct lp_client_cbs *lp_lclient_cbs(void)
 {
