@@ -20,6 +20,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -42,6 +44,11 @@
 struct lp_tap {
 	int fd;  /* the tun/tap file */
 	int ctl; /* AF_INET datagram socket for interface ioctls */
+	/* With offloads the handle is an epoll set of fd and an eventfd that
+	 * stays readable while segments wait in q: the kernel's fd is not,
+	 * and a caller reading a bounded number per wake-up would strand them. */
+	int ep, evfd;
+	bool ev_set;
 	char name[IFNAMSIZ];
 	bool vnet;         /* IFF_VNET_HDR: every read and write has the header */
 	bool coalesce;     /* cfg->coalesce and vnet: writes wait for lp_tap_flush */
@@ -108,6 +115,23 @@ static void set_offloads(struct lp_tap *t)
 	}
 }
 
+static int make_handle(struct lp_tap *t)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	t->ep = epoll_create1(EPOLL_CLOEXEC);
+	t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (t->ep < 0 || t->evfd < 0)
+		return errno_to_lp(errno);
+	ev.data.fd = t->fd;
+	if (epoll_ctl(t->ep, EPOLL_CTL_ADD, t->fd, &ev) < 0)
+		return errno_to_lp(errno);
+	ev.data.fd = t->evfd;
+	if (epoll_ctl(t->ep, EPOLL_CTL_ADD, t->evfd, &ev) < 0)
+		return errno_to_lp(errno);
+	return 0;
+}
+
 static int mtu_ok(uint32_t mtu)
 {
 	return mtu >= LP_MTU_MIN && mtu <= LP_MTU_MAX;
@@ -131,7 +155,7 @@ int lp_tap_open(const struct lp_tap_config *cfg, struct lp_tap **out)
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return LP_ERR_NOMEM;
-	t->ctl = -1;
+	t->ctl = t->ep = t->evfd = -1;
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
 		rc = errno_to_lp(errno);
@@ -156,8 +180,12 @@ int lp_tap_open(const struct lp_tap_config *cfg, struct lp_tap **out)
 		rc = errno_to_lp(errno);
 		goto out;
 	}
-	if (t->vnet)
+	if (t->vnet) {
 		set_offloads(t);
+		rc = make_handle(t);
+		if (rc < 0)
+			goto out;
+	}
 	t->coalesce = t->vnet && cfg->coalesce;
 	memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
 	t->name[IFNAMSIZ - 1] = '\0';
@@ -196,6 +224,10 @@ void lp_tap_close(struct lp_tap *t)
 		close(t->fd);
 	if (t->ctl >= 0)
 		close(t->ctl);
+	if (t->ep >= 0)
+		close(t->ep);
+	if (t->evfd >= 0)
+		close(t->evfd);
 	free(t);
 }
 
@@ -260,12 +292,25 @@ static int queue_segment(void *user, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* Keeps the eventfd readable exactly while segments wait. */
+static void mark_pending(struct lp_tap *t, bool pending)
+{
+	uint64_t v = 1;
+
+	if (pending == t->ev_set)
+		return;
+	if (pending ? write(t->evfd, &v, sizeof(v)) == sizeof(v)
+	            : read(t->evfd, &v, sizeof(v)) == sizeof(v) || errno == EAGAIN)
+		t->ev_set = pending;
+}
+
 static ssize_t pop_segment(struct lp_tap *t, uint8_t *buf, size_t cap)
 {
 	size_t len = t->q_len[t->q_next], off = t->q_off[t->q_next];
 
 	if (++t->q_next == t->q_n)
 		t->q_n = t->q_next = 0;
+	mark_pending(t, t->q_n > 0);
 	if (len > cap)
 		return LP_ERR_TRUNCATED;
 	memcpy(buf, t->q + off, len);
@@ -393,7 +438,7 @@ uint64_t lp_tap_flush(struct lp_tap *t)
 
 lp_tap_handle lp_tap_get_handle(const struct lp_tap *t)
 {
-	return t->fd;
+	return t->ep >= 0 ? t->ep : t->fd;
 }
 
 int lp_tap_get_info(const struct lp_tap *t, struct lp_tap_info *out)
