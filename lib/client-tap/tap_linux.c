@@ -308,8 +308,10 @@ static ssize_t pop_segment(struct lp_tap *t, uint8_t *buf, size_t cap)
 {
 	size_t len = t->q_len[t->q_next], off = t->q_off[t->q_next];
 
-	if (++t->q_next == t->q_n)
+	if (++t->q_next == t->q_n) {
 		t->q_n = t->q_next = 0;
+		t->q_used = 0;
+	}
 	mark_pending(t, t->q_n > 0);
 	if (len > cap)
 		return LP_ERR_TRUNCATED;
