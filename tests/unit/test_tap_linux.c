@@ -323,7 +323,8 @@ static size_t peer_frame(uint8_t *f, unsigned dport, uint32_t seq, uint32_t ack,
 	put16(tcp + 14, 65535);
 	if (mss_opt)
 		memcpy(tcp + 20, "\x02\x04\x05\xb4", 4);
-	memcpy(tcp + thl, data, dlen);
+	if (dlen > 0)
+		memcpy(tcp + thl, data, dlen);
 	put16(tcp + 16,
 	      fin16(sum16(tcp, thl + dlen, sum16(ip + 12, 8, 6u + (uint32_t)(thl + dlen)))));
 	return 14 + tot;
