@@ -189,6 +189,9 @@ static int one(size_t n, size_t room_size, int broadcast, double seconds, struct
 	if (rp_relay_start(&relay, args) != 0)
 		goto out;
 	if (rp_world_init(&w, &relay) == 0) {
+		/* With hundreds of sessions in one process PMTUD can take longer
+		 * than the default second: its hello would then be refused. */
+		w.pmtud_wait_ns = 20 * SEC;
 		if (populate(&relay, &w, peers, n, room_size, r) == 0 &&
 		    traffic(&relay, &w, peers, n, room_size, broadcast, seconds, r) == 0)
 			rc = 0;

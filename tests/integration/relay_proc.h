@@ -140,7 +140,8 @@ struct rp_world {
 	size_t npeers;
 	uint8_t *tx;
 	uint8_t *rxmem;
-	struct lp_logger *log; /* RP_DEBUG=1 in the environment: stderr */
+	struct lp_logger *log;  /* RP_DEBUG=1 in the environment: stderr */
+	uint64_t pmtud_wait_ns; /* for sessions made after it is set; 0: the default 1 s */
 };
 
 /* Client context pinned to the relay's certificate (keepalive 500 ms so a
