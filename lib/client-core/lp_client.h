@@ -153,6 +153,9 @@ struct lp_client_cbs {
 	void (*datagram_rx)(struct lp_client *s, const uint8_t *dgram, size_t len, void *user);
 	/* Control events; ev is valid for the call only. */
 	void (*event)(struct lp_client *s, const struct lp_client_event *ev, void *user);
+	/* Runner only, optional: the frames of one socket read batch were all
+	 * delivered (flush what frame() held, e.g. lp_tap_flush). */
+	void (*frames_end)(void *user);
 };
 
 /* Reject reasons after which retrying cannot help: bad_hello, version,
@@ -447,6 +450,9 @@ struct lp_pump_dev_ops {
 	/* The first IPv4 address as text ("" when none): 0 or a negative error.
 	 * NULL: no address poll. */
 	int (*ipv4)(void *dev, char *out, size_t cap);
+	/* Optional: writes what write() held back to coalesce (lp_tap_flush);
+	 * returns the frames lost doing it. Called by lp_pump_frames_end. */
+	uint64_t (*flush)(void *dev);
 };
 
 struct lp_pump_cbs {
@@ -490,6 +496,9 @@ void lp_pump_stop_timers(struct lp_pump *p);
 
 /* A frame of the session for the device: the runner's frame callback. */
 void lp_pump_from_relay(struct lp_pump *p, const uint8_t *frame, size_t len);
+/* The runner's frames_end callback: the device's flush op (frames it lost
+ * count as queue_full drops). */
+void lp_pump_frames_end(struct lp_pump *p);
 /*
  * One frame for the session (no flush): LP_DROP_NONE when queued, else the
  * reason it was dropped - not_ready (no session), too_big, queue_full,

@@ -81,7 +81,18 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 		lp_boot_fail(b);
 }
 
-static const struct lp_client_cbs boot_cbs = { .frame = on_frame, .event = on_event };
+/* A batch from the relay is through: the device writes what it held. */
+static void on_frames_end(void *user)
+{
+	struct lp_boot *b = user;
+
+	if (b->pump != NULL)
+		lp_pump_frames_end(b->pump);
+}
+
+static const struct lp_client_cbs boot_cbs = { .frame = on_frame,
+	                                       .event = on_event,
+	                                       .frames_end = on_frames_end };
 
 /* ---- The pump's callbacks ----------------------------------------------------- */
 
