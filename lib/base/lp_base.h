@@ -81,7 +81,8 @@ enum lp_err {
 	LP_ERR_UNSUPPORTED = -46,    /* not supported on this platform */
 	LP_ERR_NOT_FOUND = -47,      /* no such adapter, route, file or entry */
 	LP_ERR_PERM = -48,           /* permission denied */
-	LP_ERR__MIN = -49
+	LP_ERR_JSON_LIMIT = -49,     /* JSON exceeds a size, depth or element cap */
+	LP_ERR__MIN = -50
 };
 
 /* Human text for an LP_ERR_* code; never NULL, also for unknown codes. */
