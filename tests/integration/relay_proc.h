@@ -75,7 +75,7 @@ uint64_t rp_proc_cpu_ns(pid_t pid);
 
 /* ---- Peers ------------------------------------------------------------------ */
 
-#define RP_PEERS_MAX 16
+#define RP_PEERS_MAX 80
 #define RP_EVENTS_MAX 64
 #define RP_MSGS_MAX 32
 #define RP_TAGS_MAX 16384
