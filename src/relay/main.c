@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "lp_obs.h"
 #include "lp_version.h"
+#include "privdrop.h"
 #include "relayd.h"
 
 #define PROG "lanparty-relay"
@@ -29,7 +30,8 @@ enum {
 	OPT_RATE_TOTAL,
 	OPT_MALFORMED,
 	OPT_METRICS,
-	OPT_STATUS
+	OPT_STATUS,
+	OPT_USER
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -63,6 +65,9 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "(no authentication: keep it on loopback or an operator network)" },
 	{ OPT_STATUS, "status-interval", "SECONDS", "60", false,
 	  "period of the status log line (0: none)" },
+	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
+	  "started as root: the user to switch to once the ports are bound (any other start "
+	  "keeps its user and drops its capabilities)" },
 };
 
 static const char relay_examples[] =
@@ -74,12 +79,16 @@ static const char relay_examples[] =
 static const char relay_notes[] =
         "Signals: SIGHUP reloads --cert/--key without dropping rooms, SIGUSR1 logs every room and "
         "peer, SIGINT/SIGTERM close every connection and exit. Frame decisions (forwarded, "
-        "dropped, filtered, rate-limited) are logged at --log-level debug. Exit status: 0 after "
-        "SIGINT/SIGTERM, 1 on a startup failure, 2 on a usage error.";
+        "dropped, filtered, rate-limited) are logged at --log-level debug. Privileges: the relay "
+        "binds its UDP and metrics ports (port 443 needs root or CAP_NET_BIND_SERVICE), then "
+        "switches to --user when started as root and gives up every capability before it reads "
+        "a packet; --cert/--key must be readable by that user for SIGHUP reloads. Exit status: "
+        "0 after SIGINT/SIGTERM, 1 on a startup failure, 2 on a usage error.";
 
 struct relay_args {
 	struct relayd_cfg cfg;
 	const char *listen_text;
+	const char *user;
 };
 
 static int parse_addr(const char *flag, const char *s, struct sockaddr_storage *out, char *err,
@@ -165,6 +174,9 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_STATUS:
 		return lp_cli_parse_seconds("status-interval", arg, 0, 86400 * LP_NS_PER_SEC,
 		                            &cfg->status_interval_ns, err, cap);
+	case OPT_USER:
+		a->user = arg;
+		return 0;
 	default:
 		return LP_ERR_INVAL;
 	}
@@ -195,7 +207,7 @@ int main(int argc, char **argv)
 		                    .n_opts = LP_ARRAY_LEN(relay_opts),
 		                    .examples = relay_examples,
 		                    .notes = relay_notes };
-	struct relay_args a = { .listen_text = "443/udp" };
+	struct relay_args a = { .listen_text = "443/udp", .user = LP_PRIVDROP_DEFAULT_USER };
 	struct relayd_cfg *cfgp = &a.cfg;
 	struct lp_cli_common common;
 	struct lp_obs_sink sink;
@@ -236,6 +248,14 @@ int main(int argc, char **argv)
 	rv = relayd_new(cfgp, loop, &sink.logger, &d);
 	if (rv != 0)
 		goto out;
+	/* Every socket is bound and the certificate loaded: nothing the relay
+	 * does from here needs a privilege, and no packet has been read yet. */
+	rv = lp_privdrop(a.user, 0);
+	if (rv != 0) {
+		lp_log(&sink.logger, LP_LOG_ERROR, "cannot drop privileges to user '%s': %s",
+		       a.user, lp_strerror(rv));
+		goto out;
+	}
 	if (lp_loop_signal_add(loop, SIGINT, on_signal, d) != 0 ||
 	    lp_loop_signal_add(loop, SIGTERM, on_signal, d) != 0 ||
 	    lp_loop_signal_add(loop, SIGHUP, on_signal, d) != 0 ||
