@@ -4,6 +4,8 @@
  */
 #include "quic_internal.h"
 
+#include "frame_guard.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -518,7 +520,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 	}
 	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
 	cb->encrypt = ngtcp2_crypto_encrypt_cb;
-	cb->decrypt = ngtcp2_crypto_decrypt_cb;
+	/* The relay filters what strangers may make ngtcp2 0.12.1 abort on. */
+	cb->decrypt = server ? lp_quic_guard_decrypt_cb : ngtcp2_crypto_decrypt_cb;
 	cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
 	cb->update_key = ngtcp2_crypto_update_key_cb;
 	cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;

@@ -14,6 +14,7 @@
 /* The attacks whose fixes have landed: their targets are asserted. */
 static const char *const enforced[] = {
 	"slow_metrics",
+	"ncid_retire",
 };
 
 uint64_t attack_proc_kib(pid_t pid, const char *field)
