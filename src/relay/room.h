@@ -140,7 +140,8 @@ struct lp_relay_callbacks {
  * Creates an engine. cfg NULL means defaults; cfg and cb are copied; log
  * (may be NULL: silent) must outlive the engine. send_datagram and
  * send_ctrl are required. Errors: LP_ERR_INVAL (bad callbacks or config),
- * LP_ERR_MTU_RANGE, LP_ERR_NOMEM.
+ * LP_ERR_MTU_RANGE, LP_ERR_NOMEM, LP_ERR_IO (no OS randomness for the MAC
+ * table key).
  */
 int lp_relay_new(struct lp_relay **out, const struct lp_relay_cfg *cfg,
                  const struct lp_relay_callbacks *cb, const struct lp_logger *log) LP_WUR;

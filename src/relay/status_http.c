@@ -57,7 +57,7 @@ static void client_del(struct http_client *c)
 		if (h->clients[i] == c)
 			h->clients[i] = NULL;
 	lp_loop_timer_cancel(h->loop, &c->timer);
-	lp_loop_fd_del(h->loop, c->fd);
+	lp_loop_unwatch(h->loop, c->fd);
 	close(c->fd);
 	free(c->out);
 	free(c);
@@ -109,7 +109,7 @@ static bool respond(struct http_client *c, const char *status, const char *type,
 	if (flush_out(c))
 		return true;
 	c->writing = true;
-	if (lp_loop_fd_mod(c->h->loop, c->fd, LP_LOOP_WRITE) != 0)
+	if (lp_loop_watch_mod(c->h->loop, c->fd, LP_LOOP_WRITE) != 0)
 		return true;
 	return false;
 }
@@ -150,7 +150,7 @@ static bool serve(struct http_client *c)
 	return respond(c, "200 OK", "text/plain; version=0.0.4", buf, (size_t)n, HEAD_MAX);
 }
 
-static void on_client(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_client(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct http_client *c = arg;
 	bool done;
@@ -206,7 +206,7 @@ static void on_client_timeout(struct lp_loop *l, struct lp_loop_timer *t, void *
 	client_del(c);
 }
 
-static void on_accept(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_accept(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct status_http *h = arg;
 	struct http_client *c;
@@ -229,9 +229,9 @@ static void on_accept(struct lp_loop *l, int fd, unsigned events, void *arg)
 	c->fd = cfd;
 	c->accepted = lp_loop_now(l);
 	lp_loop_timer_init(&c->timer, on_client_timeout, c);
-	if (lp_loop_fd_add(l, cfd, LP_LOOP_READ, on_client, c) != 0 ||
+	if (lp_loop_watch(l, cfd, LP_LOOP_READ, on_client, c) != 0 ||
 	    lp_loop_timer_arm(l, &c->timer, c->accepted + REQUEST_TIMEOUT_NS) != 0) {
-		lp_loop_fd_del(l, cfd);
+		lp_loop_unwatch(l, cfd);
 		close(cfd);
 		free(c);
 		return;
@@ -265,7 +265,7 @@ int status_http_new(struct lp_loop *loop, const struct sockaddr *addr, status_ht
 		       strerror(errno));
 		goto fail;
 	}
-	rv = lp_loop_fd_add(loop, h->fd, LP_LOOP_READ, on_accept, h);
+	rv = lp_loop_watch(loop, h->fd, LP_LOOP_READ, on_accept, h);
 	if (rv != 0)
 		goto fail;
 	lp_log(log, LP_LOG_INFO, "metrics: http://%s/metrics", text);
@@ -285,7 +285,7 @@ void status_http_del(struct status_http *h)
 	for (size_t i = 0; i < CLIENTS_MAX; i++)
 		if (h->clients[i] != NULL)
 			client_del(h->clients[i]);
-	lp_loop_fd_del(h->loop, h->fd);
+	lp_loop_unwatch(h->loop, h->fd);
 	close(h->fd);
 	free(h);
 }
