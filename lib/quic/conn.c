@@ -105,6 +105,13 @@ static int handshake_completed_cb(ngtcp2_conn *q, void *user)
 		lp_log(c->ctx->log, LP_LOG_WARN, "QUIC peer does not support DATAGRAM frames");
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
+	if (c->dg_buf == NULL) {
+		c->dg_cap = c->ctx->datagram_queue;
+		c->dg_buf = malloc(c->dg_cap * LP_QUIC_MAX_UDP_PAYLOAD);
+		c->dg_len = malloc(c->dg_cap * sizeof(*c->dg_len));
+		if (c->dg_buf == NULL || c->dg_len == NULL)
+			return NGTCP2_ERR_CALLBACK_FAILURE;
+	}
 	c->hs_done = true;
 	c->hs_done_ts = c->now;
 	if (c->state == LP_QUIC_HANDSHAKING) {
@@ -277,11 +284,10 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	c->server = ctx->server;
 	c->sid = -1;
 	c->state = LP_QUIC_HANDSHAKING;
-	c->dg_cap = ctx->datagram_queue;
-	c->dg_buf = malloc(c->dg_cap * LP_QUIC_MAX_UDP_PAYLOAD);
-	c->dg_len = malloc(c->dg_cap * sizeof(*c->dg_len));
+	/* The datagram FIFO (256 x 1452 bytes by default) is allocated when
+	 * the handshake completes: a stranger's Initial costs no queue. */
 	c->carry = malloc(LP_QUIC_MAX_UDP_PAYLOAD);
-	if (c->dg_buf == NULL || c->dg_len == NULL || c->carry == NULL) {
+	if (c->carry == NULL) {
 		lp_quic_conn_free(c);
 		return LP_ERR_NOMEM;
 	}
@@ -353,7 +359,7 @@ fail:
 
 int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_hooks *hooks,
                             void *owner, const struct lp_quic_path *path, const ngtcp2_pkt_hd *hd,
-                            uint64_t now, struct lp_quic_conn **out)
+                            const ngtcp2_cid *odcid, uint64_t now, struct lp_quic_conn **out)
 {
 	ngtcp2_callbacks cb;
 	ngtcp2_settings st;
@@ -378,6 +384,13 @@ int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_h
 	fill_settings(&st, ctx, now);
 	fill_params(&tp, ctx);
 	tp.original_dcid = hd->dcid;
+	if (odcid != NULL) {
+		/* After a Retry the client proves both CIDs in its transport
+		 * parameter checks (RFC 9000 7.3). */
+		tp.original_dcid = *odcid;
+		tp.retry_scid = hd->dcid;
+		tp.retry_scid_present = 1;
+	}
 	/* Clients must not move on their own; NAT rebinding is still handled. */
 	tp.disable_active_migration = 1;
 	tp.stateless_reset_token_present = 1;
@@ -522,6 +535,7 @@ void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *o
 	out->pmtud_done = c->pmtud_done;
 	out->datagrams_lost = c->dg_lost;
 	out->datagrams_queue_drops = c->dg_drops;
+	out->stream_unacked = c->sq_total - c->sq_acked;
 	if (c->q == NULL)
 		return;
 	ngtcp2_conn_get_conn_stat(c->q, &st);

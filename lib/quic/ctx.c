@@ -63,7 +63,10 @@ int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp
 	ctx->handshake_timeout_ns = DEF_HANDSHAKE_NS;
 	ctx->datagram_queue = cfg->datagram_queue ? cfg->datagram_queue : DEF_DGRAM_QUEUE;
 	ctx->max_connections = cfg->max_connections ? cfg->max_connections : DEF_MAX_CONNS;
+	ctx->retry_pending = cfg->retry_pending;
 	rv = lp_tls_random(ctx->reset_secret, sizeof(ctx->reset_secret));
+	if (rv == 0)
+		rv = lp_tls_random(ctx->retry_secret, sizeof(ctx->retry_secret));
 	if (rv == 0)
 		rv = lp_tls_server_creds_new(cfg, log, &ctx->creds);
 	if (rv != 0) {
@@ -93,7 +96,9 @@ void lp_quic_ctx_del(struct lp_quic_ctx *ctx)
 	lp_tls_creds_del(ctx->creds);
 	/* The reset secret lets anyone kill our connections: wipe it (a
 	 * volatile store the compiler cannot drop; portable to Windows). */
-	for (size_t i = 0; i < sizeof(ctx->reset_secret); i++)
+	for (size_t i = 0; i < sizeof(ctx->reset_secret); i++) {
 		((volatile uint8_t *)ctx->reset_secret)[i] = 0;
+		((volatile uint8_t *)ctx->retry_secret)[i] = 0;
+	}
 	free(ctx);
 }
