@@ -11,6 +11,7 @@
 #include "relayd.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "lp_ctrl.h"
 #include "lp_obs.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "status_http.h"
 
 #define RX_BATCH 32
@@ -26,15 +28,29 @@
 #define HOUSEKEEPING_NS (100 * LP_NS_PER_MS)
 #define EXPIRE_EVERY_NS (10 * LP_NS_PER_SEC)
 #define SHUTDOWN_GRACE_NS (300 * LP_NS_PER_MS)
+/* A connection past its handshake has this long to send its hello. */
+#define HELLO_DEADLINE_NS (3 * LP_NS_PER_SEC)
+/* Control bytes queued towards a peer and not acknowledged: a peer that
+ * does not read its control stream is closed above this (lifecycle
+ * messages are ~150 bytes: a room's worth of churn fits many times). */
+#define CTRL_OUT_MAX (32u * 1024)
+/* After this many connections have gone since the last time, the heap's
+ * free memory is handed back to the system (an attack's aftermath). */
+#define TRIM_AFTER_CLOSED 256
+/* Handshakes in progress above which Initials must answer a Retry first. */
+#define RETRY_PENDING 16
 
 struct rconn {
 	struct relayd *d;
 	struct lp_quic_conn *qc;
 	struct lp_relay_peer *peer;
-	struct lp_ctrl_decoder *dec;
+	struct lp_ctrl_decoder *dec; /* allocated with the first control byte */
+	struct lp_relay_ctrl_limit ctrl_limit;
+	uint64_t established;       /* first seen established by hello_deadlines, 0 before */
 	struct lp_ctrl_hello hello; /* waiting for our PMTUD while on d->hellos */
 	uint64_t hello_deadline;
 	bool closing;
+	bool evict; /* leaves its room at the next housekeeping, then closes */
 	size_t budget_seen;
 	struct lp_list_node hello_node; /* on d->hellos */
 	struct lp_list_node all_node;   /* on d->all */
@@ -57,6 +73,7 @@ struct relayd {
 	uint64_t next_expire;
 	uint64_t next_status;
 	bool shutting_down;
+	size_t closed_since_trim;
 	struct lp_log_ratelimit proto_rl;
 	uint8_t *rx_mem;
 	struct lp_udp_rx rx[RX_BATCH];
@@ -64,6 +81,7 @@ struct relayd {
 };
 
 static void rearm(struct relayd *d);
+static void protocol_error(struct relayd *d, struct rconn *rc, const char *what, int err);
 
 /* ---- engine callbacks --------------------------------------------------- */
 
@@ -80,6 +98,7 @@ static void eng_send_ctrl(void *user, void *conn, const struct lp_ctrl_msg *m)
 	struct relayd *d = user;
 	struct rconn *rc = conn;
 	uint8_t buf[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
+	struct lp_quic_conn_info info;
 	ssize_t n;
 	int rv;
 
@@ -87,6 +106,16 @@ static void eng_send_ctrl(void *user, void *conn, const struct lp_ctrl_msg *m)
 	if (n < 0) {
 		lp_log(d->log, LP_LOG_ERROR, "cannot encode %s: %s", lp_ctrl_type_name(m->type),
 		       lp_strerror((int)n));
+		return;
+	}
+	lp_quic_conn_info(rc->qc, &info);
+	if (info.stream_unacked + (size_t)n > CTRL_OUT_MAX) {
+		/* The engine may be iterating its peers right now: the peer
+		 * leaves its room from the housekeeping timer. */
+		rc->evict = true;
+		if (!rc->closing)
+			protocol_error(d, rc, "peer does not read its control stream",
+			               LP_ERR_AGAIN);
 		return;
 	}
 	rv = lp_quic_conn_stream_send(rc->qc, buf, (size_t)n);
@@ -254,6 +283,22 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 
 	(void)c;
 	(void)fin;
+	if (rc->closing)
+		return;
+	/* Every byte is counted before it is parsed; a peer past its budget
+	 * is closed, so a flood of control messages costs one refusal. */
+	if (!lp_relay_ctrl_limit_take(&rc->ctrl_limit, now, len)) {
+		protocol_error(d, rc, "control messages too fast", LP_ERR_AGAIN);
+		return;
+	}
+	if (rc->dec == NULL) {
+		rc->dec = malloc(sizeof(*rc->dec));
+		if (rc->dec == NULL) {
+			protocol_error(d, rc, "out of memory", LP_ERR_NOMEM);
+			return;
+		}
+		lp_ctrl_decoder_init(rc->dec);
+	}
 	while (len > 0 && !rc->closing) {
 		n = lp_ctrl_decoder_feed(rc->dec, data, len, &m);
 		if (n < 0) {
@@ -266,8 +311,14 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 		}
 		data += n;
 		len -= (size_t)n;
-		if (m.type != LP_CTRL_NONE)
-			on_ctrl(d, rc, &m, now);
+		if (m.type == LP_CTRL_NONE)
+			continue;
+		/* Bytes were taken above; each message also takes a token. */
+		if (!lp_relay_ctrl_limit_take(&rc->ctrl_limit, now, 0)) {
+			protocol_error(d, rc, "control messages too fast", LP_ERR_AGAIN);
+			return;
+		}
+		on_ctrl(d, rc, &m, now);
 	}
 }
 
@@ -315,6 +366,7 @@ static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const 
 	}
 	lp_quic_conn_set_user(c, NULL, NULL);
 	rconn_free(rc);
+	d->closed_since_trim++;
 }
 
 static const struct lp_quic_conn_cbs conn_cbs = {
@@ -334,12 +386,9 @@ static int cb_accept(struct lp_quic_server *s, struct lp_quic_conn *c, void *use
 	rc = calloc(1, sizeof(*rc));
 	if (rc == NULL)
 		return -1;
-	rc->dec = malloc(sizeof(*rc->dec));
-	if (rc->dec == NULL) {
-		free(rc);
-		return -1;
-	}
-	lp_ctrl_decoder_init(rc->dec);
+	lp_relay_ctrl_limit_init(&rc->ctrl_limit, LP_RELAY_CTRL_MSGS_PER_SEC,
+	                         LP_RELAY_CTRL_MSGS_BURST, LP_RELAY_CTRL_BYTES_PER_SEC,
+	                         LP_RELAY_CTRL_BYTES_BURST, lp_loop_now(d->loop));
 	rc->d = d;
 	rc->qc = c;
 	lp_list_insert_head(&d->all, &rc->all_node);
@@ -380,6 +429,12 @@ static void write_conn(struct lp_quic_conn *c, void *arg)
 
 static void flush(struct relayd *d)
 {
+	struct lp_quic_path path;
+	ssize_t n;
+
+	/* Retries first: they answer the packets just read. */
+	while ((n = lp_quic_server_stateless_pop(d->server, d->tx, sizeof(d->tx), &path)) > 0)
+		(void)!lp_udp_send(d->udp, &path, d->tx, (size_t)n, 0);
 	lp_quic_server_foreach_pending(d->server, write_conn, d);
 	rearm(d);
 }
@@ -443,12 +498,46 @@ static void status_line(void *user, const char *line)
 	lp_log(d->log, LP_LOG_INFO, "%s", line);
 }
 
+/* Connections that completed the handshake but sent no hello within
+ * HELLO_DEADLINE_NS of it (seen at housekeeping resolution) are closed:
+ * keep-alives alone do not buy a slot. Peers found not reading their
+ * control stream leave their room here. */
+static void hello_deadlines(struct relayd *d, uint64_t now)
+{
+	struct lp_list_node *n, *next;
+
+	LP_LIST_FOREACH_SAFE(n, next, &d->all)
+	{
+		struct rconn *rc = LP_CONTAINER_OF(n, struct rconn, all_node);
+
+		if (rc->evict && rc->peer != NULL) {
+			lp_relay_peer_leave(d->engine, rc->peer,
+			                    "does not read its control stream");
+			rc->peer = NULL;
+		}
+		if (rc->peer != NULL || rc->closing || hello_waiting(rc) ||
+		    lp_quic_conn_state(rc->qc) != LP_QUIC_ESTABLISHED)
+			continue;
+		if (rc->established == 0)
+			rc->established = now;
+		if (now - rc->established < HELLO_DEADLINE_NS)
+			continue;
+		protocol_error(d, rc, "no hello within 3 s", LP_ERR_TIMEOUT);
+	}
+}
+
 static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
 	struct relayd *d = arg;
 	uint64_t now = lp_loop_now(l);
 
 	hellos_poll(d, now);
+	hello_deadlines(d, now);
+	if (d->closed_since_trim >= TRIM_AFTER_CLOSED) {
+		/* An attack's connections are gone: give their memory back. */
+		d->closed_since_trim = 0;
+		(void)malloc_trim(0);
+	}
 	if (now >= d->next_expire) {
 		lp_relay_expire(d->engine, now);
 		d->next_expire = now + EXPIRE_EVERY_NS;
@@ -484,11 +573,25 @@ static ssize_t render_metrics(void *user, char *buf, size_t cap)
 	             "# HELP lanparty_relay_quic_connections Live QUIC connections.\n"
 	             "# TYPE lanparty_relay_quic_connections gauge\n"
 	             "lanparty_relay_quic_connections %zu\n"
+	             "# HELP lanparty_relay_quic_handshaking QUIC connections still in their "
+	             "handshake.\n"
+	             "# TYPE lanparty_relay_quic_handshaking gauge\n"
+	             "lanparty_relay_quic_handshaking %zu\n"
+	             "# HELP lanparty_relay_quic_retries_total Retry packets sent (address "
+	             "validation under load).\n"
+	             "# TYPE lanparty_relay_quic_retries_total counter\n"
+	             "lanparty_relay_quic_retries_total %llu\n"
+	             "# HELP lanparty_relay_quic_bad_tokens_total Initials dropped for an "
+	             "invalid or expired token.\n"
+	             "# TYPE lanparty_relay_quic_bad_tokens_total counter\n"
+	             "lanparty_relay_quic_bad_tokens_total %llu\n"
 	             "# HELP lanparty_relay_quic_dropped_packets_total UDP payloads dropped "
 	             "before reaching a connection.\n"
 	             "# TYPE lanparty_relay_quic_dropped_packets_total counter\n"
 	             "lanparty_relay_quic_dropped_packets_total %llu\n",
-	             lp_quic_server_conn_count(d->server),
+	             lp_quic_server_conn_count(d->server), lp_quic_server_handshaking(d->server),
+	             (unsigned long long)lp_quic_server_retries(d->server),
+	             (unsigned long long)lp_quic_server_bad_tokens(d->server),
 	             (unsigned long long)lp_quic_server_dropped(d->server));
 	if (m < 0 || (size_t)m >= cap - (size_t)n)
 		return LP_ERR_NOBUF;
@@ -533,7 +636,9 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		d->rx[i].data = d->rx_mem + i * RX_BUF_LEN;
 		d->rx[i].cap = RX_BUF_LEN;
 	}
-	rv = lp_quic_ctx_new_server(&cfg->quic, log, &d->ctx);
+	if (d->cfg.quic.retry_pending == 0)
+		d->cfg.quic.retry_pending = RETRY_PENDING;
+	rv = lp_quic_ctx_new_server(&d->cfg.quic, log, &d->ctx);
 	if (rv != 0)
 		goto fail;
 	rv = lp_quic_server_new(d->ctx, &srv_cbs, d, &d->server);

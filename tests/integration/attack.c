@@ -13,8 +13,8 @@
 
 /* The attacks whose fixes have landed: their targets are asserted. */
 static const char *const enforced[] = {
-	"slow_metrics",
-	"ncid_retire",
+	"flood_frames",    "flood_admit", "flood_rss_peak", "flood_rss_after", "no_hello",
+	"ctrl_spam_close", "deaf_peer",   "slow_metrics",   "ncid_retire",
 };
 
 uint64_t attack_proc_kib(pid_t pid, const char *field)

@@ -236,8 +236,10 @@ static void test_handshake_flood(void **state)
 	pct_g = 100.0 * (double)f.g->frames / FLOOD_FRAMES;
 	pct_c = 100.0 * (double)f.c->frames / FLOOD_FRAMES;
 
-	printf("  flood: %u Initials in %d s from %d ports; relay connections peak %llu\n",
-	       FLOOD_INITIALS, FLOOD_SECONDS, FLOOD_PORTS, (unsigned long long)conns_peak);
+	printf("  flood: %u Initials in %d s from %d ports; relay connections peak %llu, "
+	       "Retry packets %llu\n",
+	       FLOOD_INITIALS, FLOOD_SECONDS, FLOOD_PORTS, (unsigned long long)conns_peak,
+	       (unsigned long long)rp_relay_metric(&relay, "lanparty_relay_quic_retries_total"));
 	attack_report("flood_frames", pct_g >= 99.0 && pct_c >= 99.0, ">= 99% delivered",
 	              "C->G %.1f%%, G->C %.1f%% of %d frames", pct_g, pct_c, FLOOD_FRAMES);
 	attack_report("flood_admit", f.admit_ns != 0 && f.admit_ns <= 2 * SEC,

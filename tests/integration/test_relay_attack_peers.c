@@ -236,6 +236,8 @@ static void test_deaf_peer(void **state)
 	rss1 = attack_proc_kib(relay.pid, "VmRSS");
 	snprintf(key, sizeof(key), "lanparty_relay_room_peers{room=\"DEAF\"}");
 	in_room = rp_relay_metric(&relay, key);
+	printf("  relay log: %zu \"does not read\" closes\n",
+	       rp_relay_log_count(&relay, "does not read its control stream"));
 	printf("  %llu players joined and left room DEAF in %d s; relay RSS %.1f -> %.1f MiB\n",
 	       (unsigned long long)churns, DEAF_SECONDS, (double)rss0 / 1024, (double)rss1 / 1024);
 	attack_report("deaf_peer", in_room == UINT64_MAX || in_room == 0,
