@@ -1,9 +1,9 @@
 /*
- * runner.c - the platform-neutral half of the runner section of
- * lp_client.h: one session and one UDP socket per attempt, events
- * forwarded to the user, reconnects with backoff, the permanent-reject
- * decision, and the reload of a pinned relay certificate, on the one event
- * loop of lib/evloop (the same contract on Linux and Windows).
+ * runner.c - the runner section of lp_client.h: one session and one UDP
+ * socket per attempt, events forwarded to the user, reconnects with
+ * backoff, the permanent-reject decision, and the reload of a pinned relay
+ * certificate, on the one event loop of lib/evloop (the same contract on
+ * Linux and Windows).
  *
  * One session and one socket per attempt: a fresh socket gets a fresh
  * source port, so a NAT binding or an error state of the old path cannot

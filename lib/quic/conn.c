@@ -298,10 +298,15 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	return 0;
 }
 
-static int attach_tls(struct lp_quic_conn *c)
+/* After ngtcp2_conn_client_new / _server_new returned rv: maps a failure,
+ * or attaches the TLS session. */
+static int conn_started(struct lp_quic_conn *c, int rv)
 {
-	int rv = lp_tls_session_new(c->ctx->creds, c->server, &c->ref, &c->tls);
-
+	if (rv != 0) {
+		c->q = NULL;
+		return rv == NGTCP2_ERR_NOMEM ? LP_ERR_NOMEM : LP_ERR_QUIC;
+	}
+	rv = lp_tls_session_new(c->ctx->creds, c->server, &c->ref, &c->tls);
 	if (rv != 0)
 		return rv;
 	ngtcp2_conn_set_tls_native_handle(c->q, lp_tls_session_native(c->tls));
@@ -338,14 +343,8 @@ int lp_quic_conn_connect(struct lp_quic_ctx *ctx, const struct lp_quic_path *pat
 	fill_callbacks(&cb, false);
 	fill_settings(&st, ctx, now);
 	fill_params(&tp, ctx);
-	rv = ngtcp2_conn_client_new(&c->q, &dcid, &scid, &c->ps.path, NGTCP2_PROTO_VER_V1, &cb, &st,
-	                            &tp, NULL, c);
-	if (rv != 0) {
-		c->q = NULL;
-		rv = rv == NGTCP2_ERR_NOMEM ? LP_ERR_NOMEM : LP_ERR_QUIC;
-		goto fail;
-	}
-	rv = attach_tls(c);
+	rv = conn_started(c, ngtcp2_conn_client_new(&c->q, &dcid, &scid, &c->ps.path,
+	                                            NGTCP2_PROTO_VER_V1, &cb, &st, &tp, NULL, c));
 	if (rv != 0)
 		goto fail;
 	if (ctx->keepalive_ns != 0)
@@ -400,14 +399,8 @@ int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_h
 		rv = LP_ERR_TLS;
 		goto fail;
 	}
-	rv = ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &c->ps.path, hd->version, &cb, &st,
-	                            &tp, NULL, c);
-	if (rv != 0) {
-		c->q = NULL;
-		rv = rv == NGTCP2_ERR_NOMEM ? LP_ERR_NOMEM : LP_ERR_QUIC;
-		goto fail;
-	}
-	rv = attach_tls(c);
+	rv = conn_started(c, ngtcp2_conn_server_new(&c->q, &hd->scid, &scid, &c->ps.path,
+	                                            hd->version, &cb, &st, &tp, NULL, c));
 	if (rv != 0)
 		goto fail;
 	/* Route both the client's chosen DCID (its retransmitted Initials)

@@ -469,11 +469,6 @@ size_t lp_relay_expire(struct lp_relay *r, uint64_t now_ns)
 
 /* ---- Inspection ------------------------------------------------------------------ */
 
-const struct lp_relay_cfg *lp_relay_cfg_get(const struct lp_relay *r)
-{
-	return &r->cfg;
-}
-
 const struct lp_counters *lp_relay_counters(const struct lp_relay *r)
 {
 	return &r->totals;

@@ -230,7 +230,6 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 size_t lp_relay_expire(struct lp_relay *r, uint64_t now_ns);
 
 /* ---- Inspection (metrics, snapshots, tests) ------------------------------------- */
-const struct lp_relay_cfg *lp_relay_cfg_get(const struct lp_relay *r) LP_WUR;
 /* Relay-wide totals over all peers, including peers that left. */
 const struct lp_counters *lp_relay_counters(const struct lp_relay *r) LP_WUR;
 uint64_t lp_relay_admitted_total(const struct lp_relay *r) LP_WUR;
