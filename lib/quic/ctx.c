@@ -74,6 +74,8 @@ int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp
 	ctx->server = true;
 	ctx->max_connections = cfg->max_connections ? cfg->max_connections : DEF_MAX_CONNS;
 	ctx->retry_pending = cfg->retry_pending;
+	ctx->pending_per_source = cfg->pending_per_source;
+	ctx->conns_per_source = cfg->conns_per_source;
 	rv = lp_tls_random(ctx->reset_secret, sizeof(ctx->reset_secret));
 	if (rv == 0)
 		rv = lp_tls_random(ctx->retry_secret, sizeof(ctx->retry_secret));

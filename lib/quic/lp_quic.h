@@ -87,6 +87,15 @@ struct lp_quic_server_cfg {
 	 * stateless Retry (lp_quic_server_stateless_pop) and costs no state;
 	 * the client comes back with the token. 0: never. */
 	size_t retry_pending;
+	/* Per source address (IPv4 /32, IPv6 /64): a source with this many
+	 * connections still handshaking gets a Retry for its next token-less
+	 * Initial (it must prove its address, like everyone under load); a
+	 * source with conns_per_source connections gets nothing more (dropped,
+	 * counted in lp_quic_server_source_capped). Sources are counted in 4096
+	 * keyed-hash buckets, so two sources sharing one can only be capped
+	 * earlier, never later. 0: no cap. */
+	size_t pending_per_source;
+	size_t conns_per_source;
 };
 
 /* ---- Context: TLS credentials and settings shared by connections ------- */
@@ -265,6 +274,7 @@ uint64_t lp_quic_server_dropped(const struct lp_quic_server *s);
 size_t lp_quic_server_handshaking(const struct lp_quic_server *s);
 uint64_t lp_quic_server_retries(const struct lp_quic_server *s);
 uint64_t lp_quic_server_bad_tokens(const struct lp_quic_server *s);
+uint64_t lp_quic_server_source_capped(const struct lp_quic_server *s);
 /*
  * Stateless packets (Retry) lp_quic_server_read queued, oldest first: copies
  * one into buf (cap >= 256) with the path to send it on and returns its

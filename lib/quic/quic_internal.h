@@ -38,6 +38,8 @@ struct lp_quic_ctx {
 	size_t datagram_queue;
 	size_t max_connections;
 	size_t retry_pending; /* 0: never Retry */
+	size_t pending_per_source;
+	size_t conns_per_source;
 	uint8_t reset_secret[LP_QUIC_RESET_SECRET_LEN];
 	uint8_t retry_secret[LP_QUIC_RESET_SECRET_LEN];
 };

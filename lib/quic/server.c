@@ -54,9 +54,11 @@ struct srv_conn {
 	struct lp_list_node all;   /* on s->all */
 	struct srv_conn *due_next; /* handle_expiry's due list */
 	struct cid_entry *cids;
-	bool handshaking; /* counted in s->nhandshaking */
+	bool handshaking; /* counted in s->nhandshaking and src_pending[src] */
+	size_t src;       /* source bucket */
 };
 
+#define SRC_BUCKETS 4096
 #define STATELESS_MAX 16
 #define STATELESS_LEN 256
 /* How long a Retry token is good for: a round trip and a retransmission. */
@@ -84,6 +86,9 @@ struct lp_quic_server {
 	uint64_t dropped;
 	uint64_t retries;
 	uint64_t bad_tokens;
+	uint64_t source_capped;
+	uint16_t src_pending[SRC_BUCKETS];
+	uint16_t src_conns[SRC_BUCKETS];
 	struct stateless_pkt tx[STATELESS_MAX];
 	size_t tx_head, tx_count;
 };
@@ -231,13 +236,35 @@ static const struct lp_quic_conn_hooks srv_hooks = {
 
 /* ---- connections -------------------------------------------------------------- */
 
-/* Keeps s->nhandshaking in step once sc's connection left its handshake. */
+/* Keeps the handshake counts in step once sc's connection left its
+ * handshake. */
 static void hs_update(struct lp_quic_server *s, struct srv_conn *sc)
 {
 	if (sc->handshaking && lp_quic_conn_state(sc->c) != LP_QUIC_HANDSHAKING) {
 		sc->handshaking = false;
 		s->nhandshaking--;
+		s->src_pending[sc->src]--;
 	}
+}
+
+/* The bucket of a source address: IPv4 /32, IPv6 /64 (one subscriber's
+ * prefix), keyed so a stranger cannot aim at another source's bucket. */
+static size_t src_bucket(const struct lp_quic_server *s, const struct sockaddr_storage *a)
+{
+	uint8_t key[9];
+	size_t n;
+
+	if (a->ss_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 8);
+		n = 9;
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)a)->sin_addr, 4);
+		n = 5;
+	}
+	/* The CID map's key, with a different input domain (first byte). */
+	return (size_t)lp_siphash24(s->k1, s->k0, key, n) % SRC_BUCKETS;
 }
 
 /* Forgets sc and frees its connection (no packet is sent). */
@@ -246,6 +273,7 @@ static void free_conn(struct lp_quic_server *s, struct srv_conn *sc)
 	if (sc->handshaking) {
 		sc->handshaking = false;
 		s->nhandshaking--;
+		s->src_pending[sc->src]--;
 	}
 	while (sc->cids != NULL) {
 		struct cid_entry *e = sc->cids;
@@ -261,6 +289,7 @@ static void free_conn(struct lp_quic_server *s, struct srv_conn *sc)
 	if (lp_list_linked(&sc->all)) {
 		lp_list_remove(&sc->all);
 		s->nconns--;
+		s->src_conns[sc->src]--;
 	}
 	lp_quic_conn_free(sc->c);
 	free(sc);
@@ -348,12 +377,14 @@ static int accept_new(struct lp_quic_server *s, const struct lp_quic_path *path,
 	ngtcp2_cid odcid;
 	const ngtcp2_cid *podcid = NULL;
 	struct srv_conn *sc;
+	size_t src;
 	int rv;
 
 	if (ngtcp2_accept(&hd, pkt, len) != 0 || s->nconns >= s->ctx->max_connections) {
 		s->dropped++;
 		return 0;
 	}
+	src = src_bucket(s, &path->remote);
 	if (hd.type == NGTCP2_PKT_INITIAL && hd.token.len > 0) {
 		/* We issue no NEW_TOKEN: any token must be one of our Retries. */
 		if (ngtcp2_crypto_verify_retry_token(
@@ -366,14 +397,25 @@ static int accept_new(struct lp_quic_server *s, const struct lp_quic_path *path,
 			return 0;
 		}
 		podcid = &odcid;
-	} else if (s->ctx->retry_pending != 0 && s->nhandshaking >= s->ctx->retry_pending) {
+	} else if ((s->ctx->retry_pending != 0 && s->nhandshaking >= s->ctx->retry_pending) ||
+	           (s->ctx->pending_per_source != 0 &&
+	            s->src_pending[src] >= s->ctx->pending_per_source)) {
+		/* Under load, or from a source with many handshakes in flight:
+		 * prove the address first (a stateless answer). */
 		queue_retry(s, path, &hd, now);
+		return 0;
+	}
+	if ((s->ctx->conns_per_source != 0 && s->src_conns[src] >= s->ctx->conns_per_source) ||
+	    s->src_conns[src] == UINT16_MAX || s->src_pending[src] == UINT16_MAX) {
+		s->source_capped++;
+		s->dropped++;
 		return 0;
 	}
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return LP_ERR_NOMEM;
 	sc->s = s;
+	sc->src = src;
 	rv = lp_quic_conn_new_server(s->ctx, &srv_hooks, sc, path, &hd, podcid, now, &sc->c);
 	if (rv != 0) {
 		free_conn(s, sc); /* the CIDs routed before the failure go too */
@@ -382,8 +424,10 @@ static int accept_new(struct lp_quic_server *s, const struct lp_quic_path *path,
 	}
 	lp_list_insert_tail(&s->all, &sc->all);
 	s->nconns++;
+	s->src_conns[src]++;
 	sc->handshaking = true;
 	s->nhandshaking++;
+	s->src_pending[src]++;
 	if (lp_quic_conn_read(sc->c, path, pkt, len, now) != 0 ||
 	    lp_quic_conn_state(sc->c) != LP_QUIC_HANDSHAKING) {
 		/* A bad first Initial: forget it without a word. */
@@ -519,6 +563,11 @@ uint64_t lp_quic_server_retries(const struct lp_quic_server *s)
 uint64_t lp_quic_server_bad_tokens(const struct lp_quic_server *s)
 {
 	return s->bad_tokens;
+}
+
+uint64_t lp_quic_server_source_capped(const struct lp_quic_server *s)
+{
+	return s->source_capped;
 }
 
 ssize_t lp_quic_server_stateless_pop(struct lp_quic_server *s, uint8_t *buf, size_t cap,

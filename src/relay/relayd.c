@@ -37,8 +37,12 @@
 /* After this many connections have gone since the last time, the heap's
  * free memory is handed back to the system (an attack's aftermath). */
 #define TRIM_AFTER_CLOSED 256
-/* Handshakes in progress above which Initials must answer a Retry first. */
+/* Handshakes in progress above which Initials must answer a Retry first;
+ * per source address (/32, /64): handshakes in progress and connections
+ * (a LAN party behind one NAT address is at most a room or two). */
 #define RETRY_PENDING 16
+#define PENDING_PER_SOURCE 8
+#define CONNS_PER_SOURCE 64
 
 struct rconn {
 	struct relayd *d;
@@ -585,6 +589,10 @@ static ssize_t render_metrics(void *user, char *buf, size_t cap)
 	             "invalid or expired token.\n"
 	             "# TYPE lanparty_relay_quic_bad_tokens_total counter\n"
 	             "lanparty_relay_quic_bad_tokens_total %llu\n"
+	             "# HELP lanparty_relay_quic_source_capped_total Initials dropped by the "
+	             "per-source caps.\n"
+	             "# TYPE lanparty_relay_quic_source_capped_total counter\n"
+	             "lanparty_relay_quic_source_capped_total %llu\n"
 	             "# HELP lanparty_relay_quic_dropped_packets_total UDP payloads dropped "
 	             "before reaching a connection.\n"
 	             "# TYPE lanparty_relay_quic_dropped_packets_total counter\n"
@@ -592,6 +600,7 @@ static ssize_t render_metrics(void *user, char *buf, size_t cap)
 	             lp_quic_server_conn_count(d->server), lp_quic_server_handshaking(d->server),
 	             (unsigned long long)lp_quic_server_retries(d->server),
 	             (unsigned long long)lp_quic_server_bad_tokens(d->server),
+	             (unsigned long long)lp_quic_server_source_capped(d->server),
 	             (unsigned long long)lp_quic_server_dropped(d->server));
 	if (m < 0 || (size_t)m >= cap - (size_t)n)
 		return LP_ERR_NOBUF;
@@ -638,6 +647,10 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	}
 	if (d->cfg.quic.retry_pending == 0)
 		d->cfg.quic.retry_pending = RETRY_PENDING;
+	if (d->cfg.quic.pending_per_source == 0)
+		d->cfg.quic.pending_per_source = PENDING_PER_SOURCE;
+	if (d->cfg.quic.conns_per_source == 0)
+		d->cfg.quic.conns_per_source = CONNS_PER_SOURCE;
 	rv = lp_quic_ctx_new_server(&d->cfg.quic, log, &d->ctx);
 	if (rv != 0)
 		goto fail;

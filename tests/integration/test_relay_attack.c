@@ -15,6 +15,8 @@
  *   room_slots       one connection per room from 127.0.0.1 until the
  *                    relay's --max-rooms 8 are used, then a player from
  *                    127.0.0.2 opens a room.
+ *   source_cap       70 connections from 127.0.0.1, then one from
+ *                    127.0.0.2.
  *
  * Each attack prints one "ATTACK" line (figure and target); see attack.h
  * for which targets are asserted.
@@ -337,12 +339,56 @@ static void test_room_slots(void **state)
 	assert_int_equal(rp_relay_stop(&relay), 0);
 }
 
+/* One address opens more connections than the relay gives one source
+ * (64): the rest are not answered, while another address still connects. */
+static bool all_settled(void *arg)
+{
+	struct rp_world *w = arg;
+
+	for (size_t i = 0; i < w->npeers; i++)
+		if (!w->peers[i]->established && !w->peers[i]->closed)
+			return false;
+	return true;
+}
+
+static void test_source_cap(void **state)
+{
+	struct rp_relay relay;
+	struct rp_world w;
+	struct rp_peer *v;
+	unsigned established = 0;
+	uint64_t capped;
+
+	(void)state;
+	assert_int_equal(rp_relay_start(&relay, NULL), 0);
+	assert_int_equal(rp_world_init(&w, &relay), 0);
+	for (unsigned i = 0; i < 70; i++)
+		assert_non_null(rp_raw_new(&w, "S"));
+	/* Well within the 3 s hello deadline, and long enough for 64. */
+	(void)rp_pump(&w, 2500 * MS, all_settled, &w);
+	for (size_t i = 0; i < w.npeers; i++)
+		established += w.peers[i]->established;
+	w.bind_ip = 0x7f000002;
+	v = rp_raw_new(&w, "other");
+	assert_non_null(v);
+	(void)rp_pump(&w, 2 * SEC, established_cond, v);
+	capped = rp_relay_metric(&relay, "lanparty_relay_quic_source_capped_total");
+	attack_report("source_cap", established <= 64 && v->established,
+	              "<= 64 connections per source; another source still connects",
+	              "127.0.0.1 established %u of 70; 127.0.0.2 %s; %llu Initials capped",
+	              established, v->established ? "established" : "NOT established",
+	              (unsigned long long)capped);
+	rp_world_free(&w);
+	assert_int_equal(rp_relay_stop(&relay), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_flood),
 		cmocka_unit_test(test_no_hello),
 		cmocka_unit_test(test_room_slots),
+		cmocka_unit_test(test_source_cap),
 	};
 
 	return cmocka_run_group_tests_name("relay_attack", tests, NULL, NULL);
