@@ -227,6 +227,8 @@ size_t lp_quic_conn_datagram_budget(const struct lp_quic_conn *c);
 void lp_quic_conn_close(struct lp_quic_conn *c, uint64_t app_code, const char *reason);
 
 void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *out);
+/* The connection's current path (remote: the peer's address). */
+void lp_quic_conn_path(const struct lp_quic_conn *c, struct lp_quic_path *out);
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
 /* cbs is kept by pointer (use static storage); NULL silences the connection. */
 void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);

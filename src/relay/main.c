@@ -31,7 +31,8 @@ enum {
 	OPT_MALFORMED,
 	OPT_METRICS,
 	OPT_STATUS,
-	OPT_USER
+	OPT_USER,
+	OPT_ROOMS_PER_ADDR
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -48,6 +49,8 @@ static const struct lp_cli_opt relay_opts[] = {
 	{ OPT_IDLE, "idle-timeout", "SECONDS", "30", false,
 	  "close connections silent for this long (1-3600)" },
 	{ OPT_MAX_ROOMS, "max-rooms", "N", "256", false, "rooms this relay hosts at most" },
+	{ OPT_ROOMS_PER_ADDR, "rooms-per-address", "N", "16", false,
+	  "rooms one address (IPv4, IPv6 /64) may open while it stays in them" },
 	{ OPT_MAX_PEERS, "max-peers", "N", "32", false,
 	  "peers per room, gateway included (2-1024)" },
 	{ OPT_ROOM_MTU, "room-mtu", "N", "1380", false,
@@ -177,6 +180,9 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_USER:
 		a->user = arg;
 		return 0;
+	case OPT_ROOMS_PER_ADDR:
+		return parse_u32("rooms-per-address", arg, 1, 1000000, &cfg->rooms_per_source, err,
+		                 cap);
 	default:
 		return LP_ERR_INVAL;
 	}

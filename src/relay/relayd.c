@@ -43,6 +43,10 @@
 #define RETRY_PENDING 16
 #define PENDING_PER_SOURCE 8
 #define CONNS_PER_SOURCE 64
+/* Rooms one source address (/32, /64) may have opened and still be in,
+ * unless the configuration says otherwise. */
+#define ROOMS_PER_SOURCE 16
+#define SRC_BUCKETS 1024
 
 struct rconn {
 	struct relayd *d;
@@ -54,7 +58,9 @@ struct rconn {
 	struct lp_ctrl_hello hello; /* waiting for our PMTUD while on d->hellos */
 	uint64_t hello_deadline;
 	bool closing;
-	bool evict; /* leaves its room at the next housekeeping, then closes */
+	bool evict;       /* leaves its room at the next housekeeping, then closes */
+	bool opened_room; /* counted in d->rooms_by_src[src] */
+	size_t src;
 	size_t budget_seen;
 	struct lp_list_node hello_node; /* on d->hellos */
 	struct lp_list_node all_node;   /* on d->all */
@@ -78,6 +84,8 @@ struct relayd {
 	uint64_t next_status;
 	bool shutting_down;
 	size_t closed_since_trim;
+	uint64_t src_k0, src_k1;
+	uint16_t rooms_by_src[SRC_BUCKETS];
 	struct lp_log_ratelimit proto_rl;
 	uint8_t *rx_mem;
 	struct lp_udp_rx rx[RX_BATCH];
@@ -150,17 +158,67 @@ static void hello_unqueue(struct rconn *rc)
 		lp_list_remove(&rc->hello_node);
 }
 
+/* The keyed bucket of the peer's source address: IPv4 /32, IPv6 /64. */
+static size_t src_bucket(const struct relayd *d, const struct lp_quic_conn *qc)
+{
+	struct lp_quic_path path;
+	uint8_t key[9];
+	size_t n;
+
+	lp_quic_conn_path(qc, &path);
+	if (path.remote.ss_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)&path.remote)->sin6_addr, 8);
+		n = 9;
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)&path.remote)->sin_addr, 4);
+		n = 5;
+	}
+	return (size_t)lp_siphash24(d->src_k0, d->src_k1, key, n) % SRC_BUCKETS;
+}
+
+/* A hello that would open a room from a source already in
+ * cfg.rooms_per_source rooms it opened: refused like a full relay, so one
+ * address cannot take every room slot. */
+static bool room_quota_refused(struct relayd *d, struct rconn *rc)
+{
+	struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
+
+	if (lp_relay_room_find(d->engine, rc->hello.room) != NULL)
+		return false;
+	rc->src = src_bucket(d, rc->qc);
+	if (d->rooms_by_src[rc->src] < d->cfg.rooms_per_source)
+		return false;
+	rej.u.reject.reason = LP_REJECT_TOO_MANY_ROOMS;
+	snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
+	         "too many rooms opened from your address (%u)", (unsigned)d->cfg.rooms_per_source);
+	eng_send_ctrl(d, rc, &rej);
+	lp_log(d->log, LP_LOG_INFO, "room %s: refused: %s", rc->hello.room, rej.u.reject.message);
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_REJECTED, rej.u.reject.message);
+	return true;
+}
+
 static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 {
 	struct lp_ctrl_msg reply;
 	char mac[LP_MAC_STR_LEN];
 	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
+	bool new_room;
 	int rv;
 
 	hello_unqueue(rc);
+	if (room_quota_refused(d, rc))
+		return;
+	new_room = lp_relay_room_find(d->engine, rc->hello.room) == NULL;
 	lp_proto_mac_format(&rc->hello.mac, mac);
 	rv = lp_relay_admit(d->engine, &rc->hello, rc, budget, now, &reply, &rc->peer);
 	if (rv == 0) {
+		if (new_room) {
+			rc->opened_room = true;
+			d->rooms_by_src[rc->src]++;
+		}
 		rc->budget_seen = budget;
 		lp_log(d->log, LP_LOG_INFO,
 		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", rc->hello.room,
@@ -368,6 +426,8 @@ static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const 
 		lp_relay_peer_leave(d->engine, rc->peer, close_text(err, reason));
 		rc->peer = NULL;
 	}
+	if (rc->opened_room)
+		d->rooms_by_src[rc->src]--;
 	lp_quic_conn_set_user(c, NULL, NULL);
 	rconn_free(rc);
 	d->closed_since_trim++;
@@ -635,6 +695,11 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	lp_log_ratelimit_init(&d->proto_rl, 10, 10 * LP_NS_PER_SEC);
 	lp_loop_timer_init(&d->quic_timer, on_quic_timer, d);
 	lp_loop_timer_init(&d->house_timer, on_house_timer, d);
+	if (lp_os_random(&d->src_k0, sizeof(d->src_k0)) != 0 ||
+	    lp_os_random(&d->src_k1, sizeof(d->src_k1)) != 0) {
+		rv = LP_ERR_IO;
+		goto fail;
+	}
 
 	d->rx_mem = malloc((size_t)RX_BATCH * RX_BUF_LEN);
 	if (d->rx_mem == NULL) {
@@ -645,6 +710,8 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		d->rx[i].data = d->rx_mem + i * RX_BUF_LEN;
 		d->rx[i].cap = RX_BUF_LEN;
 	}
+	if (d->cfg.rooms_per_source == 0)
+		d->cfg.rooms_per_source = ROOMS_PER_SOURCE;
 	if (d->cfg.quic.retry_pending == 0)
 		d->cfg.quic.retry_pending = RETRY_PENDING;
 	if (d->cfg.quic.pending_per_source == 0)

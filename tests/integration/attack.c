@@ -13,8 +13,9 @@
 
 /* The attacks whose fixes have landed: their targets are asserted. */
 static const char *const enforced[] = {
-	"flood_frames",    "flood_admit", "flood_rss_peak", "flood_rss_after", "no_hello",
-	"ctrl_spam_close", "deaf_peer",   "slow_metrics",   "ncid_retire",     "source_cap",
+	"flood_frames", "flood_admit",     "flood_rss_peak", "flood_rss_after",
+	"no_hello",     "ctrl_spam_close", "deaf_peer",      "slow_metrics",
+	"ncid_retire",  "source_cap",      "room_slots",
 };
 
 uint64_t attack_proc_kib(pid_t pid, const char *field)

@@ -295,7 +295,7 @@ static void test_no_hello(void **state)
 
 static void test_room_slots(void **state)
 {
-	static const char *const args[] = { "--max-rooms", "8", NULL };
+	static const char *const args[] = { "--max-rooms", "8", "--rooms-per-address", "4", NULL };
 	struct rp_relay relay;
 	struct rp_world w;
 	struct rp_peer *att[8], *v;
