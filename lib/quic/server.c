@@ -348,7 +348,9 @@ static void queue_retry(struct lp_quic_server *s, const struct lp_quic_path *pat
 		return;
 	}
 	scid.datalen = LP_QUIC_CID_LEN;
-	if (lp_tls_random(scid.data, scid.datalen) != 0) {
+	/* ngtcp2_pkt_write_retry asserts scid != odcid; the client picks the
+	 * odcid, so a guess of our random CID must not abort us. */
+	if (lp_tls_random(scid.data, scid.datalen) != 0 || ngtcp2_cid_eq(&scid, &hd->dcid)) {
 		s->dropped++;
 		return;
 	}
@@ -357,9 +359,9 @@ static void queue_retry(struct lp_quic_server *s, const struct lp_quic_path *pat
 	                                          (const ngtcp2_sockaddr *)&path->remote,
 	                                          addr_len(&path->remote), &scid, &hd->dcid, now);
 	p = &s->tx[(s->tx_head + s->tx_count) % STATELESS_MAX];
-	n = tlen < 0 ? -1
-	             : ngtcp2_crypto_write_retry(p->buf, sizeof(p->buf), hd->version, &hd->scid,
-	                                         &scid, &hd->dcid, token, (size_t)tlen);
+	n = tlen <= 0 ? -1
+	              : ngtcp2_crypto_write_retry(p->buf, sizeof(p->buf), hd->version, &hd->scid,
+	                                          &scid, &hd->dcid, token, (size_t)tlen);
 	if (n <= 0) {
 		s->dropped++;
 		return;
