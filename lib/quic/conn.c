@@ -28,6 +28,12 @@
 #define CONN_WINDOW (4 * 1024 * 1024)
 #define MAX_STREAM_WINDOW (4 * 1024 * 1024)
 #define MAX_CONN_WINDOW (16 * 1024 * 1024)
+/* What a server lets a client have in flight on the control stream, and so
+ * the most ngtcp2 buffers for it out of order (issue 9): control messages
+ * are small and rate-limited by the relay; DATAGRAMs are not flow
+ * controlled. */
+#define SERVER_STREAM_WINDOW (64 * 1024)
+#define SERVER_CONN_WINDOW (128 * 1024)
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -254,17 +260,18 @@ static void fill_settings(ngtcp2_settings *st, const struct lp_quic_ctx *ctx, ui
 	st->cc_algo = LP_QUIC_CC;
 	st->max_tx_udp_payload_size = LP_QUIC_MAX_UDP_PAYLOAD;
 	st->handshake_timeout = ctx->handshake_timeout_ns;
-	st->max_window = MAX_CONN_WINDOW;
-	st->max_stream_window = MAX_STREAM_WINDOW;
+	st->max_window = ctx->server ? SERVER_CONN_WINDOW : MAX_CONN_WINDOW;
+	st->max_stream_window = ctx->server ? SERVER_STREAM_WINDOW : MAX_STREAM_WINDOW;
 }
 
 static void fill_params(ngtcp2_transport_params *tp, const struct lp_quic_ctx *ctx)
 {
 	ngtcp2_transport_params_default(tp);
 	tp->initial_max_stream_data_bidi_local = STREAM_WINDOW;
-	tp->initial_max_stream_data_bidi_remote = STREAM_WINDOW;
+	tp->initial_max_stream_data_bidi_remote =
+	        ctx->server ? SERVER_STREAM_WINDOW : STREAM_WINDOW;
 	tp->initial_max_stream_data_uni = 0;
-	tp->initial_max_data = CONN_WINDOW;
+	tp->initial_max_data = ctx->server ? SERVER_CONN_WINDOW : CONN_WINDOW;
 	/* The client opens the one control stream; the server opens none. */
 	tp->initial_max_streams_bidi = ctx->server ? 1 : 0;
 	tp->initial_max_streams_uni = 0;

@@ -319,6 +319,18 @@ static void test_ncid_retire(void **state)
 	while (!a.handshake_done && lp_now_ns() - t0 < 10 * SEC)
 		assert_true(attacker_step(&a));
 	assert_true(a.handshake_done);
+	/* The relay bounds what a client may have in flight (and what ngtcp2
+	 * buffers out of order) on the control stream. */
+	{
+		const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(a.q);
+
+		assert_non_null(rp);
+		print_message("relay's windows: stream %llu, connection %llu bytes\n",
+		              (unsigned long long)rp->initial_max_stream_data_bidi_remote,
+		              (unsigned long long)rp->initial_max_data);
+		assert_true(rp->initial_max_stream_data_bidi_remote <= 64 * 1024);
+		assert_true(rp->initial_max_data <= 128 * 1024);
+	}
 
 	/* The marker datagram; the encrypt callback swaps in the frames. */
 	memset(mark, MARK_BYTE, sizeof(mark));
