@@ -80,7 +80,7 @@ int lp_peer_identity_mac_opt(struct lp_peer_identity *pi, const char *arg, char 
 	int rc = lp_proto_mac_parse(arg, &pi->mac);
 
 	if (rc == 0)
-		rc = lp_proto_mac_validate_identity(&pi->mac);
+		rc = lp_proto_mac_validate_generated(&pi->mac); /* the relay refuses others */
 	if (rc < 0)
 		snprintf(err, cap, "--virtual-mac: '%s': %s", arg, lp_strerror(rc));
 	pi->have_mac = rc == 0;

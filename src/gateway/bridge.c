@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cam.h"
+#include "lp_l2filter.h"
 #include "gso.h"
 #include "peer_events.h"
 
@@ -206,12 +207,20 @@ static void on_cam_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void *user)
 {
 	struct lp_bridge *b = user;
-	struct lp_mac src;
+	enum lp_drop_reason why;
+	bool added = false;
 
 	(void)s;
-	/* The session delivers parsed frames: at least an Ethernet header. */
-	memcpy(src.b, frame + LP_MAC_LEN, LP_MAC_LEN);
-	if (lp_cam_touch(&b->cam, &src, lp_loop_now(b->loop)) == 1)
+	/* Every room frame comes from a client. In an open room the relay
+	 * filtered it already; in a private one only we can read it. */
+	why = lp_l2filter_rx(frame, len, false);
+	if (why == LP_DROP_NONE)
+		why = lp_cam_from_room(&b->cam, frame, len, lp_loop_now(b->loop), &added);
+	if (why != LP_DROP_NONE) {
+		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len, why, false);
+		return;
+	}
+	if (added)
 		cam_rearm(b);
 	lan_queue(b, frame, len);
 }
@@ -269,6 +278,7 @@ static int count_segment(void *user, const uint8_t *frame, size_t len)
 
 static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 {
+	struct lp_mac src;
 	int rc;
 
 	b->st.lan_rx++;
@@ -282,6 +292,11 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 		count_drop(b, LP_OBS_DIR_TO_RELAY, f->data, f->len, LP_DROP_MALFORMED, false);
 		return;
 	}
+	/* The LAN owns every source it shows: a player claiming one is refused
+	 * in on_frame, and is no longer refreshed onto the switch. */
+	memcpy(src.b, f->data + LP_MAC_LEN, LP_MAC_LEN);
+	if (lp_cam_lan_seen(&b->cam, &src, lp_loop_now(b->loop)) == 1)
+		cam_rearm(b);
 	/* A remote client's MAC as a LAN source: our own frame looped back
 	 * (another bridge, a switch loop) - never send it back to the relay. */
 	if (is_remote_client(b, f->data + LP_MAC_LEN)) {
@@ -341,9 +356,9 @@ static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 
 /* ---- Session events -------------------------------------------------------------- */
 
-static void cam_reset(struct lp_bridge *b, uint64_t interval)
+static void cam_reset(struct lp_bridge *b)
 {
-	lp_cam_init(&b->cam, &b->own, interval);
+	lp_cam_clear_remote(&b->cam); /* what the LAN showed stays true */
 	cam_rearm(b);
 }
 
@@ -359,6 +374,11 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 		rc = lp_cam_add(&b->cam, &ev->peer.mac, lp_loop_now(b->loop));
 		if (rc == 1)
 			cam_rearm(b);
+		else if (lp_cam_is_lan(&b->cam, &ev->peer.mac, lp_loop_now(b->loop)))
+			lp_log(b->log, LP_LOG_WARN,
+			       "client %s uses the MAC of a host on the LAN: its frames are "
+			       "dropped (lan_mac) and it is never refreshed onto the switch",
+			       mac);
 		else if (rc < 0)
 			lp_log(b->log, LP_LOG_WARN,
 			       "client %s: not kept for CAM refresh (%s); the LAN switch may "
@@ -385,7 +405,7 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 		       (unsigned)b->peer_id, (unsigned)b->mtu,
 		       s != NULL ? lp_client_datagram_budget(s) : (size_t)0);
 		/* The relay now replays the room's clients as peer_joined. */
-		cam_reset(b, b->cam.interval_ns);
+		cam_reset(b);
 		lp_bridge_log_status(b);
 		return;
 	case LP_CLIENT_EV_CLOSED:

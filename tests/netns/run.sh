@@ -151,5 +151,10 @@ case_cleanup() {
 }
 check "no namespace, link or process is left behind" case_cleanup
 
+# IPv6 (SLAAC through the tunnel, an IPv6 underlay) and the gateway's LAN-host
+# MAC rule, each in a topology of its own.
+check "IPv6 cases (tests/netns/ipv6.sh)" tests/netns/ipv6.sh "$LP_BUILD"
+check "LAN-host MAC cases (tests/netns/filters.sh)" tests/netns/filters.sh "$LP_BUILD"
+
 echo "netns: $passed passed, $failed failed"
 [ $failed -eq 0 ]
