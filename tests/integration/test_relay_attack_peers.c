@@ -393,12 +393,13 @@ static void test_slow_metrics(void **state)
 	                             n_slow < LP_ARRAY_LEN(slow) ? n_slow : LP_ARRAY_LEN(slow), 99);
 	/* On loopback the kernel buffers about 2 MiB per TCP connection, more
 	 * than this body: the stall itself is measured by test_status_http with
-	 * an 8 MiB body. Here: nothing waits on the readers, and each is cut
-	 * off. */
+	 * an 8 MiB body. Here: nothing waits on the readers (no round trip near
+	 * the 200 ms a blocked send used to cost per reader; below that is the
+	 * shared machine's scheduling), and each is cut off. */
 	attack_report("slow_metrics",
-	              ok_idle == RTTS && ok_slow == n_slow && max_slow < 100 * MS &&
+	              ok_idle == RTTS && ok_slow == n_slow && max_slow < 200 * MS &&
 	                      cut == SLOW_READERS,
-	              "no round trip >= 100 ms, readers cut off <= 5 s",
+	              "no round trip >= 200 ms, readers cut off <= 5 s",
 	              "other room's RTT p99 %.2f ms idle, %.2f ms (max %.1f ms, %zu/%zu "
 	              "done) with %d slow readers; %zu/%d cut off",
 	              (double)p99_idle / 1e6, (double)p99_slow / 1e6, (double)max_slow / 1e6,
