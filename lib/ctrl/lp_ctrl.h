@@ -32,6 +32,22 @@
 #define LP_CTRL_ROOM_ID_LEN 16
 #define LP_CTRL_KEY_LEN 32 /* verifier V, host key P_H */
 #define LP_CTRL_SIG_LEN 64 /* proof, host_proof */
+/*
+ * Caps checked on the raw bytes before Jansson sees them (a linear pre-scan
+ * that tracks strings and escapes), so a hostile body costs at most one pass
+ * and never a deep recursion or thousands of allocations:
+ *   LP_CTRL_JSON_DEPTH     nesting of objects and arrays (ours use 2)
+ *   LP_CTRL_JSON_ELEMENTS  values, members and array elements together (the
+ *                          largest message, a stats with every drop reason,
+ *                          has 51)
+ *   LP_CTRL_STATS_MAX      a stats body (the largest valid one, every counter
+ *                          at 2^63-1, is 805 bytes; checked once the type
+ *                          is known, before any member is read)
+ * Bodies of every type are at most LP_CTRL_FRAME_MAX bytes.
+ */
+#define LP_CTRL_JSON_DEPTH 8
+#define LP_CTRL_JSON_ELEMENTS 128
+#define LP_CTRL_STATS_MAX 2048u
 
 enum lp_ctrl_type {
 	LP_CTRL_NONE = 0,
@@ -159,10 +175,11 @@ ssize_t lp_ctrl_encode(const struct lp_ctrl_msg *m, uint8_t *out, size_t cap) LP
 
 /*
  * Parses one JSON body (without prefix) into a validated message.
- * Errors: LP_ERR_JSON, LP_ERR_TYPE (unknown "type"), LP_ERR_FIELD_MISSING,
- * LP_ERR_FIELD_TYPE, LP_ERR_FIELD_RANGE, LP_ERR_VERSION, plus the
- * validation errors above. Unknown extra fields are ignored (forward
- * compatibility).
+ * Errors: LP_ERR_JSON_LIMIT (longer than LP_CTRL_FRAME_MAX, nested deeper
+ * than LP_CTRL_JSON_DEPTH, more than LP_CTRL_JSON_ELEMENTS elements, or a
+ * stats body longer than LP_CTRL_STATS_MAX), LP_ERR_JSON, LP_ERR_TYPE (unknown "type"),
+ * LP_ERR_FIELD_MISSING, LP_ERR_FIELD_TYPE, LP_ERR_FIELD_RANGE, LP_ERR_VERSION, plus the validation
+ * errors above. Unknown extra fields are ignored (forward compatibility).
  */
 int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out) LP_WUR;
 

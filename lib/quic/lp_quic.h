@@ -105,6 +105,20 @@ struct lp_quic_server_cfg {
 	uint64_t idle_timeout_ns; /* 0: default 30 s */
 	size_t datagram_queue;    /* 0: default 256 datagrams */
 	size_t max_connections;   /* 0: default 4096; Initials beyond are ignored */
+	/* Address validation (RFC 9000 8.1): once this many connections are
+	 * still handshaking, an Initial without a token is answered with a
+	 * stateless Retry (lp_quic_server_stateless_pop) and costs no state;
+	 * the client comes back with the token. 0: never. */
+	size_t retry_pending;
+	/* Per source address (IPv4 /32, IPv6 /64): a source with this many
+	 * connections still handshaking gets a Retry for its next token-less
+	 * Initial (it must prove its address, like everyone under load); a
+	 * source with conns_per_source connections gets nothing more (dropped,
+	 * counted in lp_quic_server_source_capped). Sources are counted in 4096
+	 * keyed-hash buckets, so two sources sharing one can only be capped
+	 * earlier, never later. 0: no cap. */
+	size_t pending_per_source;
+	size_t conns_per_source;
 };
 
 /* ---- Context: TLS credentials and settings shared by connections ------- */
@@ -183,6 +197,7 @@ struct lp_quic_conn_info {
 	bool pmtud_done;                /* PMTUD has settled (or was given up) */
 	uint64_t datagrams_lost;        /* DATAGRAM frames declared lost */
 	uint64_t datagrams_queue_drops; /* refused because the FIFO was full */
+	uint64_t stream_unacked;        /* control-stream bytes queued, not yet acknowledged */
 };
 
 /*
@@ -261,6 +276,8 @@ int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8
 int lp_quic_conn_peer_pin(const struct lp_quic_conn *c, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
 /* The peer's address on the current path. LP_ERR_STATE when unknown. */
 int lp_quic_conn_remote(const struct lp_quic_conn *c, struct sockaddr_storage *out) LP_WUR;
+/* The connection's current path (remote: the peer's address). */
+void lp_quic_conn_path(const struct lp_quic_conn *c, struct lp_quic_path *out);
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
 /* cbs is kept by pointer (use static storage); NULL silences the connection. */
 void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);
@@ -303,6 +320,20 @@ void lp_quic_server_foreach_pending(struct lp_quic_server *s,
 /* Number of live connections; packets dropped as garbage so far. */
 size_t lp_quic_server_conn_count(const struct lp_quic_server *s);
 uint64_t lp_quic_server_dropped(const struct lp_quic_server *s);
+/* Connections still in their handshake; Retry packets queued so far;
+ * Initials dropped for an invalid or expired token. */
+size_t lp_quic_server_handshaking(const struct lp_quic_server *s);
+uint64_t lp_quic_server_retries(const struct lp_quic_server *s);
+uint64_t lp_quic_server_bad_tokens(const struct lp_quic_server *s);
+uint64_t lp_quic_server_source_capped(const struct lp_quic_server *s);
+/*
+ * Stateless packets (Retry) lp_quic_server_read queued, oldest first: copies
+ * one into buf (cap >= 256) with the path to send it on and returns its
+ * length; 0 when none is left. The queue is short (16): a full queue drops
+ * the Retry (the client resends its Initial). Call after reading a batch.
+ */
+ssize_t lp_quic_server_stateless_pop(struct lp_quic_server *s, uint8_t *buf, size_t cap,
+                                     struct lp_quic_path *path) LP_WUR;
 /* Closes every connection with app_code/reason (shutdown). */
 void lp_quic_server_close_all(struct lp_quic_server *s, uint64_t app_code, const char *reason);
 void lp_quic_server_del(struct lp_quic_server *s);
