@@ -111,13 +111,6 @@ static int handshake_completed_cb(ngtcp2_conn *q, void *user)
 		lp_log(c->ctx->log, LP_LOG_WARN, "QUIC peer does not support DATAGRAM frames");
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
-	if (c->dg_buf == NULL) {
-		c->dg_cap = c->ctx->datagram_queue;
-		c->dg_buf = malloc(c->dg_cap * LP_QUIC_MAX_UDP_PAYLOAD);
-		c->dg_len = malloc(c->dg_cap * sizeof(*c->dg_len));
-		if (c->dg_buf == NULL || c->dg_len == NULL)
-			return NGTCP2_ERR_CALLBACK_FAILURE;
-	}
 	c->hs_done = true;
 	c->hs_done_ts = c->now;
 	if (c->state == LP_QUIC_HANDSHAKING) {
@@ -288,6 +281,7 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	if (c == NULL)
 		return LP_ERR_NOMEM;
 	c->ctx = ctx;
+	lp_dgq_init(&c->dgq, ctx->datagram_queue, ctx->dg_k0, ctx->dg_k1);
 	c->server = ctx->server;
 	c->sid = -1;
 	c->state = LP_QUIC_HANDSHAKING;
@@ -437,8 +431,7 @@ void lp_quic_conn_free(struct lp_quic_conn *c)
 		c->sq_head = k->next;
 		free(k);
 	}
-	free(c->dg_buf);
-	free(c->dg_len);
+	lp_dgq_clear(&c->dgq);
 	free(c->carry);
 	free(c->cl.pkt);
 	free(c);
@@ -534,7 +527,12 @@ void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *o
 	out->datagram_budget = lp_quic_conn_datagram_budget(c);
 	out->pmtud_done = c->pmtud_done;
 	out->datagrams_lost = c->dg_lost;
-	out->datagrams_queue_drops = c->dg_drops;
+	out->datagrams_queue_drops =
+	        c->dgq.drops[LP_DGQ_DROP_FULL] + c->dgq.drops[LP_DGQ_DROP_OVERFLOW];
+	out->datagrams_codel_drops = c->dgq.drops[LP_DGQ_DROP_CODEL];
+	out->datagrams_unsendable = c->dgq.drops[LP_DGQ_DROP_UNSENDABLE];
+	out->datagrams_queued = c->dgq.count;
+	out->datagram_queue_mem = lp_dgq_mem(&c->dgq);
 	out->stream_unacked = c->sq_total - c->sq_acked;
 	if (c->q == NULL)
 		return;

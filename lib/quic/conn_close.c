@@ -19,8 +19,7 @@ bool lp_quic_conn_gone(const struct lp_quic_conn *c)
 
 void lp_quic_conn_drop_datagrams(struct lp_quic_conn *c)
 {
-	c->dg_head = 0;
-	c->dg_count = 0;
+	lp_dgq_clear(&c->dgq);
 }
 
 static void report_closed(struct lp_quic_conn *c, int err, uint64_t code, const char *reason)

@@ -41,28 +41,26 @@ int lp_quic_conn_stream_send(struct lp_quic_conn *c, const uint8_t *data, size_t
 
 int lp_quic_conn_datagram_send(struct lp_quic_conn *c, const uint8_t *data, size_t len)
 {
-	size_t slot;
+	bool was_empty = c->dgq.count == 0;
+	int rc;
 
 	if (c->state != LP_QUIC_ESTABLISHED)
 		return LP_ERR_STATE;
 	if (len > c->budget)
 		return c->budget == 0 ? LP_ERR_NO_DATAGRAM : LP_ERR_TOO_BIG;
-	if (c->dg_count == c->dg_cap) {
-		c->dg_drops++;
-		return LP_ERR_AGAIN;
-	}
-	slot = (c->dg_head + c->dg_count) % c->dg_cap;
-	memcpy(c->dg_buf + slot * LP_QUIC_MAX_UDP_PAYLOAD, data, len);
-	c->dg_len[slot] = (uint16_t)len;
-	if (c->dg_count++ == 0)
+	if (len == 0)
+		return LP_ERR_INVAL;
+	rc = lp_dgq_push(&c->dgq, data, len, c->now);
+	if (rc == 0 && was_empty)
 		lp_quic_conn_touch(c);
-	return 0;
+	return rc;
 }
 
-static void dg_pop(struct lp_quic_conn *c)
+size_t lp_quic_conn_datagram_room(const struct lp_quic_conn *c)
 {
-	c->dg_head = (c->dg_head + 1) % c->dg_cap;
-	c->dg_count--;
+	if (c->state != LP_QUIC_ESTABLISHED)
+		return 0;
+	return c->dgq.count < c->dgq.cap ? c->dgq.cap - c->dgq.count : 0;
 }
 
 /* Up to n iovecs of control-stream bytes not yet handed to ngtcp2. */
@@ -124,33 +122,34 @@ static ngtcp2_ssize write_pkt(struct lp_quic_conn *c, ngtcp2_path_storage *ps, u
 			*stream_blocked = true; /* nothing accepted: congestion */
 			return 0;
 		}
-		if (c->dg_count > 0 && c->state == LP_QUIC_ESTABLISHED) {
+		if (c->dgq.count > 0 && c->state == LP_QUIC_ESTABLISHED) {
 			ngtcp2_vec v;
 			int accepted = 0;
-			size_t slot = c->dg_head;
+			size_t len = 0;
 
-			v.base = c->dg_buf + slot * LP_QUIC_MAX_UDP_PAYLOAD;
-			v.len = c->dg_len[slot];
+			v.base = lp_dgq_peek(&c->dgq, &len, now);
+			if (v.base == NULL) /* CoDel dropped what was left */
+				return ngtcp2_conn_write_pkt(c->q, &ps->path, NULL, dest, destlen,
+				                             now);
+			v.len = len;
 			/* ngtcp2 keeps a datagram that does not fit a packet
 			 * queued forever: drop one the path shrank under. */
 			if (v.len > c->budget) {
-				dg_pop(c);
-				c->dg_drops++;
+				lp_dgq_pop(&c->dgq, LP_DGQ_DROP_UNSENDABLE, now);
 				continue;
 			}
 			n = ngtcp2_conn_writev_datagram(c->q, &ps->path, NULL, dest, destlen,
 			                                &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
 			                                c->dg_id, &v, 1, now);
 			if (accepted) {
-				dg_pop(c);
+				lp_dgq_pop(&c->dgq, LP_DGQ_SENT, now);
 				c->dg_id++;
 			}
 			if (n == NGTCP2_ERR_WRITE_MORE)
 				continue;
 			if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
 				/* Too big for the peer, or no DATAGRAM: never sendable. */
-				dg_pop(c);
-				c->dg_drops++;
+				lp_dgq_pop(&c->dgq, LP_DGQ_DROP_UNSENDABLE, now);
 				continue;
 			}
 			return n;
@@ -232,6 +231,8 @@ ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, siz
 		if ((size_t)n < gso)
 			break; /* a shorter packet must be the batch's last */
 	}
+	if (c->dgq.count == 0)
+		lp_dgq_trim(&c->dgq, now); /* an idle connection holds no queue */
 	if (off > 0) {
 		ngtcp2_conn_update_pkt_tx_time(c->q, now);
 		lp_quic_path_from_ngtcp2(path_out, &first.path);

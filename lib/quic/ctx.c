@@ -36,6 +36,11 @@ static int ctx_alloc(size_t datagram_queue, uint64_t idle_timeout_ns, const stru
 	ctx->idle_timeout_ns = or_default(idle_timeout_ns, DEF_IDLE_NS);
 	ctx->handshake_timeout_ns = DEF_HANDSHAKE_NS;
 	ctx->datagram_queue = datagram_queue ? datagram_queue : DEF_DGRAM_QUEUE;
+	if (lp_os_random(&ctx->dg_k0, sizeof(ctx->dg_k0)) < 0 ||
+	    lp_os_random(&ctx->dg_k1, sizeof(ctx->dg_k1)) < 0) {
+		free(ctx);
+		return LP_ERR_CRYPTO;
+	}
 	*out = ctx;
 	return 0;
 }

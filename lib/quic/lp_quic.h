@@ -196,7 +196,12 @@ struct lp_quic_conn_info {
 	size_t max_udp_payload;         /* current path, after PMTUD */
 	bool pmtud_done;                /* PMTUD has settled (or was given up) */
 	uint64_t datagrams_lost;        /* DATAGRAM frames declared lost */
-	uint64_t datagrams_queue_drops; /* refused because the FIFO was full */
+	uint64_t datagrams_queue_drops; /* the queue was full: refused, or the
+	                                 * largest flow's oldest dropped for room */
+	uint64_t datagrams_codel_drops; /* waited too long (CoDel, 5 ms / 100 ms) */
+	uint64_t datagrams_unsendable;  /* too big for the path or the peer */
+	size_t datagrams_queued;        /* waiting now */
+	size_t datagram_queue_mem;      /* bytes the queue holds now */
 	uint64_t stream_unacked;        /* control-stream bytes queued, not yet acknowledged */
 };
 
@@ -240,9 +245,14 @@ int lp_quic_conn_handle_expiry(struct lp_quic_conn *c, uint64_t now) LP_WUR;
 int lp_quic_conn_stream_send(struct lp_quic_conn *c, const uint8_t *data, size_t len) LP_WUR;
 
 /*
- * Queues one DATAGRAM payload (copied). Errors: LP_ERR_TOO_BIG (len >
- * current datagram budget: never fragment), LP_ERR_AGAIN (FIFO full: tail
- * drop, counted), LP_ERR_STATE (not established), LP_ERR_NO_DATAGRAM.
+ * Queues one DATAGRAM payload (copied) on the connection's flow queue
+ * (dgq.h: flows by the carried frame's 5-tuple, sparse flows first, CoDel
+ * per flow). A full queue makes room by dropping the oldest datagram of
+ * its largest flow, counted; a datagram of that largest flow itself is
+ * refused: LP_ERR_AGAIN (counted). A sender that must not lose anything
+ * waits for lp_quic_conn_datagram_room. Errors: LP_ERR_TOO_BIG (len >
+ * current datagram budget: never fragment), LP_ERR_AGAIN, LP_ERR_STATE
+ * (not established), LP_ERR_NO_DATAGRAM, LP_ERR_NOMEM, LP_ERR_INVAL (len 0).
  */
 int lp_quic_conn_datagram_send(struct lp_quic_conn *c, const uint8_t *data, size_t len) LP_WUR;
 
@@ -253,6 +263,10 @@ int lp_quic_conn_datagram_send(struct lp_quic_conn *c, const uint8_t *data, size
  * max_datagram_frame_size. 0 before the handshake completes.
  */
 size_t lp_quic_conn_datagram_budget(const struct lp_quic_conn *c);
+/* Datagrams lp_quic_conn_datagram_send can queue now before the queue is
+ * full (0 when not established): a sender that can wait (the client's
+ * TAP) stops reading while it is 0 and resumes after lp_quic_conn_write. */
+size_t lp_quic_conn_datagram_room(const struct lp_quic_conn *c);
 
 /*
  * Starts a graceful close with an application error code and reason text.

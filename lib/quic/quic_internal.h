@@ -17,6 +17,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include "dgq.h"
 #include "lp_quic.h"
 #include "tls.h"
 
@@ -36,6 +37,7 @@ struct lp_quic_ctx {
 	uint64_t keepalive_ns; /* 0: none (server) */
 	uint64_t handshake_timeout_ns;
 	size_t datagram_queue;
+	uint64_t dg_k0, dg_k1; /* the datagram queues' flow hash key */
 	size_t max_connections;
 	size_t retry_pending; /* 0: never Retry */
 	size_t pending_per_source;
@@ -125,11 +127,9 @@ struct lp_quic_conn {
 	uint64_t sq_head_off; /* stream offset of sq_head->data[0] */
 
 	/* Datagram FIFO: cap slots of LP_QUIC_MAX_UDP_PAYLOAD bytes. */
-	uint8_t *dg_buf;
-	uint16_t *dg_len;
-	size_t dg_cap, dg_head, dg_count;
+	struct lp_dgq dgq; /* queued DATAGRAMs (flow-queued, CoDel; dgq.h) */
 	uint64_t dg_id;
-	uint64_t dg_lost, dg_drops;
+	uint64_t dg_lost;
 
 	/* A packet written but not returned by the last write (different
 	 * path or size than its GSO batch): sent first next time. */
