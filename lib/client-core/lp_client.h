@@ -156,6 +156,9 @@ struct lp_client_cbs {
 	/* Runner only, optional: the frames of one socket read batch were all
 	 * delivered (flush what frame() held, e.g. lp_tap_flush). */
 	void (*frames_end)(void *user);
+	/* Runner only, optional: the runner wrote what the connection let it
+	 * (the datagram queue may have room again: lp_pump_writable). */
+	void (*writable)(void *user);
 };
 
 /* Reject reasons after which retrying cannot help: bad_hello, version,
@@ -259,6 +262,10 @@ const struct lp_ctrl_welcome *lp_client_welcome(const struct lp_client *s) LP_WU
 const struct lp_ctrl_reject *lp_client_reject(const struct lp_client *s) LP_WUR;
 /* Current QUIC datagram budget (0 before the handshake or after close). */
 size_t lp_client_datagram_budget(const struct lp_client *s) LP_WUR;
+/* Frames lp_client_send_frame can queue now without a queue_full drop;
+ * SIZE_MAX when the session is not admitted (frames are dropped as
+ * not_ready then, waiting would not help). */
+size_t lp_client_datagram_room(const struct lp_client *s) LP_WUR;
 /* The budget advertised in the hello (0 before it was sent). */
 size_t lp_client_hello_budget(const struct lp_client *s) LP_WUR;
 void lp_client_conn_info(const struct lp_client *s, struct lp_quic_conn_info *out);
@@ -499,6 +506,17 @@ void lp_pump_from_relay(struct lp_pump *p, const uint8_t *frame, size_t len);
 /* The runner's frames_end callback: the device's flush op (frames it lost
  * count as queue_full drops). */
 void lp_pump_frames_end(struct lp_pump *p);
+/*
+ * Backpressure: the pump stops reading the device while the session's
+ * datagram queue is full (lp_client_datagram_room 0), so a TSO burst
+ * waits in the device instead of being dropped as queue_full, and
+ * lp_pump_writable (the runner's writable callback) resumes it once the
+ * queue has room. lp_pump_paused tells whether it waits now;
+ * lp_pump_pauses counts the pauses.
+ */
+void lp_pump_writable(struct lp_pump *p);
+bool lp_pump_paused(const struct lp_pump *p) LP_WUR;
+uint64_t lp_pump_pauses(const struct lp_pump *p) LP_WUR;
 /*
  * One frame for the session (no flush): LP_DROP_NONE when queued, else the
  * reason it was dropped - not_ready (no session), too_big, queue_full,

@@ -37,6 +37,8 @@ struct lp_pump {
 	void *dev;
 	intptr_t src;
 	unsigned failed_reads; /* in a row */
+	bool paused;           /* the device is not read: the datagram queue is full */
+	uint64_t pauses;
 	bool timers_stopped;
 	char addr[ADDR_MAX]; /* last address the poll saw */
 
@@ -208,12 +210,52 @@ static bool read_failed(struct lp_pump *p, int err)
 	return true;
 }
 
+/* Room in the session's datagram queue (SIZE_MAX: no session to wait for). */
+static size_t tx_room(const struct lp_pump *p)
+{
+	struct lp_client *s = lp_pump_session(p);
+
+	return s != NULL ? lp_client_datagram_room(s) : SIZE_MAX;
+}
+
+/* The queue is full: leave the frames in the device until it drains. */
+static void pause_reads(struct lp_pump *p)
+{
+	if (p->paused || lp_loop_watch_mod(p->loop, p->src, 0) < 0)
+		return; /* not paused: the next frames are dropped as queue_full */
+	p->paused = true;
+	p->pauses++;
+}
+
+void lp_pump_writable(struct lp_pump *p)
+{
+	if (!p->paused || p->ops == NULL || tx_room(p) == 0)
+		return;
+	/* Level-triggered: what waits in the device is read on the next turn. */
+	if (lp_loop_watch_mod(p->loop, p->src, LP_LOOP_READ) == 0)
+		p->paused = false;
+}
+
+bool lp_pump_paused(const struct lp_pump *p)
+{
+	return p->paused;
+}
+
+uint64_t lp_pump_pauses(const struct lp_pump *p)
+{
+	return p->pauses;
+}
+
 static void drain(struct lp_pump *p)
 {
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < LP_PUMP_RX_MAX && p->ops != NULL; i++) {
+		if (tx_room(p) == 0) {
+			pause_reads(p);
+			break;
+		}
 		n = p->ops->read(p->dev, p->buf, sizeof(p->buf));
 		if (n == LP_ERR_TRUNCATED) {
 			p->failed_reads = 0;
@@ -348,6 +390,7 @@ void lp_pump_detach(struct lp_pump *p)
 		return;
 	lp_loop_unwatch(p->loop, p->src);
 	lp_loop_timer_cancel(p->loop, &p->addr_timer);
+	p->paused = false;
 	p->ops = NULL;
 	p->dev = NULL;
 }

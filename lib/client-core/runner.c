@@ -370,6 +370,8 @@ static void runner_flush(struct lp_client_runner *r)
 			lp_log(r->log, LP_LOG_DEBUG, "client: UDP send failed: %s",
 			       lp_strerror(rc));
 	}
+	if (r->cbs.writable != NULL)
+		r->cbs.writable(r->user);
 }
 
 static void on_expiry(struct lp_loop *l, struct lp_loop_timer *t, void *arg)

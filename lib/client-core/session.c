@@ -768,6 +768,13 @@ size_t lp_client_datagram_budget(const struct lp_client *s)
 	return lp_quic_conn_datagram_budget(s->conn);
 }
 
+size_t lp_client_datagram_room(const struct lp_client *s)
+{
+	if (s->state != LP_CLIENT_ADMITTED)
+		return SIZE_MAX;
+	return lp_quic_conn_datagram_room(s->conn);
+}
+
 size_t lp_client_hello_budget(const struct lp_client *s)
 {
 	return s->hello_budget;

@@ -90,9 +90,18 @@ static void on_frames_end(void *user)
 		lp_pump_frames_end(b->pump);
 }
 
-static const struct lp_client_cbs boot_cbs = { .frame = on_frame,
-	                                       .event = on_event,
-	                                       .frames_end = on_frames_end };
+/* The runner wrote: a pump waiting for queue room may read again. */
+static void on_writable(void *user)
+{
+	struct lp_boot *b = user;
+
+	if (b->pump != NULL)
+		lp_pump_writable(b->pump);
+}
+
+static const struct lp_client_cbs boot_cbs = {
+	.frame = on_frame, .event = on_event, .frames_end = on_frames_end, .writable = on_writable
+};
 
 /* ---- The pump's callbacks ----------------------------------------------------- */
 
