@@ -5,11 +5,14 @@
 #   make fuzz     each fuzz target for FUZZ_SECONDS (default 600)
 #   make bench    benchmarks (see bench/)
 #   make windows  lanparty-client-win.exe with mingw-w64
+#   make windows-dist  build-win/softlan-vpn-windows-VERSION.zip (the .exe, README.txt, licences)
+#   make install  meson install of build/ (honours DESTDIR; prefix: meson configure build -Dprefix=)
+#   make deb      Debian packages into build-deb/ (dpkg-buildpackage -us -uc -b)
 #   make format   reformat the sources with clang-format
 FUZZ_SECONDS ?= 600
 BENCH_SECONDS ?= 10
 
-.PHONY: all build check demo fuzz bench windows format clean
+.PHONY: all build check demo fuzz bench windows windows-dist install deb format clean
 
 all: build
 
@@ -38,8 +41,17 @@ bench: build
 windows:
 	@scripts/windows.sh build
 
+windows-dist:
+	@scripts/windows-dist.sh build
+
+install: build
+	@meson install -C build --no-rebuild
+
+deb:
+	@scripts/deb.sh
+
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-fuzz build-win build-logs
+	rm -rf build build-asan build-fuzz build-win build-logs build-deb

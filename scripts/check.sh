@@ -67,10 +67,25 @@ format_check() {
 analyze() {
 	# cppcheck over our own code; third-party headers are not ours to lint.
 	git ls-files 'lib/*.c' 'src/*.c' |
-		grep -v '_windows\.c$' |
+		grep -v -e '_windows\.c$' -e '_win32\.c$' |
 		xargs cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 			--inline-suppr --std=c11 -D__linux__ -D_GNU_SOURCE \
 			--suppress=missingIncludeSystem $(for d in lib/*/; do printf -- '-I%s ' "$d"; done) -Ibuild
+}
+
+# Man pages against --help, systemd units (verify, ExecStart as the unit's user), the
+# Debian packages built, linted, installed and removed, and the Windows bundle when the
+# Windows build exists (the windows step made it).
+packaging() {
+	local rc=0
+	meson test -C build --print-errorlogs --no-rebuild --suite packaging || rc=1
+	scripts/deb-test.sh || rc=1
+	if [ -f build-win/build.ninja ]; then
+		scripts/windows-dist.sh check || rc=1
+	else
+		echo "packaging: no build-win/ (windows step): Windows bundle not checked"
+	fi
+	return $rc
 }
 
 step deps scripts/deps.sh all
@@ -86,6 +101,7 @@ fi
 if [ -x scripts/windows.sh ]; then
 	step windows scripts/windows.sh check
 fi
+step packaging packaging
 
 echo
 if [ $failed -gt 0 ]; then

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Installs the Debian packages softlan-vpn needs, and only the missing ones.
-# Usage: scripts/deps.sh [base|windows|all]   (default: all)
+# Usage: scripts/deps.sh [base|windows|packaging|all]   (default: all)
 set -euo pipefail
 
 base_pkgs=(
 	gcc clang make meson ninja-build pkg-config
 	libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev gnutls-bin
-	libjansson-dev libcmocka-dev
+	libjansson-dev libcmocka-dev scdoc
 	libclang-rt-14-dev clang-format cppcheck
 	iproute2 dnsmasq-base iperf3 busybox iputils-ping ethtool procps psmisc
 )
-windows_pkgs=(mingw-w64 wine wine64 dpkg-dev)
+windows_pkgs=(mingw-w64 wine wine64 dpkg-dev zip)
+# make install, make deb and the packaging suite: man pages, Debian packages, units.
+packaging_pkgs=(scdoc man-db groff-base bsdextrautils debhelper dpkg-dev fakeroot lintian systemd
+	zip unzip jq git util-linux apt)
 
 want=()
 case "${1:-all}" in
 base) want=("${base_pkgs[@]}") ;;
 windows) want=("${windows_pkgs[@]}") ;;
-all) want=("${base_pkgs[@]}" "${windows_pkgs[@]}") ;;
-*) echo "usage: $0 [base|windows|all]" >&2; exit 2 ;;
+packaging) want=("${packaging_pkgs[@]}") ;;
+all) want=("${base_pkgs[@]}" "${windows_pkgs[@]}" "${packaging_pkgs[@]}") ;;
+*) echo "usage: $0 [base|windows|packaging|all]" >&2; exit 2 ;;
 esac
 
 missing=()

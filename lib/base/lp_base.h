@@ -1,6 +1,7 @@
 /*
  * lp_base.h - plumbing shared by every softlan-vpn library: error codes, the
- * bounds-checked wire cursor, monotonic time and the injected log callback.
+ * bounds-checked wire cursor, monotonic time, the injected log callback and
+ * two intrusive containers (a binary heap and a doubly-linked list).
  *
  * Libraries never print and never exit. They return 0 (or a byte count) on
  * success and a negative LP_ERR_* on failure, and report diagnostics through
@@ -10,6 +11,7 @@
 #define LP_BASE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -236,5 +238,167 @@ int lp_log_ratelimit_ok(struct lp_log_ratelimit *rl, uint64_t now_ns, uint64_t *
 
 /* snprintf into a fixed buffer; LP_ERR_NOBUF when the text did not fit. */
 int lp_strlcpy_checked(char *dst, size_t cap, const char *src) LP_WUR;
+
+/* UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+ * U+10FFFF). lp_utf8_seq: the length (1..4) of the valid sequence at s,
+ * which has left >= 1 bytes, or 0 when none starts there. */
+size_t lp_utf8_seq(const uint8_t *s, size_t left) LP_WUR;
+bool lp_utf8_valid(const char *s, size_t len) LP_WUR;
+
+/* Fills buf with len bytes from the OS CSPRNG (getrandom, BCryptGenRandom).
+ * 0, LP_ERR_IO or LP_ERR_INVAL (len too large for the OS call). */
+int lp_os_random(void *buf, size_t len) LP_WUR;
+
+/*
+ * SipHash-2-4 of in[0..len) under the 128-bit key (k0, k1). For hash tables
+ * keyed by bytes a remote peer chooses (connection IDs, MAC addresses):
+ * with a random key per process, the peer cannot predict which keys
+ * collide, so it cannot build long chains.
+ */
+uint64_t lp_siphash24(uint64_t k0, uint64_t k1, const uint8_t *in, size_t len);
+
+/* The struct of type `type` whose member `member` is at ptr. Like the
+ * kernel's container_of it does not carry const: pass a const type when
+ * ptr is const. */
+#define LP_CONTAINER_OF(ptr, type, member)                                                         \
+	((type *)(uintptr_t)((const char *)(ptr)-offsetof(type, member)))
+
+/*
+ * Binary min-heap of intrusive entries (the spirit of ngtcp2_pq): the
+ * caller embeds a struct lp_heap_entry in each object and owns its storage;
+ * the heap only holds pointers, so a push allocates only when the array
+ * must grow (never once it reached the largest size seen; lp_heap_reserve
+ * grows it up front). Each entry knows its index, so removing or re-keying
+ * an entry anywhere in the heap is O(log n).
+ *
+ * `less` orders two entries; ties are the caller's business (add a
+ * sequence number to the key for a stable order). Zeroed storage is a
+ * valid unqueued entry. One thread; an entry is in at most one heap.
+ */
+struct lp_heap_entry {
+	size_t slot; /* index + 1; 0: not queued */
+};
+
+typedef bool (*lp_heap_less_fn)(const struct lp_heap_entry *a, const struct lp_heap_entry *b);
+
+struct lp_heap {
+	struct lp_heap_entry **q;
+	size_t len, cap;
+	lp_heap_less_fn less;
+};
+
+void lp_heap_init(struct lp_heap *h, lp_heap_less_fn less);
+/* Frees the array; entries are only forgotten (their storage is the
+ * caller's, and they still read as queued). Accepts NULL. */
+void lp_heap_free(struct lp_heap *h);
+/* Grows the array to hold n entries. Errors: LP_ERR_NOMEM. */
+int lp_heap_reserve(struct lp_heap *h, size_t n) LP_WUR;
+/* Queues e (which must not be queued). Errors: LP_ERR_NOMEM (h unchanged). */
+int lp_heap_push(struct lp_heap *h, struct lp_heap_entry *e) LP_WUR;
+/* Removes e (which must be queued in h). */
+void lp_heap_remove(struct lp_heap *h, struct lp_heap_entry *e);
+/* Restores the order after the key of queued entry e changed; never fails. */
+void lp_heap_update(struct lp_heap *h, struct lp_heap_entry *e);
+
+/* The smallest entry, or NULL when the heap is empty. */
+static inline struct lp_heap_entry *lp_heap_top(const struct lp_heap *h)
+{
+	return h->len > 0 ? h->q[0] : NULL;
+}
+
+static inline size_t lp_heap_len(const struct lp_heap *h)
+{
+	return h->len;
+}
+
+static inline bool lp_heap_queued(const struct lp_heap_entry *e)
+{
+	return e->slot != 0;
+}
+
+/*
+ * Intrusive circular doubly-linked list (OpenBSD TAILQ's use, with a
+ * sentinel head so insert and remove have no special cases). Embed a
+ * struct lp_list_node per list an object can be on; zeroed storage is an
+ * unlinked node. No allocation, nothing can fail.
+ */
+struct lp_list_node {
+	struct lp_list_node *next, *prev; /* NULL: not on a list */
+};
+
+struct lp_list {
+	struct lp_list_node head;
+};
+
+static inline void lp_list_init(struct lp_list *l)
+{
+	l->head.next = l->head.prev = &l->head;
+}
+
+static inline bool lp_list_empty(const struct lp_list *l)
+{
+	return l->head.next == &l->head;
+}
+
+static inline bool lp_list_linked(const struct lp_list_node *n)
+{
+	return n->next != NULL;
+}
+
+static inline void lp_list_insert_before(struct lp_list_node *at, struct lp_list_node *n)
+{
+	n->next = at;
+	n->prev = at->prev;
+	at->prev->next = n;
+	at->prev = n;
+}
+
+static inline void lp_list_insert_tail(struct lp_list *l, struct lp_list_node *n)
+{
+	lp_list_insert_before(&l->head, n);
+}
+
+static inline void lp_list_insert_head(struct lp_list *l, struct lp_list_node *n)
+{
+	lp_list_insert_before(l->head.next, n);
+}
+
+/* Unlinks n (which must be linked) and marks it unlinked. */
+static inline void lp_list_remove(struct lp_list_node *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = NULL;
+}
+
+/* Moves every node of src to the end of dst; src ends up empty. */
+static inline void lp_list_splice_tail(struct lp_list *dst, struct lp_list *src)
+{
+	if (lp_list_empty(src))
+		return;
+	src->head.next->prev = dst->head.prev;
+	dst->head.prev->next = src->head.next;
+	src->head.prev->next = &dst->head;
+	dst->head.prev = src->head.prev;
+	lp_list_init(src);
+}
+
+/* The first node, or NULL when empty. */
+static inline struct lp_list_node *lp_list_first(const struct lp_list *l)
+{
+	return lp_list_empty(l) ? NULL : l->head.next;
+}
+
+/* The node after n on l, or NULL at the end. */
+static inline struct lp_list_node *lp_list_next(const struct lp_list *l,
+                                                const struct lp_list_node *n)
+{
+	return n->next == &l->head ? NULL : n->next;
+}
+
+/* Visits every node; the body may unlink `n` itself (tmp holds the next). */
+#define LP_LIST_FOREACH_SAFE(n, tmp, l)                                                            \
+	for ((n) = (l)->head.next, (tmp) = (n)->next; (n) != &(l)->head;                           \
+	     (n) = (tmp), (tmp) = (n)->next)
 
 #endif /* LP_BASE_H */

@@ -27,11 +27,10 @@
  *  2. struct lp_backoff: reconnect delays with jitter (500 ms doubling to
  *     30 s, reset once a session stayed admitted for 60 s).
  *
- *  3. struct lp_client_runner: drives sessions on a platform event loop
- *     with a UDP socket, reconnects with backoff and reloads a pinned relay
- *     certificate that was replaced. runner.c is the platform-neutral half;
- *     runner_linux.c binds it to lib/evloop, runner_windows.c to
- *     lp_winloop.h (see runner_int.h).
+ *  3. struct lp_client_runner: drives sessions on the event loop of
+ *     lib/evloop (lp_loop.h, one contract on Linux and Windows) with a UDP
+ *     socket, reconnects with backoff and reloads a pinned relay
+ *     certificate that was replaced.
  *
  * Callbacks run inside lp_client_read / lp_client_handle_expiry (and the
  * runner's loop callbacks). They may call lp_client_send_frame and
@@ -286,7 +285,7 @@ int lp_client_tls_new(const struct lp_quic_client_cfg *cfg, const struct lp_logg
 
 /* ---- Runner: a session on an event loop with reconnects --------------------- */
 
-struct lp_loop; /* Linux: lib/evloop; Windows: lp_winloop.h */
+struct lp_loop; /* lib/evloop, lp_loop.h */
 struct lp_client_runner;
 
 struct lp_client_runner_cfg {

@@ -1,10 +1,9 @@
 /*
- * runner.c - the platform-neutral half of the runner section of
- * lp_client.h: one session and one UDP socket per attempt, events
- * forwarded to the user, reconnects with backoff, the permanent-reject
- * decision, and the reload of a pinned relay certificate. The event-loop
- * binding (runner_linux.c, runner_windows.c) only watches the socket and
- * runs the timers; see runner_int.h.
+ * runner.c - the runner section of lp_client.h: one session and one UDP
+ * socket per attempt, events forwarded to the user, reconnects with
+ * backoff, the permanent-reject decision, and the reload of a pinned relay
+ * certificate, on the one event loop of lib/evloop (the same contract on
+ * Linux and Windows).
  *
  * One session and one socket per attempt: a fresh socket gets a fresh
  * source port, so a NAT binding or an error state of the old path cannot
@@ -16,8 +15,8 @@
 #include <string.h>
 
 #include "lp_client.h"
+#include "lp_loop.h"
 #include "lp_net.h"
-#include "runner_int.h"
 
 #define RUNNER_RELAY_MAX 8
 #define RUNNER_RX_BATCH 8
@@ -28,7 +27,9 @@
 #define RUNNER_DISCONNECT_WAIT_DEFAULT (1 * LP_NS_PER_SEC)
 
 struct lp_client_runner {
-	struct lp_runner_io *io;
+	struct lp_loop *loop;
+	struct lp_loop_timer session_timer; /* the session's next deadline */
+	struct lp_loop_timer retry_timer;   /* the next connection attempt */
 	const struct lp_logger *log;
 	struct lp_client_cbs cbs;
 	void *user;
@@ -51,6 +52,7 @@ struct lp_client_runner {
 
 	struct lp_client *session;
 	struct lp_udp *udp;
+	bool watching; /* udp is watched by the loop */
 	bool want_write;
 
 	bool session_ended; /* the session delivered CLOSED: tear down when safe */
@@ -68,6 +70,7 @@ struct lp_client_runner {
 };
 
 static void runner_flush(struct lp_client_runner *r);
+static void on_socket(struct lp_loop *l, intptr_t src, unsigned events, void *arg);
 static void runner_after_io(struct lp_client_runner *r);
 static void runner_arm(struct lp_client_runner *r);
 
@@ -122,8 +125,10 @@ static const struct lp_client_cbs runner_session_cbs = { .frame = on_frame, .eve
 
 static void drop_session(struct lp_client_runner *r)
 {
-	lp_runner_io_timer_cancel(r->io, LP_RUNNER_TIMER_SESSION);
-	lp_runner_io_unwatch(r->io);
+	lp_loop_timer_cancel(r->loop, &r->session_timer);
+	if (r->watching)
+		lp_loop_unwatch(r->loop, lp_udp_fd(r->udp));
+	r->watching = false;
 	r->want_write = false;
 	lp_client_del(r->session);
 	r->session = NULL;
@@ -191,9 +196,13 @@ static int start_attempt(struct lp_client_runner *r)
 		       lp_strerror(rc));
 		goto out;
 	}
-	rc = lp_runner_io_watch(r->io, r->udp);
-	if (rc < 0)
+	rc = lp_loop_watch(r->loop, lp_udp_fd(r->udp), LP_LOOP_READ, on_socket, r);
+	if (rc < 0) {
+		lp_log(r->log, LP_LOG_ERROR, "client: cannot watch the UDP socket: %s",
+		       lp_strerror(rc));
 		goto out;
+	}
+	r->watching = true;
 	runner_flush(r);
 	runner_arm(r);
 	return 0;
@@ -260,7 +269,7 @@ static void schedule_retry(struct lp_client_runner *r, int err, bool at_once)
 	ev.delay_ns = delay;
 	snprintf(ev.text, sizeof(ev.text), "reconnecting in %.1f s",
 	         (double)delay / (double)LP_NS_PER_SEC);
-	if (lp_runner_io_timer_arm(r->io, LP_RUNNER_TIMER_RETRY, now + delay) < 0) {
+	if (lp_loop_timer_arm(r->loop, &r->retry_timer, now + delay) < 0) {
 		r->stopped = true;
 		ev.type = LP_CLIENT_EV_STOPPED;
 		ev.err = LP_ERR_NOMEM;
@@ -280,10 +289,13 @@ static void session_finished(struct lp_client_runner *r)
 	schedule_retry(r, err, err == LP_ERR_CERT && reload_pin(r));
 }
 
-static void on_retry(struct lp_client_runner *r)
+static void on_retry(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
+	struct lp_client_runner *r = arg;
 	int rc;
 
+	(void)l;
+	(void)t;
 	if (r->stopping || r->session != NULL)
 		return;
 	r->reconnects++;
@@ -313,7 +325,8 @@ static void runner_flush(struct lp_client_runner *r)
 		if (rc == LP_ERR_AGAIN) {
 			/* The socket buffer is full: these packets are lost (QUIC
 			 * recovers); wait for room before producing more. */
-			if (lp_runner_io_want_write(r->io, true) == 0)
+			if (lp_loop_watch_mod(r->loop, lp_udp_fd(r->udp),
+			                      LP_LOOP_READ | LP_LOOP_WRITE) == 0)
 				r->want_write = true;
 			break;
 		}
@@ -323,21 +336,17 @@ static void runner_flush(struct lp_client_runner *r)
 	}
 }
 
-static void on_expiry(struct lp_client_runner *r)
+static void on_expiry(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
+	struct lp_client_runner *r = arg;
+
+	(void)l;
+	(void)t;
 	if (r->session == NULL)
 		return; /* LP_ERR_CLOSED also arrives as the CLOSED event (session_ended). */
 	if (lp_client_handle_expiry(r->session, lp_now_ns()) == 0)
 		runner_flush(r);
 	runner_after_io(r);
-}
-
-void lp_runner_timer_fired(struct lp_client_runner *r, enum lp_runner_timer t)
-{
-	if (t == LP_RUNNER_TIMER_SESSION)
-		on_expiry(r);
-	else
-		on_retry(r);
 }
 
 /* Tears down a finished session, or re-arms the timer of a live one. */
@@ -358,8 +367,8 @@ static void runner_arm(struct lp_client_runner *r)
 	uint64_t exp = lp_client_expiry(r->session);
 
 	if (exp == UINT64_MAX)
-		lp_runner_io_timer_cancel(r->io, LP_RUNNER_TIMER_SESSION);
-	else if (lp_runner_io_timer_arm(r->io, LP_RUNNER_TIMER_SESSION, exp) < 0)
+		lp_loop_timer_cancel(r->loop, &r->session_timer);
+	else if (lp_loop_timer_arm(r->loop, &r->session_timer, exp) < 0)
 		lp_log(r->log, LP_LOG_ERROR, "client: cannot arm the session timer");
 }
 
@@ -385,15 +394,18 @@ static void read_batch(struct lp_client_runner *r, int n)
 	}
 }
 
-void lp_runner_socket_ready(struct lp_client_runner *r, bool writable)
+/* The socket is readable (or writable, after a send found it full). */
+static void on_socket(struct lp_loop *l, intptr_t src, unsigned events, void *arg)
 {
+	struct lp_client_runner *r = arg;
 	int round, n;
 
+	(void)l;
 	if (r->session == NULL)
 		return;
-	if (writable && r->want_write) {
+	if ((events & LP_LOOP_WRITE) && r->want_write) {
 		r->want_write = false;
-		if (lp_runner_io_want_write(r->io, false) < 0)
+		if (lp_loop_watch_mod(r->loop, src, LP_LOOP_READ) < 0)
 			r->want_write = true; /* keep waiting for writability */
 	}
 	for (round = 0; round < RUNNER_RX_ROUNDS && !r->session_ended; round++) {
@@ -458,6 +470,9 @@ int lp_client_runner_new(struct lp_loop *loop, const struct lp_client_runner_cfg
 		rc = LP_ERR_NOMEM;
 		goto out;
 	}
+	r->loop = loop;
+	lp_loop_timer_init(&r->session_timer, on_expiry, r);
+	lp_loop_timer_init(&r->retry_timer, on_retry, r);
 	r->quic = quic;
 	quic = NULL; /* the runner owns it now */
 	r->log = log;
@@ -496,9 +511,6 @@ int lp_client_runner_new(struct lp_loop *loop, const struct lp_client_runner_cfg
 		r->rx[i].data = r->rxbuf + i * RUNNER_RX_BUF;
 		r->rx[i].cap = RUNNER_RX_BUF;
 	}
-	rc = lp_runner_io_new(loop, r, log, &r->io);
-	if (rc < 0)
-		goto out;
 	rc = start_attempt(r);
 	if (rc < 0)
 		goto out;
@@ -540,7 +552,7 @@ int lp_client_runner_disconnect(struct lp_client_runner *r, const char *reason,
 
 	r->stopping = true;
 	r->stopped = true;
-	lp_runner_io_timer_cancel(r->io, LP_RUNNER_TIMER_RETRY);
+	lp_loop_timer_cancel(r->loop, &r->retry_timer);
 	if (r->session == NULL)
 		return 0;
 	deadline = lp_now_ns() + (max_wait_ns ? max_wait_ns : RUNNER_DISCONNECT_WAIT_DEFAULT);
@@ -553,7 +565,7 @@ int lp_client_runner_disconnect(struct lp_client_runner *r, const char *reason,
 			rc = LP_ERR_TIMEOUT;
 			break;
 		}
-		if (lp_runner_io_run_once(r->io, deadline - now) < 0) {
+		if (lp_loop_run_once(r->loop, deadline - now) < 0) {
 			rc = LP_ERR_IO;
 			break;
 		}
@@ -583,11 +595,8 @@ void lp_client_runner_del(struct lp_client_runner *r)
 
 	if (r == NULL)
 		return;
-	if (r->io != NULL) {
-		lp_runner_io_timer_cancel(r->io, LP_RUNNER_TIMER_RETRY);
-		drop_session(r);
-		lp_runner_io_del(r->io);
-	}
+	lp_loop_timer_cancel(r->loop, &r->retry_timer);
+	drop_session(r);
 	lp_quic_ctx_del(r->quic);
 	for (i = 0; i < LP_ARRAY_LEN(r->tls_strings); i++)
 		free(r->tls_strings[i]);

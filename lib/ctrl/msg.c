@@ -124,58 +124,14 @@ int lp_ctrl_mtu_validate(uint64_t mtu)
 	return 0;
 }
 
-/*
- * Strict UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
- * U+10FFFF), the same rule Jansson applies, so a text that passes here can
- * always be encoded.
- */
-static int utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = p[i];
-		size_t n, k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 4;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (len - i < n)
-			return 0;
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i + k] & 0x3fu);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
-/* A text field must be terminated inside its array and be valid UTF-8. */
+/* A text field must be terminated inside its array and be valid UTF-8
+ * (lp_utf8_valid: Jansson's rule too, so a text that passes can always be
+ * encoded). */
 static int text_validate(const char *s, size_t cap)
 {
 	const char *nul = memchr(s, '\0', cap);
 
-	if (nul == NULL || !utf8_valid(s, (size_t)(nul - s)))
+	if (nul == NULL || !lp_utf8_valid(s, (size_t)(nul - s)))
 		return LP_ERR_FIELD_RANGE;
 	return 0;
 }

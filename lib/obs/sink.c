@@ -92,44 +92,6 @@ static void sb_hex(struct sb *b, const char *prefix, unsigned v, int digits)
 	sb_putn(b, tmp, plen + (size_t)digits);
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 when the byte at s
- * does not start one: overlong forms, surrogates and code points above
- * U+10FFFF are invalid (RFC 3629).
- */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-	unsigned c = s[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static void put_json_string(struct sb *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -167,7 +129,7 @@ static void put_json_string(struct sb *b, const char *s)
 				sb_hex(b, "\\u", c, 4);
 				break;
 			}
-			n = utf8_seq(p, left);
+			n = lp_utf8_seq(p, left);
 			if (n == 0) {
 				sb_puts(b, "\\ufffd");
 				break;

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mac_random.h"
-
 #define MAC_BIT_GROUP 0x01u
 #define MAC_BIT_LOCAL 0x02u
 
@@ -131,7 +129,7 @@ int lp_proto_mac_random(struct lp_mac *out)
 	uint8_t rnd[LP_MAC_LEN];
 	int rc;
 
-	rc = lp_proto_os_random(rnd, sizeof(rnd));
+	rc = lp_os_random(rnd, sizeof(rnd));
 	if (rc < 0)
 		return rc;
 	lp_proto_mac_from_bytes(rnd, out);

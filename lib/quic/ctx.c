@@ -19,6 +19,27 @@ static uint64_t or_default(uint64_t v, uint64_t def)
 	return v != 0 ? v : def;
 }
 
+/* A context with the settings both kinds share. LP_ERR_INVAL (queue too
+ * long), LP_ERR_NOMEM. */
+static int ctx_alloc(size_t datagram_queue, uint64_t idle_timeout_ns, const struct lp_logger *log,
+                     struct lp_quic_ctx **out)
+{
+	struct lp_quic_ctx *ctx;
+
+	*out = NULL;
+	if (datagram_queue > MAX_DGRAM_QUEUE)
+		return LP_ERR_INVAL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return LP_ERR_NOMEM;
+	ctx->log = log;
+	ctx->idle_timeout_ns = or_default(idle_timeout_ns, DEF_IDLE_NS);
+	ctx->handshake_timeout_ns = DEF_HANDSHAKE_NS;
+	ctx->datagram_queue = datagram_queue ? datagram_queue : DEF_DGRAM_QUEUE;
+	*out = ctx;
+	return 0;
+}
+
 int lp_quic_ctx_new_client(const struct lp_quic_client_cfg *cfg, const struct lp_logger *log,
                            struct lp_quic_ctx **out)
 {
@@ -26,16 +47,11 @@ int lp_quic_ctx_new_client(const struct lp_quic_client_cfg *cfg, const struct lp
 	int rv;
 
 	*out = NULL;
-	if (cfg->datagram_queue > MAX_DGRAM_QUEUE)
-		return LP_ERR_INVAL;
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL)
-		return LP_ERR_NOMEM;
-	ctx->log = log;
-	ctx->idle_timeout_ns = or_default(cfg->idle_timeout_ns, DEF_IDLE_NS);
+	rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
+	if (rv != 0)
+		return rv;
 	ctx->keepalive_ns = or_default(cfg->keepalive_ns, DEF_KEEPALIVE_NS);
 	ctx->handshake_timeout_ns = or_default(cfg->handshake_timeout_ns, DEF_HANDSHAKE_NS);
-	ctx->datagram_queue = cfg->datagram_queue ? cfg->datagram_queue : DEF_DGRAM_QUEUE;
 	rv = lp_tls_client_creds_new(cfg, log, &ctx->creds);
 	if (rv != 0) {
 		free(ctx);
@@ -52,16 +68,10 @@ int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp
 	int rv;
 
 	*out = NULL;
-	if (cfg->datagram_queue > MAX_DGRAM_QUEUE)
-		return LP_ERR_INVAL;
-	ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL)
-		return LP_ERR_NOMEM;
+	rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
+	if (rv != 0)
+		return rv;
 	ctx->server = true;
-	ctx->log = log;
-	ctx->idle_timeout_ns = or_default(cfg->idle_timeout_ns, DEF_IDLE_NS);
-	ctx->handshake_timeout_ns = DEF_HANDSHAKE_NS;
-	ctx->datagram_queue = cfg->datagram_queue ? cfg->datagram_queue : DEF_DGRAM_QUEUE;
 	ctx->max_connections = cfg->max_connections ? cfg->max_connections : DEF_MAX_CONNS;
 	rv = lp_tls_random(ctx->reset_secret, sizeof(ctx->reset_secret));
 	if (rv == 0)

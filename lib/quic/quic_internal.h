@@ -1,5 +1,10 @@
 /*
- * quic_internal.h - what conn.c, server.c and ctx.c share (not installed).
+ * quic_internal.h - what the parts of lib/quic share (not installed).
+ *
+ * Who calls whom (never back): server.c -> conn.c -> conn_send.c ->
+ * conn_close.c, and conn.c -> conn_budget.c; ctx.c and the TLS and UDP
+ * backends are leaves. A server
+ * connection reaches the server only through struct lp_quic_conn_hooks.
  */
 #ifndef LP_QUIC_INTERNAL_H
 #define LP_QUIC_INTERNAL_H
@@ -7,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -19,6 +25,8 @@
  * plenty to route a relay's connections. */
 #define LP_QUIC_CID_LEN 8
 #define LP_QUIC_RESET_SECRET_LEN 32
+/* max_datagram_frame_size we announce. */
+#define LP_QUIC_DGRAM_FRAME_MAX 65535
 
 struct lp_quic_ctx {
 	bool server;
@@ -40,7 +48,52 @@ struct stream_chunk {
 	uint8_t data[];
 };
 
-struct cid_entry;
+/*
+ * How a connection reaches its owner (ngtcp2 reaches its application the
+ * same way): the server hands each of its connections these hooks and an
+ * opaque owner pointer; a client connection has none. conn*.c never see
+ * the owner's bookkeeping (expiry heap, pending list, CID map).
+ */
+struct lp_quic_conn_hooks {
+	/* Route a connection ID to c. 0, LP_ERR_STATE (already routed: ngtcp2
+	 * asks for another), LP_ERR_NOMEM, LP_ERR_INVAL. */
+	int (*cid_add)(void *owner, const uint8_t *cid, size_t len);
+	/* Stop routing a connection ID to c. */
+	void (*cid_remove)(void *owner, const uint8_t *cid, size_t len);
+	/* c may have something to write, and its expiry may have moved. */
+	void (*touch)(void *owner);
+	/* c wrote: only its expiry moved. */
+	void (*reschedule)(void *owner);
+};
+
+/*
+ * Closing (conn_close.c). The connection state says where a close is:
+ *  - CLOSING with `wanted`: our CONNECTION_CLOSE is still to be written; an
+ *    application close (`app`) first waits until the control stream is
+ *    acknowledged or `flush_deadline`, and the connection keeps working
+ *    meanwhile (lp_quic_conn_gone() is false);
+ *  - CLOSING without `wanted`: the packet went out (a copy in `pkt`, sent
+ *    again when the peer keeps talking), waiting for `deadline`;
+ *  - DRAINING: the peer closed; waiting for `deadline`, silent;
+ *  - CLOSED: done; the closed callback ran exactly once (`cb_done`),
+ *    maybe from the next handle_expiry (`cb_deferred`) when the failure
+ *    happened inside a write.
+ */
+struct lp_quic_close {
+	bool wanted;
+	bool app;
+	bool resend;
+	bool cb_done;
+	bool cb_deferred;
+	int err; /* what the closed callback reports */
+	uint64_t code;
+	char reason[128];
+	ngtcp2_connection_close_error ccerr;
+	uint64_t flush_deadline; /* application close: 0 until the first write */
+	uint64_t deadline;       /* end of the closing / draining period */
+	uint8_t *pkt;
+	size_t pkt_len;
+};
 
 struct lp_quic_conn {
 	struct lp_quic_ctx *ctx;
@@ -48,6 +101,8 @@ struct lp_quic_conn {
 	struct lp_tls_session *tls;
 	const struct lp_quic_conn_cbs *cbs;
 	void *user;
+	const struct lp_quic_conn_hooks *hooks; /* NULL: a client connection */
+	void *owner;
 	enum lp_quic_state state;
 	bool server;
 
@@ -78,57 +133,108 @@ struct lp_quic_conn {
 	size_t carry_len;
 	ngtcp2_path_storage carry_ps;
 
-	/* Close handling. */
-	bool est_pending; /* handshake done, established cb not run yet */
 	bool hs_done;
-	int fail_err;      /* set by a callback: LP_ERR_ALPN, ... */
-	bool close_wanted; /* lp_quic_conn_close called, packet not written */
-	bool close_app;    /* the close is an application close */
-	uint64_t close_code;
-	char close_reason[128];
-	int close_err; /* what the closed callback reports */
-	ngtcp2_connection_close_error ccerr;
-	uint64_t flush_deadline; /* close waits for stream acks until then */
-	uint8_t *close_pkt;
-	size_t close_pkt_len;
-	bool resend_close;
-	uint64_t close_deadline; /* end of closing/draining period */
-	bool closed_cb_done;
-	bool closed_cb_deferred; /* run it from the next handle_expiry */
+	int fail_err; /* set by a callback: LP_ERR_ALPN, ... */
+	struct lp_quic_close cl;
 
 	/* PMTUD heuristic (see conn.c). */
 	uint64_t hs_done_ts;
 	bool pmtud_done;
 
-	/* Server bookkeeping (server.c). */
-	struct lp_quic_server *srv;
-	size_t heap_slot; /* index + 1 in the server's expiry heap; 0: none */
-	uint64_t heap_key;
-	uint8_t pending; /* 0: no, 1: on the server's list, 2: being iterated */
-	struct lp_quic_conn *pend_next, *pend_prev;
-	struct lp_quic_conn *exp_next; /* server_handle_expiry's due list */
-	struct lp_quic_conn *all_prev, *all_next;
-	struct cid_entry *cids;
-	bool accepted; /* the accept callback took it */
-
 	ngtcp2_crypto_conn_ref ref;
 };
 
-/* conn.c, for server.c: a server-side connection for a client Initial. */
-int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, struct lp_quic_server *srv,
-                            const struct lp_quic_path *path, const ngtcp2_pkt_hd *hd, uint64_t now,
-                            struct lp_quic_conn **out) LP_WUR;
-void lp_quic_conn_free(struct lp_quic_conn *c);
-/* Closes with a transport error (server refusing a connection). */
-void lp_quic_conn_close_transport(struct lp_quic_conn *c, uint64_t error_code);
+static inline void lp_quic_conn_touch(struct lp_quic_conn *c)
+{
+	if (c->hooks != NULL)
+		c->hooks->touch(c->owner);
+}
 
-/* server.c, for conn.c's callbacks. */
-int lp_quic_server_cid_add(struct lp_quic_server *s, struct lp_quic_conn *c, const uint8_t *cid,
-                           size_t len) LP_WUR;
-void lp_quic_server_cid_remove(struct lp_quic_server *s, const uint8_t *cid, size_t len);
-/* Something changed on c: mark it pending and refresh its expiry. */
-void lp_quic_server_touch(struct lp_quic_server *s, struct lp_quic_conn *c);
-/* c wrote packets: refresh its expiry only. */
-void lp_quic_server_reschedule(struct lp_quic_server *s, struct lp_quic_conn *c);
+static inline void lp_quic_conn_reschedule(struct lp_quic_conn *c)
+{
+	if (c->hooks != NULL)
+		c->hooks->reschedule(c->owner);
+}
+
+/* ---- paths: struct lp_quic_path <-> ngtcp2_path ------------------------------ */
+
+static inline socklen_t lp_quic_sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+	                                 : (socklen_t)sizeof(struct sockaddr_in);
+}
+
+static inline void lp_quic_path_to_ngtcp2(ngtcp2_path_storage *ps, const struct lp_quic_path *p)
+{
+	ngtcp2_path_storage_init(ps, (const ngtcp2_sockaddr *)&p->local, lp_quic_sa_len(&p->local),
+	                         (const ngtcp2_sockaddr *)&p->remote, lp_quic_sa_len(&p->remote),
+	                         NULL);
+}
+
+static inline void lp_quic_path_from_ngtcp2(struct lp_quic_path *out, const ngtcp2_path *p)
+{
+	memset(out, 0, sizeof(*out));
+	/* ngtcp2_socklen is int on Windows: compare as size_t. */
+	if ((size_t)p->local.addrlen <= sizeof(out->local))
+		memcpy(&out->local, p->local.addr, (size_t)p->local.addrlen);
+	if ((size_t)p->remote.addrlen <= sizeof(out->remote))
+		memcpy(&out->remote, p->remote.addr, (size_t)p->remote.addrlen);
+}
+
+/* ---- conn.c, for server.c ---------------------------------------------------- */
+
+/* A server-side connection for a client Initial; it reaches its owner
+ * through hooks (routing the first two CIDs before it returns). */
+int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_hooks *hooks,
+                            void *owner, const struct lp_quic_path *path, const ngtcp2_pkt_hd *hd,
+                            uint64_t now, struct lp_quic_conn **out) LP_WUR;
+void lp_quic_conn_free(struct lp_quic_conn *c);
+
+/* ---- conn_budget.c, for conn.c ------------------------------------------------ */
+
+/* The DATAGRAM payload c can send on its current path (0: none). */
+size_t lp_quic_budget(const struct lp_quic_conn *c);
+/* After the handshake: marks PMTUD settled once the path reached the top
+ * probe size or the give-up time passed. */
+void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now);
+/* When PMTUD is given up at the latest; UINT64_MAX once settled or before
+ * the handshake. */
+uint64_t lp_quic_pmtud_deadline(const struct lp_quic_conn *c);
+
+/* ---- conn_close.c, for conn.c, conn_send.c and server.c ---------------------- */
+
+/*
+ * The one exit test: true once the application must treat c as closed
+ * (lp_quic_conn_read / _handle_expiry then return LP_ERR_CLOSED). An
+ * application close still flushing its control stream is not gone yet.
+ */
+bool lp_quic_conn_gone(const struct lp_quic_conn *c);
+/* Maps a fatal ngtcp2 error of read / expiry / write and starts the close;
+ * defer_cb: run the closed callback from the next handle_expiry. Returns
+ * LP_ERR_CLOSED. */
+int lp_quic_close_fatal(struct lp_quic_conn *c, int rv, uint64_t now, bool defer_cb);
+/* Closes with a transport error (server refusing a connection); the
+ * closed callback is not run (the application never saw it). */
+void lp_quic_conn_close_transport(struct lp_quic_conn *c, uint64_t error_code);
+/* A packet arrived for a closing connection. True: take it (an application
+ * close still flushing); false: drop it (LP_ERR_CLOSED), maybe answering
+ * with our close again. */
+bool lp_quic_close_on_read(struct lp_quic_conn *c);
+/* handle_expiry of a closing / draining connection: ends the period and
+ * reports. True: also run ngtcp2's timers (still flushing). */
+bool lp_quic_close_on_expiry(struct lp_quic_conn *c, uint64_t now);
+/* The close's share of lp_quic_conn_expiry, in *e (UINT64_MAX: none).
+ * True when it alone decides (the closing or draining period, a close
+ * packet or callback due now); false when ngtcp2's timers count too. */
+bool lp_quic_close_expiry(const struct lp_quic_conn *c, uint64_t *e);
+/* Writes the close packet when one is due. Returns true when the write is
+ * handled here (*ret: bytes or 0), false when ordinary packets go out. */
+bool lp_quic_close_write(struct lp_quic_conn *c, uint8_t *buf, size_t *gso_size,
+                         struct lp_quic_path *path_out, uint64_t now, ssize_t *ret);
+/* Writes CONNECTION_CLOSE after a fatal write error. Bytes or 0. */
+ssize_t lp_quic_close_write_now(struct lp_quic_conn *c, uint8_t *buf, struct lp_quic_path *path_out,
+                                uint64_t now);
+/* Forgets the queued datagrams (closing connections send none). */
+void lp_quic_conn_drop_datagrams(struct lp_quic_conn *c);
 
 #endif /* LP_QUIC_INTERNAL_H */

@@ -25,7 +25,7 @@
 #include "lp_route.h"
 #include "lp_tap.h"
 #include "lp_version.h"
-#include "lp_winloop.h"
+#include "lp_loop.h"
 #include "peer_cli.h"
 #include "winclient.h"
 
@@ -185,12 +185,14 @@ static const char *ctrl_name(LONG type)
 	}
 }
 
-static void on_stop_event(struct lp_loop *l, HANDLE h, void *arg)
+static void on_stop_event(struct lp_loop *l, intptr_t src, unsigned events, void *arg)
 {
 	const struct lp_obs_sink *sink = arg;
 	const struct lp_logger *log = &sink->logger;
+	HANDLE h = (HANDLE)src;
 	static bool logged;
 
+	(void)events;
 	ResetEvent(h); /* the flag stays; a set event would spin the shutdown waits */
 	if (!logged)
 		lp_log(log, LP_LOG_INFO, "%s received, shutting down",
@@ -243,7 +245,7 @@ static int run(struct client_args *a, const struct lp_cli_common *common)
 
 	rc = lp_loop_new(&loop);
 	if (rc == 0)
-		rc = lp_loop_handle_add(loop, stop_event, on_stop_event, &sink);
+		rc = lp_loop_watch(loop, (intptr_t)stop_event, LP_LOOP_READ, on_stop_event, &sink);
 	if (rc < 0) {
 		lp_log(log, LP_LOG_ERROR, "cannot set up the event loop: %s", lp_strerror(rc));
 		goto out;
@@ -376,7 +378,7 @@ int main(int argc, char **argv)
 		WSACleanup();
 		return LP_CLI_EXIT_FAIL;
 	}
-	/* 1 ms wait granularity instead of the 15.6 ms tick (see lp_winloop.h). */
+	/* 1 ms wait granularity instead of the 15.6 ms tick (see lp_loop.h). */
 	timeBeginPeriod(1);
 	status = run(&a, &common);
 	timeEndPeriod(1);

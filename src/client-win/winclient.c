@@ -85,6 +85,12 @@ static void fail(struct lp_wclient *c)
 	lp_loop_stop(c->loop);
 }
 
+static void arm_timer(struct lp_wclient *c, struct lp_loop_timer *t, uint64_t deadline)
+{
+	if (lp_loop_timer_arm(c->loop, t, deadline) < 0)
+		lp_log(c->log, LP_LOG_ERROR, "cannot arm a timer: out of memory");
+}
+
 /* ---- Route protection ------------------------------------------------------------- */
 
 /*
@@ -246,7 +252,7 @@ static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 			lp_log(c->log, LP_LOG_WARN, "cannot re-check TAP default routes: %s",
 			       lp_strerror(rc));
 	}
-	lp_loop_timer_arm(l, t, lp_loop_now(l) + ROUTE_CHECK_INTERVAL);
+	arm_timer(c, t, lp_loop_now(l) + ROUTE_CHECK_INTERVAL);
 }
 
 /* ---- Status lines ----------------------------------------------------------------- */
@@ -297,7 +303,7 @@ static void on_status_timer(struct lp_loop *l, struct lp_loop_timer *t, void *ar
 	struct lp_wclient *c = arg;
 
 	lp_wclient_log_status(c);
-	lp_loop_timer_arm(l, t, lp_loop_now(l) + c->status_interval);
+	arm_timer(c, t, lp_loop_now(l) + c->status_interval);
 }
 
 /* DHCP runs in Windows, not here: poll so a new address is reported at once. */
@@ -309,7 +315,7 @@ static void on_ip_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 	if (c->tap != NULL && lp_tap_ipv4(c->tap, ip, sizeof(ip)) == 0 &&
 	    strcmp(ip, c->prev.tap_ip) != 0)
 		lp_wclient_log_status(c);
-	lp_loop_timer_arm(l, t, lp_loop_now(l) + IP_POLL_INTERVAL);
+	arm_timer(c, t, lp_loop_now(l) + IP_POLL_INTERVAL);
 }
 
 /* ---- Frames ----------------------------------------------------------------------- */
@@ -378,14 +384,15 @@ static void tap_frame(struct lp_wclient *c, const uint8_t *frame, size_t len)
 		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, why);
 }
 
-static void on_tap(struct lp_loop *l, HANDLE h, void *arg)
+static void on_tap(struct lp_loop *l, intptr_t src, unsigned events, void *arg)
 {
 	struct lp_wclient *c = arg;
 	ssize_t n;
 	int i;
 
 	(void)l;
-	(void)h;
+	(void)src;
+	(void)events;
 	for (i = 0; i < TAP_RX_MAX && c->tap != NULL; i++) {
 		n = lp_tap_read(c->tap, c->buf, sizeof(c->buf));
 		if (n == LP_ERR_AGAIN)
@@ -400,7 +407,7 @@ static void on_tap(struct lp_loop *l, HANDLE h, void *arg)
 			       "TAP adapter %s stopped working (%s): was it disabled or its driver "
 			       "removed?",
 			       c->tap_name, lp_strerror((int)n));
-			lp_loop_handle_del(c->loop, c->tap_ev);
+			lp_loop_unwatch(c->loop, (intptr_t)c->tap_ev);
 			c->tap_ev = NULL;
 			fail(c);
 			break;
@@ -617,7 +624,7 @@ static int bring_up(struct lp_wclient *c, uint32_t mtu)
 			return rc;
 	}
 	c->tap_ev = (HANDLE)lp_tap_get_handle(c->tap);
-	rc = lp_loop_handle_add(c->loop, c->tap_ev, on_tap, c);
+	rc = lp_loop_watch(c->loop, (intptr_t)c->tap_ev, LP_LOOP_READ, on_tap, c);
 	if (rc < 0) {
 		c->tap_ev = NULL;
 		lp_log(c->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s", lp_strerror(rc));
@@ -626,12 +633,11 @@ static int bring_up(struct lp_wclient *c, uint32_t mtu)
 	c->brought_up = true;
 	lp_log(c->log, LP_LOG_INFO, "bridging TAP adapter \"%s\" with the room%s", c->tap_name,
 	       c->unprotected ? " WITHOUT relay route protection" : "");
-	lp_loop_timer_arm(c->loop, &c->ip_timer, lp_loop_now(c->loop) + IP_POLL_INTERVAL);
+	arm_timer(c, &c->ip_timer, lp_loop_now(c->loop) + IP_POLL_INTERVAL);
 	if (c->npins > 0 || c->tap_ifindex != 0)
-		lp_loop_timer_arm(c->loop, &c->route_timer,
-		                  lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL);
+		arm_timer(c, &c->route_timer, lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL);
 	/* Frames the adapter queued meanwhile. */
-	on_tap(c->loop, c->tap_ev, c);
+	on_tap(c->loop, (intptr_t)c->tap_ev, LP_LOOP_READ, c);
 	return 0;
 }
 
@@ -732,7 +738,7 @@ int lp_wclient_new(struct lp_loop *loop, const struct lp_wclient_cfg *cfg,
 	lp_loop_timer_init(&c->ip_timer, on_ip_timer, c);
 	lp_loop_timer_init(&c->route_timer, on_route_timer, c);
 	lp_log_ratelimit_init(&c->rl_drop, LOG_BURST, LOG_INTERVAL);
-	lp_loop_timer_arm(loop, &c->status_timer, lp_now_ns() + c->status_interval);
+	arm_timer(c, &c->status_timer, lp_now_ns() + c->status_interval);
 	*out = c;
 	return 0;
 }
@@ -767,7 +773,7 @@ size_t lp_wclient_teardown(struct lp_wclient *c)
 	lp_loop_timer_cancel(c->loop, &c->ip_timer);
 	lp_loop_timer_cancel(c->loop, &c->route_timer);
 	if (c->tap_ev != NULL)
-		lp_loop_handle_del(c->loop, c->tap_ev);
+		lp_loop_unwatch(c->loop, (intptr_t)c->tap_ev);
 	c->tap_ev = NULL;
 	c->brought_up = false;
 	if (c->tap != NULL && c->media_set && lp_tap_set_up(c->tap, false) < 0)

@@ -27,7 +27,7 @@
 
 #include "lp_client.h"
 #include "lp_route.h"
-#include "lp_winloop.h"
+#include "lp_loop.h"
 
 struct lp_wclient;
 

@@ -153,7 +153,7 @@ static void tap_frame(struct lp_lclient *c, const uint8_t *frame, size_t len)
 		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, why);
 }
 
-static void on_tap(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_tap(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct lp_lclient *c = arg;
 	ssize_t n;
@@ -223,7 +223,7 @@ static int tap_create(struct lp_lclient *c, uint32_t mtu)
 		return rc;
 	}
 	c->tap_fd = (int)lp_tap_get_handle(c->tap);
-	rc = lp_loop_fd_add(c->loop, c->tap_fd, LP_LOOP_READ, on_tap, c);
+	rc = lp_loop_watch(c->loop, c->tap_fd, LP_LOOP_READ, on_tap, c);
 	if (rc < 0) {
 		c->tap_fd = -1;
 		lp_log(c->log, LP_LOG_ERROR, "cannot watch TAP %s: %s", c->tap_name,
@@ -337,7 +337,7 @@ void lp_lclient_del(struct lp_lclient *c)
 	if (c == NULL)
 		return;
 	if (c->tap_fd >= 0)
-		lp_loop_fd_del(c->loop, c->tap_fd);
+		lp_loop_unwatch(c->loop, c->tap_fd);
 	lp_loop_timer_cancel(c->loop, &c->status_timer);
 	lp_loop_timer_cancel(c->loop, &c->ip_timer);
 	lp_tap_close(c->tap);

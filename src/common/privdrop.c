@@ -1,5 +1,5 @@
 /*
- * privdrop.c - permanent privilege drop and signal flags.
+ * privdrop.c - permanent privilege drop.
  */
 #include "privdrop.h"
 
@@ -7,7 +7,6 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -73,48 +72,4 @@ int lp_privdrop(const char *user, unsigned flags)
 	if (setresuid(0, 0, 0) == 0 || setresgid(0, 0, 0) == 0 || geteuid() == 0)
 		return LP_ERR_PERM;
 	return 0;
-}
-
-/* ---- signals -------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_flag;
-static volatile sig_atomic_t hup_flag;
-
-static void on_signal(int signo)
-{
-	if (signo == SIGHUP)
-		hup_flag = 1;
-	else
-		stop_flag = 1;
-}
-
-int lp_signals_install(void)
-{
-	struct sigaction sa;
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < LP_ARRAY_LEN(sigs); i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
-			return LP_ERR_IO;
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		return LP_ERR_IO;
-	return 0;
-}
-
-bool lp_signals_stop_requested(void)
-{
-	return stop_flag != 0;
-}
-
-bool lp_signals_take_hup(void)
-{
-	if (hup_flag == 0)
-		return false;
-	hup_flag = 0;
-	return true;
 }

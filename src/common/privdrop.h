@@ -1,7 +1,7 @@
 /*
  * privdrop.h - what the gateway and the Linux client do once their raw
- * socket / TAP is open: give up root before parsing any input, and a
- * minimal signal-flag helper.
+ * socket / TAP is open: give up root before parsing any input. (Signals
+ * are the event loop's: lp_loop_signal_add.)
  */
 #ifndef LP_PRIVDROP_H
 #define LP_PRIVDROP_H
@@ -33,16 +33,5 @@
  * could be regained: the process must exit), LP_ERR_IO.
  */
 int lp_privdrop(const char *user, unsigned flags) LP_WUR;
-
-/*
- * Installs handlers for SIGINT, SIGTERM and SIGHUP that only set
- * volatile sig_atomic_t flags (no SA_RESTART, so a blocking poll returns
- * EINTR), and ignores SIGPIPE. LP_ERR_IO when sigaction fails.
- */
-int lp_signals_install(void) LP_WUR;
-/* True once SIGINT or SIGTERM arrived. */
-bool lp_signals_stop_requested(void);
-/* True when SIGHUP arrived since the last call (the flag is cleared). */
-bool lp_signals_take_hup(void);
 
 #endif /* LP_PRIVDROP_H */

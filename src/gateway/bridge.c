@@ -130,8 +130,8 @@ static void lan_flush(struct lp_bridge *b)
 		return;
 	rc = lp_capture_flush(b->cap);
 	if (rc == LP_ERR_AGAIN) {
-		if (lp_loop_fd_mod(b->loop, lp_capture_fd(b->cap), LP_LOOP_READ | LP_LOOP_WRITE) ==
-		    0)
+		if (lp_loop_watch_mod(b->loop, lp_capture_fd(b->cap),
+		                      LP_LOOP_READ | LP_LOOP_WRITE) == 0)
 			b->lan_want_write = true;
 	} else if (rc < 0) {
 		uint64_t sup = 0;
@@ -306,7 +306,7 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	}
 }
 
-static void on_lan(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct lp_bridge *b = arg;
 	int round, n, i;
@@ -314,7 +314,7 @@ static void on_lan(struct lp_loop *l, int fd, unsigned events, void *arg)
 	(void)fd;
 	if ((events & LP_LOOP_WRITE) && b->lan_want_write) {
 		b->lan_want_write = false;
-		if (lp_loop_fd_mod(l, lp_capture_fd(b->cap), LP_LOOP_READ) < 0)
+		if (lp_loop_watch_mod(l, lp_capture_fd(b->cap), LP_LOOP_READ) < 0)
 			b->lan_want_write = true;
 		lan_flush(b);
 	}
@@ -491,7 +491,7 @@ int lp_bridge_new(struct lp_loop *loop, struct lp_capture *cap, const struct lp_
 	lp_log_ratelimit_init(&b->rl_too_big, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_drop, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_io, LOG_BURST, LOG_INTERVAL);
-	rc = lp_loop_fd_add(loop, lp_capture_fd(cap), LP_LOOP_READ, on_lan, b);
+	rc = lp_loop_watch(loop, lp_capture_fd(cap), LP_LOOP_READ, on_lan, b);
 	if (rc == 0) {
 		b->watching = true;
 		rc = lp_loop_timer_arm(loop, &b->status_timer, lp_now_ns() + b->status_interval);
@@ -509,7 +509,7 @@ void lp_bridge_del(struct lp_bridge *b)
 	if (b == NULL)
 		return;
 	if (b->watching)
-		lp_loop_fd_del(b->loop, lp_capture_fd(b->cap));
+		lp_loop_unwatch(b->loop, lp_capture_fd(b->cap));
 	lp_loop_timer_cancel(b->loop, &b->cam_timer);
 	lp_loop_timer_cancel(b->loop, &b->flush_timer);
 	lp_loop_timer_cancel(b->loop, &b->status_timer);
@@ -524,9 +524,4 @@ void lp_bridge_set_runner(struct lp_bridge *b, struct lp_client_runner *r)
 bool lp_bridge_failed(const struct lp_bridge *b)
 {
 	return b->failed;
-}
-
-void lp_bridge_get_stats(const struct lp_bridge *b, struct lp_bridge_stats *out)
-{
-	*out = b->st;
 }

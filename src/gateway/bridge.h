@@ -58,7 +58,6 @@ void lp_bridge_set_runner(struct lp_bridge *b, struct lp_client_runner *r);
 
 /* True once the runner gave up (STOPPED); the bridge stopped the loop. */
 bool lp_bridge_failed(const struct lp_bridge *b);
-void lp_bridge_get_stats(const struct lp_bridge *b, struct lp_bridge_stats *out);
 /* Logs the status line now. */
 void lp_bridge_log_status(struct lp_bridge *b);
 

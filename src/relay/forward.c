@@ -17,25 +17,6 @@
 
 enum dest_class { DEST_GROUP, DEST_KNOWN, DEST_UNKNOWN };
 
-static bool entry_live(const struct lp_relay_room *room, const struct lp_relay_mac_entry *e,
-                       uint64_t now_ns)
-{
-	return e->is_static || now_ns < e->seen_ns || now_ns - e->seen_ns < room->aging_ns;
-}
-
-const struct lp_relay_peer *lp_relay_room_lookup(const struct lp_relay_room *room,
-                                                 const struct lp_mac *mac, uint64_t now_ns)
-{
-	const struct lp_relay_mac_entry *e = lp_relay_mactab_find(&room->macs, mac);
-
-	return e != NULL && entry_live(room, e, now_ns) ? e->peer : NULL;
-}
-
-uint64_t lp_relay_room_unlearned(const struct lp_relay_room *room)
-{
-	return room->table_full;
-}
-
 static void log_frame(const struct lp_relay *r, const struct lp_relay_peer *p,
                       const struct lp_eth *eth, size_t len, const struct lp_relay_verdict *v)
 {
@@ -108,7 +89,7 @@ static enum lp_drop_reason learn(struct lp_relay *r, struct lp_relay_room *room,
 	if (room->macs.learned >= room->mac_limit &&
 	    now_ns - room->last_sweep_ns >= FULL_SWEEP_INTERVAL_NS) {
 		room->last_sweep_ns = now_ns;
-		(void)lp_relay_mactab_expire(&room->macs, now_ns, room->aging_ns);
+		(void)lp_relay_mactab_expire(&room->macs, now_ns);
 	}
 	if (room->macs.learned < room->mac_limit &&
 	    lp_relay_mactab_insert(&room->macs, src, p, false, now_ns) != NULL)
@@ -168,19 +149,19 @@ static enum lp_drop_reason route(const struct lp_relay_room *room, const struct 
                                  const struct lp_eth *eth, uint64_t now_ns, enum dest_class *cls,
                                  struct lp_relay_peer **target)
 {
-	const struct lp_relay_mac_entry *e;
+	struct lp_relay_peer *owner;
 
 	*target = NULL;
 	if (lp_proto_mac_is_group(&eth->dst)) {
 		*cls = DEST_GROUP;
 		return LP_DROP_NONE;
 	}
-	e = lp_relay_mactab_find(&room->macs, &eth->dst);
-	if (e != NULL && entry_live(room, e, now_ns)) {
+	owner = lp_relay_mactab_lookup(&room->macs, &eth->dst, now_ns);
+	if (owner != NULL) {
 		*cls = DEST_KNOWN;
-		if (e->peer == p)
+		if (owner == p)
 			return LP_DROP_LOOP;
-		*target = e->peer;
+		*target = owner;
 		return LP_DROP_NONE;
 	}
 	*cls = DEST_UNKNOWN;

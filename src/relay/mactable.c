@@ -10,12 +10,7 @@
 
 static size_t mac_home(const struct lp_relay_mactab *t, const struct lp_mac *m)
 {
-	uint64_t k = 0;
-
-	for (size_t i = 0; i < LP_MAC_LEN; i++)
-		k = k << 8 | m->b[i];
-	/* Fibonacci hashing: OUIs repeat, so mix all bits into the top ones. */
-	return (size_t)((k * UINT64_C(0x9E3779B97F4A7C15)) >> t->shift);
+	return (size_t)(lp_siphash24(t->k0, t->k1, m->b, LP_MAC_LEN) >> t->shift);
 }
 
 static unsigned log2_pow2(size_t cap)
@@ -39,7 +34,8 @@ static int mactab_alloc(struct lp_relay_mactab *t, size_t cap)
 	return 0;
 }
 
-int lp_relay_mactab_init(struct lp_relay_mactab *t, size_t max_entries)
+int lp_relay_mactab_init(struct lp_relay_mactab *t, size_t max_entries, uint64_t aging_ns,
+                         uint64_t k0, uint64_t k1)
 {
 	size_t max_cap = MACTAB_MIN_CAP;
 
@@ -49,6 +45,9 @@ int lp_relay_mactab_init(struct lp_relay_mactab *t, size_t max_entries)
 	while (max_cap < max_entries * 2)
 		max_cap *= 2;
 	t->max_cap = max_cap;
+	t->aging_ns = aging_ns;
+	t->k0 = k0;
+	t->k1 = k1;
 	return mactab_alloc(t, MACTAB_MIN_CAP);
 }
 
@@ -74,6 +73,20 @@ struct lp_relay_mac_entry *lp_relay_mactab_find(const struct lp_relay_mactab *t,
 		if (memcmp(e->mac.b, mac->b, LP_MAC_LEN) == 0)
 			return e;
 	}
+}
+
+static bool live(const struct lp_relay_mactab *t, const struct lp_relay_mac_entry *e,
+                 uint64_t now_ns)
+{
+	return e->is_static || now_ns < e->seen_ns || now_ns - e->seen_ns < t->aging_ns;
+}
+
+struct lp_relay_peer *lp_relay_mactab_lookup(const struct lp_relay_mactab *t,
+                                             const struct lp_mac *mac, uint64_t now_ns)
+{
+	const struct lp_relay_mac_entry *e = lp_relay_mactab_find(t, mac);
+
+	return e != NULL && live(t, e, now_ns) ? e->peer : NULL;
 }
 
 static struct lp_relay_mac_entry *place(struct lp_relay_mactab *t,
@@ -150,7 +163,7 @@ void lp_relay_mactab_remove(struct lp_relay_mactab *t, struct lp_relay_mac_entry
  * pull a later entry into slot i, so i is checked again before moving on;
  * entries only move backwards (cyclically), so none is skipped. */
 static size_t remove_matching(struct lp_relay_mactab *t, const struct lp_relay_peer *peer,
-                              uint64_t now_ns, uint64_t aging_ns)
+                              uint64_t now_ns)
 {
 	size_t removed = 0;
 
@@ -165,8 +178,7 @@ static size_t remove_matching(struct lp_relay_mactab *t, const struct lp_relay_p
 		if (peer != NULL)
 			hit = e->peer == peer;
 		else
-			hit = !e->is_static && now_ns >= e->seen_ns &&
-			      now_ns - e->seen_ns >= aging_ns;
+			hit = !live(t, e, now_ns);
 		if (!hit) {
 			i++;
 			continue;
@@ -179,12 +191,12 @@ static size_t remove_matching(struct lp_relay_mactab *t, const struct lp_relay_p
 
 size_t lp_relay_mactab_remove_peer(struct lp_relay_mactab *t, const struct lp_relay_peer *peer)
 {
-	return remove_matching(t, peer, 0, 0);
+	return remove_matching(t, peer, 0);
 }
 
-size_t lp_relay_mactab_expire(struct lp_relay_mactab *t, uint64_t now_ns, uint64_t aging_ns)
+size_t lp_relay_mactab_expire(struct lp_relay_mactab *t, uint64_t now_ns)
 {
-	return remove_matching(t, NULL, now_ns, aging_ns);
+	return remove_matching(t, NULL, now_ns);
 }
 
 size_t lp_relay_mactab_count_peer(const struct lp_relay_mactab *t, const struct lp_relay_peer *peer)

@@ -3,18 +3,18 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "metrics.h"
 
 #define PFX "lanparty_relay_"
 
-/* One output for both targets: a caller buffer or a stream; errors stick. */
+/* Output into a caller buffer; errors stick. */
 struct mw {
 	char *buf;
 	size_t cap;
 	size_t len;
-	FILE *f;
 	int err;
 };
 
@@ -28,10 +28,7 @@ static void mw_printf(struct mw *w, const char *fmt, ...)
 	if (w->err != 0)
 		return;
 	va_start(ap, fmt);
-	if (w->f != NULL) {
-		if (vfprintf(w->f, fmt, ap) < 0)
-			w->err = LP_ERR_IO;
-	} else if (w->len >= w->cap) {
+	if (w->len >= w->cap) {
 		w->err = LP_ERR_NOBUF;
 	} else {
 		n = vsnprintf(w->buf + w->len, w->cap - w->len, fmt, ap);
@@ -318,16 +315,6 @@ ssize_t lp_relay_metrics_write(const struct lp_relay *r, uint64_t now_ns, char *
 	if (w.err != 0)
 		return w.err;
 	return (ssize_t)w.len;
-}
-
-int lp_relay_metrics_fprint(const struct lp_relay *r, uint64_t now_ns, FILE *f)
-{
-	struct mw w = { .f = f };
-
-	write_all(&w, r, now_ns);
-	if (w.err == 0 && fflush(f) != 0)
-		w.err = LP_ERR_IO;
-	return w.err;
 }
 
 /* ---- Human snapshot ---------------------------------------------------------- */

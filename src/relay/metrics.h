@@ -25,7 +25,6 @@
 #define LP_RELAY_METRICS_H
 
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #include "lp_base.h"
@@ -39,9 +38,6 @@
  */
 ssize_t lp_relay_metrics_write(const struct lp_relay *r, uint64_t now_ns, char *buf,
                                size_t cap) LP_WUR;
-
-/* Same text to a stream. 0 or LP_ERR_IO (errno from stdio kept). */
-int lp_relay_metrics_fprint(const struct lp_relay *r, uint64_t now_ns, FILE *f) LP_WUR;
 
 /*
  * Human snapshot for the log: one summary line

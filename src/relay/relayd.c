@@ -32,15 +32,12 @@ struct rconn {
 	struct lp_quic_conn *qc;
 	struct lp_relay_peer *peer;
 	struct lp_ctrl_decoder *dec;
-	struct lp_ctrl_hello hello; /* waiting for our PMTUD when pending */
+	struct lp_ctrl_hello hello; /* waiting for our PMTUD while on d->hellos */
 	uint64_t hello_deadline;
-	bool pending;
 	bool closing;
 	size_t budget_seen;
-	struct rconn *pend_next;
-	struct rconn *pend_prev;
-	struct rconn *all_next; /* every connection: freed at exit */
-	struct rconn *all_prev;
+	struct lp_list_node hello_node; /* on d->hellos */
+	struct lp_list_node all_node;   /* on d->all */
 };
 
 struct relayd {
@@ -55,8 +52,8 @@ struct relayd {
 	struct lp_loop_timer quic_timer;
 	struct lp_loop_timer house_timer;
 	struct lp_loop_timer stop_timer;
-	struct rconn *pending; /* hellos waiting for PMTUD */
-	struct rconn *all;
+	struct lp_list hellos; /* connections whose hello waits for our PMTUD */
+	struct lp_list all;    /* every connection: freed at exit */
 	uint64_t next_expire;
 	uint64_t next_status;
 	bool shutting_down;
@@ -109,18 +106,15 @@ static void eng_disconnect(void *user, void *conn, const char *reason)
 
 /* ---- pending hellos ------------------------------------------------------ */
 
-static void pending_remove(struct relayd *d, struct rconn *rc)
+static bool hello_waiting(const struct rconn *rc)
 {
-	if (!rc->pending)
-		return;
-	if (rc->pend_prev != NULL)
-		rc->pend_prev->pend_next = rc->pend_next;
-	else
-		d->pending = rc->pend_next;
-	if (rc->pend_next != NULL)
-		rc->pend_next->pend_prev = rc->pend_prev;
-	rc->pend_next = rc->pend_prev = NULL;
-	rc->pending = false;
+	return lp_list_linked(&rc->hello_node);
+}
+
+static void hello_unqueue(struct rconn *rc)
+{
+	if (hello_waiting(rc))
+		lp_list_remove(&rc->hello_node);
 }
 
 static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
@@ -130,7 +124,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
 	int rv;
 
-	pending_remove(d, rc);
+	hello_unqueue(rc);
 	lp_proto_mac_format(&rc->hello.mac, mac);
 	rv = lp_relay_admit(d->engine, &rc->hello, rc, budget, now, &reply, &rc->peer);
 	if (rv == 0) {
@@ -171,21 +165,19 @@ static void on_hello(struct relayd *d, struct rconn *rc, const struct lp_ctrl_he
 		return;
 	}
 	rc->hello_deadline = now + d->cfg.pmtud_wait_ns;
-	rc->pending = true;
-	rc->pend_prev = NULL;
-	rc->pend_next = d->pending;
-	if (d->pending != NULL)
-		d->pending->pend_prev = rc;
-	d->pending = rc;
+	lp_list_insert_head(&d->hellos, &rc->hello_node);
 }
 
-static void pending_poll(struct relayd *d, uint64_t now)
+static void hellos_poll(struct relayd *d, uint64_t now)
 {
-	struct rconn *rc = d->pending, *next;
+	struct lp_list_node *n, *next;
 	struct lp_quic_conn_info info;
 
-	for (; rc != NULL; rc = next) {
-		next = rc->pend_next;
+	/* admit() unqueues the connection it admits, and only that one. */
+	LP_LIST_FOREACH_SAFE(n, next, &d->hellos)
+	{
+		struct rconn *rc = LP_CONTAINER_OF(n, struct rconn, hello_node);
+
 		lp_quic_conn_info(rc->qc, &info);
 		if (info.pmtud_done || now >= rc->hello_deadline)
 			admit(d, rc, now);
@@ -215,7 +207,7 @@ static void on_ctrl(struct relayd *d, struct rconn *rc, const struct lp_ctrl_msg
 			protocol_error(d, rc, "unexpected control message", rv);
 		return;
 	}
-	if (rc->pending) /* nothing but the hello is expected before the welcome */
+	if (hello_waiting(rc)) /* nothing but the hello is expected before the welcome */
 		return;
 	if (m->type != LP_CTRL_HELLO) {
 		protocol_error(d, rc, "first control message is not a hello", LP_ERR_TYPE);
@@ -265,7 +257,7 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 	while (len > 0 && !rc->closing) {
 		n = lp_ctrl_decoder_feed(rc->dec, data, len, &m);
 		if (n < 0) {
-			if (rc->peer == NULL && !rc->pending) {
+			if (rc->peer == NULL && !hello_waiting(rc)) {
 				reject_bad_hello(d, rc, (int)n);
 				return;
 			}
@@ -301,14 +293,10 @@ static const char *close_text(int err, const char *reason)
 	}
 }
 
-static void rconn_free(struct relayd *d, struct rconn *rc)
+static void rconn_free(struct rconn *rc)
 {
-	if (rc->all_prev != NULL)
-		rc->all_prev->all_next = rc->all_next;
-	else
-		d->all = rc->all_next;
-	if (rc->all_next != NULL)
-		rc->all_next->all_prev = rc->all_prev;
+	hello_unqueue(rc);
+	lp_list_remove(&rc->all_node);
 	free(rc->dec);
 	free(rc);
 }
@@ -320,13 +308,13 @@ static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const 
 	struct relayd *d = rc->d;
 
 	(void)app_code;
-	pending_remove(d, rc);
+	hello_unqueue(rc);
 	if (rc->peer != NULL) {
 		lp_relay_peer_leave(d->engine, rc->peer, close_text(err, reason));
 		rc->peer = NULL;
 	}
 	lp_quic_conn_set_user(c, NULL, NULL);
-	rconn_free(d, rc);
+	rconn_free(rc);
 }
 
 static const struct lp_quic_conn_cbs conn_cbs = {
@@ -354,10 +342,7 @@ static int cb_accept(struct lp_quic_server *s, struct lp_quic_conn *c, void *use
 	lp_ctrl_decoder_init(rc->dec);
 	rc->d = d;
 	rc->qc = c;
-	rc->all_next = d->all;
-	if (d->all != NULL)
-		d->all->all_prev = rc;
-	d->all = rc;
+	lp_list_insert_head(&d->all, &rc->all_node);
 	lp_quic_conn_set_user(c, &conn_cbs, rc);
 	return 0;
 }
@@ -399,7 +384,7 @@ static void flush(struct relayd *d)
 	rearm(d);
 }
 
-static void on_udp(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_udp(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct relayd *d = arg;
 	uint64_t now = lp_loop_now(l);
@@ -463,7 +448,7 @@ static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 	struct relayd *d = arg;
 	uint64_t now = lp_loop_now(l);
 
-	pending_poll(d, now);
+	hellos_poll(d, now);
 	if (now >= d->next_expire) {
 		lp_relay_expire(d->engine, now);
 		d->next_expire = now + EXPIRE_EVERY_NS;
@@ -532,6 +517,8 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	d->cfg = *cfg;
 	d->loop = loop;
 	d->log = log;
+	lp_list_init(&d->hellos);
+	lp_list_init(&d->all);
 	ecb.user = d;
 	lp_log_ratelimit_init(&d->proto_rl, 10, 10 * LP_NS_PER_SEC);
 	lp_loop_timer_init(&d->quic_timer, on_quic_timer, d);
@@ -565,7 +552,7 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		lp_log(log, LP_LOG_ERROR, "cannot listen on %s/udp: %s", addr, strerror(errno));
 		goto fail;
 	}
-	rv = lp_loop_fd_add(loop, (int)lp_udp_fd(d->udp), LP_LOOP_READ, on_udp, d);
+	rv = lp_loop_watch(loop, (int)lp_udp_fd(d->udp), LP_LOOP_READ, on_udp, d);
 	if (rv != 0)
 		goto fail;
 	if (cfg->metrics_enabled) {
@@ -644,14 +631,14 @@ void relayd_del(struct relayd *d)
 		lp_loop_timer_cancel(d->loop, &d->stop_timer);
 	status_http_del(d->http);
 	if (d->udp != NULL) {
-		lp_loop_fd_del(d->loop, (int)lp_udp_fd(d->udp));
+		lp_loop_unwatch(d->loop, (int)lp_udp_fd(d->udp));
 		lp_udp_close(d->udp);
 	}
 	/* The server frees its connections without callbacks; the state we
 	 * hung on them goes with the engine, which frees its peers itself. */
 	lp_quic_server_del(d->server);
-	while (d->all != NULL)
-		rconn_free(d, d->all);
+	while (!lp_list_empty(&d->all))
+		rconn_free(LP_CONTAINER_OF(lp_list_first(&d->all), struct rconn, all_node));
 	lp_relay_del(d->engine);
 	lp_quic_ctx_del(d->ctx);
 	free(d->rx_mem);

@@ -64,6 +64,10 @@ int lp_relay_new(struct lp_relay **out, const struct lp_relay_cfg *cfg,
 	rc = lp_relay_cfg_validate(&r->cfg);
 	if (rc != 0)
 		goto out;
+	/* One key per engine: MAC table slots are unpredictable from outside. */
+	rc = lp_os_random(r->mac_key, sizeof(r->mac_key));
+	if (rc != 0)
+		goto out;
 	r->rooms = calloc(r->cfg.max_rooms, sizeof(*r->rooms));
 	if (r->rooms == NULL) {
 		rc = LP_ERR_NOMEM;
@@ -118,14 +122,13 @@ static struct lp_relay_room *room_new(const struct lp_relay *r, const char *name
 		goto fail;
 	room->mtu = (uint32_t)mtu;
 	room->mac_limit = r->cfg.mac_limit;
-	room->aging_ns = r->cfg.mac_aging_ns;
 	if (lp_proto_budget_for_mtu(mtu, &room->min_budget) != 0)
 		goto fail;
 	room->peers = calloc(r->cfg.max_peers_per_room, sizeof(*room->peers));
 	if (room->peers == NULL)
 		goto fail;
-	if (lp_relay_mactab_init(&room->macs,
-	                         (size_t)r->cfg.mac_limit + r->cfg.max_peers_per_room) != 0)
+	if (lp_relay_mactab_init(&room->macs, (size_t)r->cfg.mac_limit + r->cfg.max_peers_per_room,
+	                         r->cfg.mac_aging_ns, r->mac_key[0], r->mac_key[1]) != 0)
 		goto fail;
 	lp_log_ratelimit_init(&room->rl_table_full, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
 	return room;
@@ -460,16 +463,11 @@ size_t lp_relay_expire(struct lp_relay *r, uint64_t now_ns)
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->nrooms; i++)
-		n += lp_relay_mactab_expire(&r->rooms[i]->macs, now_ns, r->cfg.mac_aging_ns);
+		n += lp_relay_mactab_expire(&r->rooms[i]->macs, now_ns);
 	return n;
 }
 
 /* ---- Inspection ------------------------------------------------------------------ */
-
-const struct lp_relay_cfg *lp_relay_cfg_get(const struct lp_relay *r)
-{
-	return &r->cfg;
-}
 
 const struct lp_counters *lp_relay_counters(const struct lp_relay *r)
 {
@@ -536,6 +534,17 @@ const struct lp_relay_peer *lp_relay_room_peer_at(const struct lp_relay_room *ro
 size_t lp_relay_room_learned_count(const struct lp_relay_room *room)
 {
 	return room->macs.learned;
+}
+
+uint64_t lp_relay_room_unlearned(const struct lp_relay_room *room)
+{
+	return room->table_full;
+}
+
+const struct lp_relay_peer *lp_relay_room_lookup(const struct lp_relay_room *room,
+                                                 const struct lp_mac *mac, uint64_t now_ns)
+{
+	return lp_relay_mactab_lookup(&room->macs, mac, now_ns);
 }
 
 uint32_t lp_relay_peer_id(const struct lp_relay_peer *p)

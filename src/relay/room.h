@@ -140,7 +140,8 @@ struct lp_relay_callbacks {
  * Creates an engine. cfg NULL means defaults; cfg and cb are copied; log
  * (may be NULL: silent) must outlive the engine. send_datagram and
  * send_ctrl are required. Errors: LP_ERR_INVAL (bad callbacks or config),
- * LP_ERR_MTU_RANGE, LP_ERR_NOMEM.
+ * LP_ERR_MTU_RANGE, LP_ERR_NOMEM, LP_ERR_IO (no OS randomness for the MAC
+ * table key).
  */
 int lp_relay_new(struct lp_relay **out, const struct lp_relay_cfg *cfg,
                  const struct lp_relay_callbacks *cb, const struct lp_logger *log) LP_WUR;
@@ -229,7 +230,6 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 size_t lp_relay_expire(struct lp_relay *r, uint64_t now_ns);
 
 /* ---- Inspection (metrics, snapshots, tests) ------------------------------------- */
-const struct lp_relay_cfg *lp_relay_cfg_get(const struct lp_relay *r) LP_WUR;
 /* Relay-wide totals over all peers, including peers that left. */
 const struct lp_counters *lp_relay_counters(const struct lp_relay *r) LP_WUR;
 uint64_t lp_relay_admitted_total(const struct lp_relay *r) LP_WUR;

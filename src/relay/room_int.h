@@ -1,7 +1,8 @@
 /*
  * room_int.h - the engine's private state, shared by room.c (admission,
  * lifecycle, inspection) and forward.c (the datagram hot path). Not for
- * callers: use the accessors of room.h.
+ * callers: use the accessors of room.h. forward.c calls room.c
+ * (lp_relay_peer_close), never the other way; MAC lookups are mactable.c's.
  */
 #ifndef LP_RELAY_ROOM_INT_H
 #define LP_RELAY_ROOM_INT_H
@@ -43,7 +44,6 @@ struct lp_relay_room {
 	struct lp_relay_peer *gateway;
 	struct lp_relay_mactab macs;
 	size_t mac_limit;       /* cfg.mac_limit: learned entries at most */
-	uint64_t aging_ns;      /* cfg.mac_aging_ns */
 	uint64_t last_sweep_ns; /* last expiry sweep forced by a full table */
 	uint64_t table_full;    /* sources not learned because the table was full */
 	struct lp_log_ratelimit rl_table_full;
@@ -57,6 +57,7 @@ struct lp_relay {
 	size_t nrooms;
 	size_t npeers;
 	uint32_t next_peer_id;
+	uint64_t mac_key[2]; /* SipHash key of every room's MAC table */
 	uint64_t admitted;
 	uint64_t rejected[LP_REJECT__MAX + 1];
 	struct lp_counters totals;

@@ -45,7 +45,7 @@ static void client_del(struct http_client *c)
 		if (h->clients[i] == c)
 			h->clients[i] = NULL;
 	lp_loop_timer_cancel(h->loop, &c->timer);
-	lp_loop_fd_del(h->loop, c->fd);
+	lp_loop_unwatch(h->loop, c->fd);
 	close(c->fd);
 	free(c);
 }
@@ -109,7 +109,7 @@ static void serve(struct http_client *c)
 	free(buf);
 }
 
-static void on_client(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_client(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct http_client *c = arg;
 	ssize_t n;
@@ -142,7 +142,7 @@ static void on_client_timeout(struct lp_loop *l, struct lp_loop_timer *t, void *
 	client_del(arg);
 }
 
-static void on_accept(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void on_accept(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct status_http *h = arg;
 	struct http_client *c;
@@ -164,9 +164,9 @@ static void on_accept(struct lp_loop *l, int fd, unsigned events, void *arg)
 	c->h = h;
 	c->fd = cfd;
 	lp_loop_timer_init(&c->timer, on_client_timeout, c);
-	if (lp_loop_fd_add(l, cfd, LP_LOOP_READ, on_client, c) != 0 ||
+	if (lp_loop_watch(l, cfd, LP_LOOP_READ, on_client, c) != 0 ||
 	    lp_loop_timer_arm(l, &c->timer, lp_loop_now(l) + CLIENT_TIMEOUT_NS) != 0) {
-		lp_loop_fd_del(l, cfd);
+		lp_loop_unwatch(l, cfd);
 		close(cfd);
 		free(c);
 		return;
@@ -199,7 +199,7 @@ int status_http_new(struct lp_loop *loop, const struct sockaddr *addr, status_ht
 		       strerror(errno));
 		goto fail;
 	}
-	rv = lp_loop_fd_add(loop, h->fd, LP_LOOP_READ, on_accept, h);
+	rv = lp_loop_watch(loop, h->fd, LP_LOOP_READ, on_accept, h);
 	if (rv != 0)
 		goto fail;
 	lp_log(log, LP_LOG_INFO, "metrics: http://%s/metrics", text);
@@ -219,7 +219,7 @@ void status_http_del(struct status_http *h)
 	for (size_t i = 0; i < CLIENTS_MAX; i++)
 		if (h->clients[i] != NULL)
 			client_del(h->clients[i]);
-	lp_loop_fd_del(h->loop, h->fd);
+	lp_loop_unwatch(h->loop, h->fd);
 	close(h->fd);
 	free(h);
 }

@@ -153,7 +153,7 @@ static size_t recv_batch(struct h_env *e, struct lp_udp *u, struct lp_udp_rx *rx
 	return n > 0 ? (size_t)n : 0;
 }
 
-static void on_server_fd(struct lp_loop *l, int fd, unsigned ev, void *arg)
+static void on_server_fd(struct lp_loop *l, intptr_t fd, unsigned ev, void *arg)
 {
 	struct h_env *e = arg;
 	struct lp_udp_rx rx[32];
@@ -182,7 +182,7 @@ static void on_server_fd(struct lp_loop *l, int fd, unsigned ev, void *arg)
 	}
 }
 
-static void on_client_fd(struct lp_loop *l, int fd, unsigned ev, void *arg)
+static void on_client_fd(struct lp_loop *l, intptr_t fd, unsigned ev, void *arg)
 {
 	struct h_client *cl = arg;
 	struct h_env *e = cl->env;
@@ -321,8 +321,8 @@ int h_server_start(struct h_env *e, const struct lp_quic_server_cfg *cfg)
 	if (rv == 0)
 		rv = lp_udp_local(e->s.udp, &e->s.addr);
 	if (rv == 0)
-		rv = lp_loop_fd_add(e->loop, (int)lp_udp_fd(e->s.udp), LP_LOOP_READ, on_server_fd,
-		                    e);
+		rv = lp_loop_watch(e->loop, (int)lp_udp_fd(e->s.udp), LP_LOOP_READ, on_server_fd,
+		                   e);
 	for (int i = 0; i < H_MAX_CLIENTS; i++)
 		peer_reset(&e->s.peers[i]);
 	e->s.npeers = 0;
@@ -356,7 +356,7 @@ int h_client_start(struct h_env *e, int i, const struct lp_quic_client_cfg *cfg)
 	if (rv != 0)
 		return rv;
 	cl->used = true;
-	return lp_loop_fd_add(e->loop, (int)lp_udp_fd(cl->udp), LP_LOOP_READ, on_client_fd, cl);
+	return lp_loop_watch(e->loop, (int)lp_udp_fd(cl->udp), LP_LOOP_READ, on_client_fd, cl);
 }
 
 void h_client_stop(struct h_env *e, int i)
@@ -364,7 +364,7 @@ void h_client_stop(struct h_env *e, int i)
 	struct h_client *cl = &e->cl[i];
 
 	if (cl->udp != NULL) {
-		lp_loop_fd_del(e->loop, (int)lp_udp_fd(cl->udp));
+		lp_loop_unwatch(e->loop, (int)lp_udp_fd(cl->udp));
 		lp_udp_close(cl->udp);
 	}
 	lp_quic_conn_del(cl->p.c);
@@ -383,7 +383,7 @@ void h_env_free(struct h_env *e)
 		free(e->s.peers[i].stream);
 	}
 	if (e->s.udp != NULL) {
-		lp_loop_fd_del(e->loop, (int)lp_udp_fd(e->s.udp));
+		lp_loop_unwatch(e->loop, (int)lp_udp_fd(e->s.udp));
 		lp_udp_close(e->s.udp);
 	}
 	lp_quic_server_del(e->s.srv);

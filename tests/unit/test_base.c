@@ -1,5 +1,5 @@
 /* test_base.c - lib/base: error text, the lp_buf cursor, log dispatch and rate limiting,
- * lp_strlcpy_checked. */
+ * lp_strlcpy_checked, UTF-8, SipHash, the binary heap and the intrusive list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +231,280 @@ static void test_now_monotonic(void **state)
 	assert_true(b >= a);
 }
 
+/* ---- UTF-8 ------------------------------------------------------------------ */
+
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t seq; /* lp_utf8_seq at the start */
+	} cases[] = {
+		{ "a", 1 },
+		{ "\xc3\xa9", 2 },         /* U+00E9 */
+		{ "\xe2\x82\xac", 3 },     /* U+20AC */
+		{ "\xf0\x9f\x98\x80", 4 }, /* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", 4 }, /* U+10FFFF, the last one */
+		{ "\xc0\xaf", 0 },         /* overlong '/' */
+		{ "\xe0\x80\xaf", 0 },     /* overlong, 3 bytes */
+		{ "\xed\xa0\x80", 0 },     /* surrogate U+D800 */
+		{ "\xf4\x90\x80\x80", 0 }, /* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0 }, /* bad lead byte */
+		{ "\x80", 0 },             /* lone continuation */
+		{ "\xc3(", 0 },            /* bad continuation */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < LP_ARRAY_LEN(cases); i++) {
+		size_t len = strlen(cases[i].s);
+
+		assert_int_equal(lp_utf8_seq((const uint8_t *)cases[i].s, len), cases[i].seq);
+		assert_int_equal(lp_utf8_valid(cases[i].s, len), cases[i].seq == len);
+	}
+	/* A sequence cut short by the end of the input. */
+	assert_int_equal(lp_utf8_seq((const uint8_t *)"\xe2\x82", 2), 0);
+	assert_false(lp_utf8_valid("ok \xe2\x82", 5));
+	assert_true(lp_utf8_valid("caf\xc3\xa9 ok", 8));
+	assert_true(lp_utf8_valid("", 0));
+}
+
+/* ---- SipHash ------------------------------------------------------------------ */
+
+static void test_siphash_vectors(void **state)
+{
+	const uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
+	uint8_t msg[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	/* The reference vectors of the SipHash paper (key 00..0f, message 00..len-1). */
+	assert_true(lp_siphash24(k0, k1, msg, 0) == 0x726fdb47dd0e0e31ULL);
+	assert_true(lp_siphash24(k0, k1, msg, 8) == 0x93f5f5799a932462ULL);
+	assert_true(lp_siphash24(k0, k1, msg, 15) == 0xa129ca6149be45e5ULL);
+	/* Another key gives another hash. */
+	assert_true(lp_siphash24(k0 ^ 1, k1, msg, 15) != 0xa129ca6149be45e5ULL);
+}
+
+/* ---- heap ------------------------------------------------------------------ */
+
+struct item {
+	uint64_t key;
+	struct lp_heap_entry he;
+	struct lp_list_node node;
+};
+
+static bool item_less(const struct lp_heap_entry *a, const struct lp_heap_entry *b)
+{
+	return LP_CONTAINER_OF(a, struct item, he)->key < LP_CONTAINER_OF(b, struct item, he)->key;
+}
+
+static uint64_t pop_key(struct lp_heap *h)
+{
+	struct lp_heap_entry *e = lp_heap_top(h);
+
+	assert_non_null(e);
+	lp_heap_remove(h, e);
+	assert_false(lp_heap_queued(e));
+	return LP_CONTAINER_OF(e, struct item, he)->key;
+}
+
+/* Pops everything and checks the keys come out sorted. */
+static void drain_sorted(struct lp_heap *h, size_t expect)
+{
+	uint64_t prev = 0;
+	size_t n = 0;
+
+	while (lp_heap_top(h) != NULL) {
+		uint64_t k = pop_key(h);
+
+		assert_true(k >= prev);
+		prev = k;
+		n++;
+	}
+	assert_int_equal(n, expect);
+	assert_int_equal(lp_heap_len(h), 0);
+}
+
+static void test_heap_order(void **state)
+{
+	static struct item it[500];
+	struct lp_heap h;
+	uint64_t x = 12345;
+	size_t i;
+
+	(void)state;
+	lp_heap_init(&h, item_less);
+	assert_null(lp_heap_top(&h));
+	for (i = 0; i < LP_ARRAY_LEN(it); i++) {
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		it[i].key = (x >> 33) % 100;             /* many ties */
+		assert_false(lp_heap_queued(&it[i].he)); /* zeroed storage: unqueued */
+		assert_int_equal(lp_heap_push(&h, &it[i].he), 0);
+		assert_true(lp_heap_queued(&it[i].he));
+	}
+	assert_int_equal(lp_heap_len(&h), LP_ARRAY_LEN(it));
+	drain_sorted(&h, LP_ARRAY_LEN(it));
+	lp_heap_free(&h);
+	lp_heap_free(NULL);
+}
+
+static void test_heap_remove_update(void **state)
+{
+	static struct item it[200];
+	struct lp_heap h;
+	size_t i, left = 0;
+
+	(void)state;
+	memset(it, 0, sizeof(it));
+	lp_heap_init(&h, item_less);
+	for (i = 0; i < LP_ARRAY_LEN(it); i++) {
+		it[i].key = (i * 7919) % 211;
+		assert_int_equal(lp_heap_push(&h, &it[i].he), 0);
+	}
+	/* Remove every third entry from the middle of the heap, re-key every
+	 * fifth (up and down), and the order must still hold. */
+	for (i = 0; i < LP_ARRAY_LEN(it); i++) {
+		if (i % 3 == 0) {
+			lp_heap_remove(&h, &it[i].he);
+			assert_false(lp_heap_queued(&it[i].he));
+			continue;
+		}
+		left++;
+		if (i % 5 == 0) {
+			it[i].key = i % 2 ? it[i].key + 1000 : 0;
+			lp_heap_update(&h, &it[i].he);
+		}
+	}
+	assert_int_equal(lp_heap_len(&h), left);
+	assert_int_equal(LP_CONTAINER_OF(lp_heap_top(&h), struct item, he)->key, 0);
+	drain_sorted(&h, left);
+	/* A removed entry can be pushed again. */
+	assert_int_equal(lp_heap_push(&h, &it[0].he), 0);
+	assert_ptr_equal(lp_heap_top(&h), &it[0].he);
+	lp_heap_free(&h);
+}
+
+static void test_heap_reserve_no_growth(void **state)
+{
+	static struct item it[40];
+	struct lp_heap h;
+	struct lp_heap_entry **q;
+	size_t i, round;
+
+	(void)state;
+	lp_heap_init(&h, item_less);
+	assert_int_equal(lp_heap_reserve(&h, LP_ARRAY_LEN(it)), 0);
+	assert_true(h.cap >= LP_ARRAY_LEN(it));
+	q = h.q;
+	/* Pushes within the reserved size never move the array. */
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < LP_ARRAY_LEN(it); i++) {
+			it[i].key = LP_ARRAY_LEN(it) - i;
+			assert_int_equal(lp_heap_push(&h, &it[i].he), 0);
+		}
+		assert_ptr_equal(h.q, q);
+		assert_int_equal(pop_key(&h), 1);
+		drain_sorted(&h, LP_ARRAY_LEN(it) - 1);
+	}
+	lp_heap_free(&h);
+}
+
+/* ---- list ------------------------------------------------------------------ */
+
+static void list_keys(const struct lp_list *l, uint64_t *out, size_t *n)
+{
+	const struct lp_list_node *p;
+
+	*n = 0;
+	for (p = lp_list_first(l); p != NULL; p = lp_list_next(l, p))
+		out[(*n)++] = LP_CONTAINER_OF(p, const struct item, node)->key;
+}
+
+static void test_list(void **state)
+{
+	struct item it[5];
+	struct lp_list l;
+	struct lp_list_node *n, *tmp;
+	uint64_t keys[8];
+	size_t i, cnt;
+
+	(void)state;
+	memset(it, 0, sizeof(it));
+	lp_list_init(&l);
+	assert_true(lp_list_empty(&l));
+	assert_null(lp_list_first(&l));
+	for (i = 0; i < LP_ARRAY_LEN(it); i++) {
+		it[i].key = i;
+		assert_false(lp_list_linked(&it[i].node));
+	}
+	lp_list_insert_tail(&l, &it[1].node);
+	lp_list_insert_tail(&l, &it[2].node);
+	lp_list_insert_head(&l, &it[0].node);
+	lp_list_insert_tail(&l, &it[4].node);
+	lp_list_insert_before(&it[4].node, &it[3].node);
+	assert_false(lp_list_empty(&l));
+	list_keys(&l, keys, &cnt);
+	assert_int_equal(cnt, 5);
+	for (i = 0; i < cnt; i++)
+		assert_int_equal(keys[i], i);
+
+	/* Removing the visited node while walking is allowed. */
+	LP_LIST_FOREACH_SAFE(n, tmp, &l)
+	{
+		if (LP_CONTAINER_OF(n, struct item, node)->key % 2 == 0)
+			lp_list_remove(n);
+	}
+	assert_false(lp_list_linked(&it[0].node));
+	assert_true(lp_list_linked(&it[1].node));
+	list_keys(&l, keys, &cnt);
+	assert_int_equal(cnt, 2);
+	assert_int_equal(keys[0], 1);
+	assert_int_equal(keys[1], 3);
+	lp_list_remove(&it[3].node);
+	lp_list_remove(&it[1].node);
+	assert_true(lp_list_empty(&l));
+	/* Unlinked nodes can go on again. */
+	lp_list_insert_head(&l, &it[3].node);
+	assert_ptr_equal(lp_list_first(&l), &it[3].node);
+	assert_null(lp_list_next(&l, &it[3].node));
+}
+
+static void test_list_splice(void **state)
+{
+	struct item it[5];
+	struct lp_list a, b;
+	uint64_t keys[8];
+	size_t i, cnt;
+
+	(void)state;
+	memset(it, 0, sizeof(it));
+	lp_list_init(&a);
+	lp_list_init(&b);
+	lp_list_splice_tail(&a, &b); /* both empty */
+	assert_true(lp_list_empty(&a) && lp_list_empty(&b));
+	for (i = 0; i < 5; i++) {
+		it[i].key = i;
+		lp_list_insert_tail(i < 2 ? &a : &b, &it[i].node);
+	}
+	lp_list_splice_tail(&a, &b);
+	assert_true(lp_list_empty(&b));
+	list_keys(&a, keys, &cnt);
+	assert_int_equal(cnt, 5);
+	for (i = 0; i < cnt; i++)
+		assert_int_equal(keys[i], i);
+	/* Into an empty list, and the source is usable afterwards. */
+	lp_list_splice_tail(&b, &a);
+	assert_true(lp_list_empty(&a));
+	list_keys(&b, keys, &cnt);
+	assert_int_equal(cnt, 5);
+	lp_list_remove(&it[0].node);
+	lp_list_insert_tail(&a, &it[0].node);
+	assert_ptr_equal(lp_list_first(&b), &it[1].node);
+	assert_ptr_equal(lp_list_first(&a), &it[0].node);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +518,13 @@ int main(void)
 		cmocka_unit_test(test_ratelimit_zero_burst),
 		cmocka_unit_test(test_strlcpy_checked),
 		cmocka_unit_test(test_now_monotonic),
+		cmocka_unit_test(test_heap_order),
+		cmocka_unit_test(test_heap_remove_update),
+		cmocka_unit_test(test_heap_reserve_no_growth),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_splice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

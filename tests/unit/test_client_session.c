@@ -215,7 +215,7 @@ static void relay_rearm(struct relay *r)
 		assert_int_equal(lp_loop_timer_arm(r->loop, &r->timer, exp), 0);
 }
 
-static void relay_loop_fd(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void relay_loop_fd(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	(void)l;
 	(void)fd;
@@ -272,9 +272,9 @@ static struct relay *relay_new_ctx(uint16_t port, struct lp_loop *loop, struct l
 	r->loop = loop;
 	if (loop != NULL) {
 		lp_loop_timer_init(&r->timer, relay_loop_timer, r);
-		assert_int_equal(lp_loop_fd_add(loop, (int)lp_udp_fd(r->udp), LP_LOOP_READ,
-		                                relay_loop_fd, r),
-		                 0);
+		assert_int_equal(
+		        lp_loop_watch(loop, (int)lp_udp_fd(r->udp), LP_LOOP_READ, relay_loop_fd, r),
+		        0);
 	}
 	return r;
 }
@@ -289,7 +289,7 @@ static void relay_del(struct relay *r)
 	if (r == NULL)
 		return;
 	if (r->loop != NULL) {
-		lp_loop_fd_del(r->loop, (int)lp_udp_fd(r->udp));
+		lp_loop_unwatch(r->loop, (int)lp_udp_fd(r->udp));
 		lp_loop_timer_cancel(r->loop, &r->timer);
 	}
 	lp_quic_server_del(r->srv);

@@ -1,4 +1,5 @@
-/* test_evloop.c - lib/evloop: timers, fd watchers, stop, signals. */
+/* test_evloop.c - lib/evloop on Linux (loop.c with loop_epoll.c): timers, fd
+ * watchers, stop, signals. tests/wine/test_winloop.c checks loop_win32.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +9,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "lp_loop.h"
@@ -206,7 +206,7 @@ static void rearm_cb(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 	assert_int_equal(lp_loop_timer_arm(l, t, 0), 0);
 }
 
-static void fd_seen_cb(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void fd_seen_cb(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct self_rearm *s = arg;
 	char b[8];
@@ -227,7 +227,7 @@ static void test_self_rearm_no_starvation(void **state)
 	(void)state;
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(lp_loop_new(&l), 0);
-	assert_int_equal(lp_loop_fd_add(l, p[0], LP_LOOP_READ, fd_seen_cb, &s), 0);
+	assert_int_equal(lp_loop_watch(l, p[0], LP_LOOP_READ, fd_seen_cb, &s), 0);
 	lp_loop_timer_init(&t, rearm_cb, &s);
 	assert_int_equal(lp_loop_timer_arm(l, &t, 0), 0);
 	assert_int_equal(lp_loop_run_once(l, 0), 1);
@@ -248,7 +248,7 @@ struct fdctx {
 	struct lp_loop *l;
 };
 
-static void rw_cb(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void rw_cb(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct fdctx *f = arg;
 	char b[64];
@@ -272,12 +272,12 @@ static void test_fd_readiness(void **state)
 	memset(&f, 0, sizeof(f));
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(lp_loop_new(&l), 0);
-	assert_int_equal(lp_loop_fd_add(l, p[0], LP_LOOP_READ, rw_cb, &f), 0);
+	assert_int_equal(lp_loop_watch(l, p[0], LP_LOOP_READ, rw_cb, &f), 0);
 	/* Double add and bad arguments are refused. */
-	assert_int_equal(lp_loop_fd_add(l, p[0], LP_LOOP_READ, rw_cb, &f), LP_ERR_INVAL);
-	assert_int_equal(lp_loop_fd_add(l, -1, LP_LOOP_READ, rw_cb, &f), LP_ERR_INVAL);
-	assert_int_equal(lp_loop_fd_add(l, p[1], 0, rw_cb, &f), LP_ERR_INVAL);
-	assert_int_equal(lp_loop_fd_mod(l, 999, LP_LOOP_READ), LP_ERR_NOT_FOUND);
+	assert_int_equal(lp_loop_watch(l, p[0], LP_LOOP_READ, rw_cb, &f), LP_ERR_INVAL);
+	assert_int_equal(lp_loop_watch(l, -1, LP_LOOP_READ, rw_cb, &f), LP_ERR_INVAL);
+	assert_int_equal(lp_loop_watch(l, p[1], 0, rw_cb, &f), LP_ERR_INVAL);
+	assert_int_equal(lp_loop_watch_mod(l, 999, LP_LOOP_READ), LP_ERR_NOT_FOUND);
 
 	/* Not readable yet: times out with nothing run. */
 	assert_int_equal(lp_loop_run_once(l, 2 * LP_NS_PER_MS), 0);
@@ -287,21 +287,21 @@ static void test_fd_readiness(void **state)
 	assert_int_equal(f.reads, 1);
 
 	/* Writable end. */
-	assert_int_equal(lp_loop_fd_add(l, p[1], LP_LOOP_WRITE, rw_cb, &f), 0);
+	assert_int_equal(lp_loop_watch(l, p[1], LP_LOOP_WRITE, rw_cb, &f), 0);
 	assert_int_equal(lp_loop_run_once(l, LP_NS_PER_SEC), 1);
 	assert_int_equal(f.writes, 1);
 	/* Paused: no more write events. */
-	assert_int_equal(lp_loop_fd_mod(l, p[1], 0), 0);
+	assert_int_equal(lp_loop_watch_mod(l, p[1], 0), 0);
 	assert_int_equal(lp_loop_run_once(l, 0), 0);
 	assert_int_equal(f.writes, 1);
-	assert_int_equal(lp_loop_fd_mod(l, p[1], LP_LOOP_WRITE), 0);
+	assert_int_equal(lp_loop_watch_mod(l, p[1], LP_LOOP_WRITE), 0);
 	assert_int_equal(lp_loop_run_once(l, 0), 1);
 	assert_int_equal(f.writes, 2);
 
 	/* Removed: data pending but no callback. */
-	lp_loop_fd_del(l, p[1]);
-	lp_loop_fd_del(l, p[0]);
-	lp_loop_fd_del(l, p[0]);
+	lp_loop_unwatch(l, p[1]);
+	lp_loop_unwatch(l, p[0]);
+	lp_loop_unwatch(l, p[0]);
 	assert_int_equal(write(p[1], "x", 1), 1);
 	assert_int_equal(lp_loop_run_once(l, 0), 0);
 	assert_int_equal(f.reads, 1);
@@ -311,7 +311,7 @@ static void test_fd_readiness(void **state)
 }
 
 /* The first callback of a batch removes the other fd: its event is dropped. */
-static void remover_cb(struct lp_loop *l, int fd, unsigned events, void *arg)
+static void remover_cb(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct fdctx *f = arg;
 	char b[8];
@@ -319,7 +319,7 @@ static void remover_cb(struct lp_loop *l, int fd, unsigned events, void *arg)
 	(void)events;
 	assert_true(read(fd, b, sizeof(b)) > 0);
 	f->reads++;
-	lp_loop_fd_del(l, f->other_fd);
+	lp_loop_unwatch(l, f->other_fd);
 }
 
 static void test_fd_del_in_batch(void **state)
@@ -336,8 +336,8 @@ static void test_fd_del_in_batch(void **state)
 	fa.other_fd = b[0];
 	fb.other_fd = a[0];
 	assert_int_equal(lp_loop_new(&l), 0);
-	assert_int_equal(lp_loop_fd_add(l, a[0], LP_LOOP_READ, remover_cb, &fa), 0);
-	assert_int_equal(lp_loop_fd_add(l, b[0], LP_LOOP_READ, remover_cb, &fb), 0);
+	assert_int_equal(lp_loop_watch(l, a[0], LP_LOOP_READ, remover_cb, &fa), 0);
+	assert_int_equal(lp_loop_watch(l, b[0], LP_LOOP_READ, remover_cb, &fb), 0);
 	assert_int_equal(write(a[1], "x", 1), 1);
 	assert_int_equal(write(b[1], "x", 1), 1);
 	assert_int_equal(lp_loop_run_once(l, LP_NS_PER_SEC), 1);
@@ -373,46 +373,6 @@ static void test_stop(void **state)
 	assert_int_equal(lp_loop_run(l), 0);
 	assert_int_equal(n, 3);
 	lp_loop_del(l);
-}
-
-static volatile sig_atomic_t g_flag;
-static struct lp_loop *g_loop;
-
-static void on_sigalrm(int signo)
-{
-	(void)signo;
-	g_flag = 1;
-	lp_loop_wake(g_loop);
-}
-
-static void test_stop_flag_and_wake(void **state)
-{
-	struct sigaction sa;
-	struct itimerval it;
-	uint64_t start;
-
-	(void)state;
-	memset(&it, 0, sizeof(it));
-	it.it_value.tv_usec = 20000;
-	assert_int_equal(lp_loop_new(&g_loop), 0);
-	g_flag = 0;
-	lp_loop_set_stop_flag(g_loop, &g_flag);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigalrm;
-	sa.sa_flags = SA_RESTART;
-	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	/* The alarm fires while the loop sleeps without any timer or fd. */
-	start = lp_now_ns();
-	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
-	assert_int_equal(lp_loop_run(g_loop), 0);
-	assert_int_equal(g_flag, 1);
-	assert_true(lp_now_ns() - start < 5 * LP_NS_PER_SEC);
-	/* Flag already set: run returns at once. */
-	assert_int_equal(lp_loop_run(g_loop), 0);
-	assert_true(lp_now_ns() - start >= 15 * LP_NS_PER_MS);
-	signal(SIGALRM, SIG_DFL);
-	lp_loop_del(g_loop);
-	g_loop = NULL;
 }
 
 static void on_signal(struct lp_loop *l, int signo, void *arg)
@@ -452,7 +412,6 @@ int main(void)
 		cmocka_unit_test(test_fd_readiness),
 		cmocka_unit_test(test_fd_del_in_batch),
 		cmocka_unit_test(test_stop),
-		cmocka_unit_test(test_stop_flag_and_wake),
 		cmocka_unit_test(test_signalfd),
 	};
 

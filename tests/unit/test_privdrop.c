@@ -115,28 +115,12 @@ static void test_refusals(void **state)
 	assert_int_equal(in_child(child_unknown_user), 0);
 }
 
-static void test_signal_flags(void **state)
-{
-	(void)state;
-	assert_int_equal(lp_signals_install(), 0);
-	assert_false(lp_signals_stop_requested());
-	assert_false(lp_signals_take_hup());
-	assert_int_equal(raise(SIGHUP), 0);
-	assert_true(lp_signals_take_hup());
-	assert_false(lp_signals_take_hup());
-	assert_false(lp_signals_stop_requested());
-	assert_int_equal(raise(SIGPIPE), 0); /* ignored: we are still here */
-	assert_int_equal(raise(SIGTERM), 0);
-	assert_true(lp_signals_stop_requested());
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_to_nobody),
 		cmocka_unit_test(test_keep_net_admin),
 		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_signal_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

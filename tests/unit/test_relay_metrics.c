@@ -337,22 +337,6 @@ static void test_metrics_buffer_edges(void **state)
 	lp_relay_del(r);
 }
 
-static void test_metrics_stream(void **state)
-{
-	struct lp_relay *r = scenario();
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
-
-	(void)state;
-	assert_non_null(f);
-	assert_int_equal(lp_relay_metrics_fprint(r, NOW, f), 0);
-	assert_int_equal(fclose(f), 0);
-	assert_string_equal(text, expected_metrics);
-	free(text);
-	lp_relay_del(r);
-}
-
 static void test_metrics_empty_relay(void **state)
 {
 	struct lp_relay_callbacks cb = { cb_dg, cb_ctrl, NULL, NULL };
@@ -411,8 +395,9 @@ static void test_snapshot_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_metrics_exact),  cmocka_unit_test(test_metrics_buffer_edges),
-		cmocka_unit_test(test_metrics_stream), cmocka_unit_test(test_metrics_empty_relay),
+		cmocka_unit_test(test_metrics_exact),
+		cmocka_unit_test(test_metrics_buffer_edges),
+		cmocka_unit_test(test_metrics_empty_relay),
 		cmocka_unit_test(test_snapshot_lines),
 	};
 

@@ -1070,7 +1070,7 @@ static void test_mactable_consistency(void **state)
 
 	(void)state;
 	memset(present, 0, sizeof(present));
-	assert_int_equal(lp_relay_mactab_init(&t, 1000), 0);
+	assert_int_equal(lp_relay_mactab_init(&t, 1000, LP_NS_PER_SEC, 1, 2), 0);
 	/* Random inserts and removes, checked against a reference set. */
 	for (int step = 0; step < 20000; step++) {
 		unsigned k;
@@ -1123,6 +1123,69 @@ static void test_mactable_consistency(void **state)
 	lp_relay_mactab_free(&t);
 }
 
+/* The longest run of used slots: what a lookup may have to walk. */
+static size_t longest_run(const struct lp_relay_mactab *t)
+{
+	size_t run = 0, best = 0;
+
+	for (size_t i = 0; i < t->cap; i++) {
+		run = t->slots[i].used ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+/*
+ * MACs chosen to share one slot under an unkeyed hash (here the Fibonacci
+ * hash the table used before: (mac * 2^64/phi) >> shift, all in slot 0 at
+ * every capacity up to 512) pile up in one probe run of all of them there.
+ * Under SipHash with the relay's key they spread like any other MACs, and
+ * where a MAC lands depends on the key, so nobody can precompute such a set.
+ */
+static void test_mactable_keyed_hash(void **state)
+{
+	enum { N = 200 };
+	struct lp_relay_mactab t, u;
+	struct lp_relay_peer *owner = (struct lp_relay_peer *)state;
+	static struct lp_mac macs[N];
+	size_t n = 0, same = 0;
+	uint64_t k;
+
+	(void)state;
+	for (k = 0x020000000000ULL; n < N; k++) {
+		if ((k * UINT64_C(0x9E3779B97F4A7C15)) >> 55 != 0)
+			continue;
+		for (int i = 0; i < LP_MAC_LEN; i++)
+			macs[n].b[i] = (uint8_t)(k >> (8 * (LP_MAC_LEN - 1 - i)));
+		n++;
+	}
+	assert_int_equal(lp_relay_mactab_init(&t, 4096, LP_NS_PER_SEC, 1, 2), 0);
+	assert_int_equal(lp_relay_mactab_init(&u, 4096, LP_NS_PER_SEC, 3, 4), 0);
+	for (n = 0; n < N; n++) {
+		assert_non_null(lp_relay_mactab_insert(&t, &macs[n], owner, false, 0));
+		assert_non_null(lp_relay_mactab_insert(&u, &macs[n], owner, false, 0));
+	}
+	assert_int_equal(t.cap, 512);
+	/* Random placement of 200 keys in 512 slots: runs of a dozen or so. */
+	assert_true(longest_run(&t) < 48);
+	assert_true(longest_run(&u) < 48);
+	for (n = 0; n < N; n++) {
+		const struct lp_relay_mac_entry *a = lp_relay_mactab_find(&t, &macs[n]);
+		const struct lp_relay_mac_entry *b = lp_relay_mactab_find(&u, &macs[n]);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		same += a - t.slots == b - u.slots;
+	}
+	assert_true(same < N / 4);
+	/* Every MAC still resolves to its peer. */
+	for (n = 0; n < N; n++)
+		assert_ptr_equal(lp_relay_mactab_lookup(&t, &macs[n], 0), owner);
+	lp_relay_mactab_free(&t);
+	lp_relay_mactab_free(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1145,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(test_aged_mac_can_join),
 		cmocka_unit_test(test_frame_event_logging),
 		cmocka_unit_test(test_mactable_consistency),
+		cmocka_unit_test(test_mactable_keyed_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

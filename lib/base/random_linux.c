@@ -1,13 +1,11 @@
-/* mac_random_linux.c - getrandom(2) behind lp_proto_os_random. */
-#include "mac_random.h"
-
+/* random_linux.c - getrandom(2) behind lp_os_random (lp_base.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/random.h>
 
 #include "lp_base.h"
 
-int lp_proto_os_random(void *buf, size_t len)
+int lp_os_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 

@@ -1,12 +1,11 @@
-/* mac_random_windows.c - BCryptGenRandom behind lp_proto_os_random. */
-#include "mac_random.h"
+/* random_windows.c - BCryptGenRandom behind lp_os_random (lp_base.h). */
 
 #include <windows.h>
 #include <bcrypt.h>
 
 #include "lp_base.h"
 
-int lp_proto_os_random(void *buf, size_t len)
+int lp_os_random(void *buf, size_t len)
 {
 	if (len > ULONG_MAX)
 		return LP_ERR_INVAL;
