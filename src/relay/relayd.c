@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "lp_ctrl.h"
+#include "lp_room.h"
 #include "lp_obs.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -161,18 +163,19 @@ static void hello_unqueue(struct rconn *rc)
 /* The keyed bucket of the peer's source address: IPv4 /32, IPv6 /64. */
 static size_t src_bucket(const struct relayd *d, const struct lp_quic_conn *qc)
 {
-	struct lp_quic_path path;
+	struct sockaddr_storage ss;
 	uint8_t key[9];
 	size_t n;
 
-	lp_quic_conn_path(qc, &path);
-	if (path.remote.ss_family == AF_INET6) {
+	if (lp_quic_conn_remote(qc, &ss) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET6) {
 		key[0] = 6;
-		memcpy(key + 1, &((const struct sockaddr_in6 *)&path.remote)->sin6_addr, 8);
+		memcpy(key + 1, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 8);
 		n = 9;
 	} else {
 		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)&path.remote)->sin_addr, 4);
+		memcpy(key + 1, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
 		n = 5;
 	}
 	return (size_t)lp_siphash24(d->src_k0, d->src_k1, key, n) % SRC_BUCKETS;
@@ -185,7 +188,9 @@ static bool room_quota_refused(struct relayd *d, struct rconn *rc)
 {
 	struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
 
-	if (lp_relay_room_find(d->engine, rc->hello.room) != NULL)
+	/* Private rooms are opened with an invite's proof and limited by the
+	 * engine's own admission rules. */
+	if (rc->hello.private_room || lp_relay_room_find(d->engine, rc->hello.room) != NULL)
 		return false;
 	rc->src = src_bucket(d, rc->qc);
 	if (d->rooms_by_src[rc->src] < d->cfg.rooms_per_source)
@@ -200,10 +205,34 @@ static bool room_quota_refused(struct relayd *d, struct rconn *rc)
 	return true;
 }
 
+/* What a private hello is checked against: this connection's exporter
+ * and its source address. */
+struct conn_info {
+	struct lp_relay_conn_info ci;
+	uint8_t exporter[LP_QUIC_EXPORTER_LEN];
+	uint8_t key[LP_RELAY_SRC_KEY_MAX];
+};
+
+static const struct lp_relay_conn_info *conn_info(struct rconn *rc, struct conn_info *out)
+{
+	struct sockaddr_storage ss;
+
+	memset(out, 0, sizeof(*out));
+	if (lp_quic_conn_exporter(rc->qc, LP_QUIC_EXPORTER_ADMISSION, out->exporter,
+	                          sizeof(out->exporter)) == 0)
+		out->ci.exporter = out->exporter;
+	if (lp_quic_conn_remote(rc->qc, &ss) == 0) {
+		out->ci.src_key = out->key;
+		out->ci.src_key_len = lp_relay_src_key((const struct sockaddr *)&ss, out->key);
+	}
+	return &out->ci;
+}
+
 static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 {
+	struct conn_info ci;
 	struct lp_ctrl_msg reply;
-	char mac[LP_MAC_STR_LEN];
+	char mac[LP_MAC_STR_LEN], room[LP_CTRL_ROOM_MAX + 1];
 	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
 	bool new_room;
 	int rv;
@@ -211,9 +240,15 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	hello_unqueue(rc);
 	if (room_quota_refused(d, rc))
 		return;
-	new_room = lp_relay_room_find(d->engine, rc->hello.room) == NULL;
+	new_room = !rc->hello.private_room && lp_relay_room_find(d->engine, rc->hello.room) == NULL;
 	lp_proto_mac_format(&rc->hello.mac, mac);
-	rv = lp_relay_admit(d->engine, &rc->hello, rc, budget, now, &reply, &rc->peer);
+	/* A private room is logged by a short name, never by its id. */
+	if (rc->hello.private_room)
+		lp_relay_private_name(rc->hello.priv.room_id, room);
+	else
+		snprintf(room, sizeof(room), "%s", rc->hello.room);
+	rv = lp_relay_admit_conn(d->engine, &rc->hello, conn_info(rc, &ci), rc, budget, now, &reply,
+	                         &rc->peer);
 	if (rv == 0) {
 		if (new_room) {
 			rc->opened_room = true;
@@ -221,7 +256,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 		}
 		rc->budget_seen = budget;
 		lp_log(d->log, LP_LOG_INFO,
-		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", rc->hello.room,
+		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
 		       lp_relay_peer_budget(rc->peer), reply.u.welcome.mtu,
 		       reply.u.welcome.gateway_present ? ", gateway present" : "");
@@ -229,7 +264,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	}
 	rc->peer = NULL;
 	if (rv == LP_ERR_REJECTED) {
-		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", rc->hello.room,
+		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac,
 		       lp_ctrl_reject_name(reply.u.reject.reason), reply.u.reject.message);
 		rc->closing = true;
@@ -584,9 +619,9 @@ static void hello_deadlines(struct relayd *d, uint64_t now)
 			continue;
 		if (rc->established == 0)
 			rc->established = now;
-		if (now - rc->established < HELLO_DEADLINE_NS)
+		if (now - rc->established < d->cfg.hello_timeout_ns)
 			continue;
-		protocol_error(d, rc, "no hello within 3 s", LP_ERR_TIMEOUT);
+		protocol_error(d, rc, "no hello in time after the handshake", LP_ERR_TIMEOUT);
 	}
 }
 
@@ -712,6 +747,8 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	}
 	if (d->cfg.rooms_per_source == 0)
 		d->cfg.rooms_per_source = ROOMS_PER_SOURCE;
+	if (d->cfg.hello_timeout_ns == 0)
+		d->cfg.hello_timeout_ns = HELLO_DEADLINE_NS;
 	if (d->cfg.quic.retry_pending == 0)
 		d->cfg.quic.retry_pending = RETRY_PENDING;
 	if (d->cfg.quic.pending_per_source == 0)
@@ -760,6 +797,9 @@ fail:
 
 void relayd_reload(struct relayd *d)
 {
+	uint8_t before[LP_QUIC_PIN_LEN], after[LP_QUIC_PIN_LEN];
+	char text[LP_ROOM_PIN_STR_SIZE];
+	bool had = false;
 	int rv;
 
 	if (d->cfg.quic.cert_file == NULL) {
@@ -767,14 +807,28 @@ void relayd_reload(struct relayd *d)
 		       "SIGHUP: development certificate in use, nothing to reload");
 		return;
 	}
+	had = lp_quic_ctx_cert_pin(d->ctx, before) == 0;
 	rv = lp_quic_ctx_reload_cert(d->ctx, d->cfg.quic.cert_file, d->cfg.quic.key_file);
-	if (rv != 0)
+	if (rv != 0) {
 		lp_log(d->log, LP_LOG_ERROR,
 		       "SIGHUP: certificate not reloaded, keeping the old one: %s",
 		       lp_strerror(rv));
-	else
-		lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
-		       d->cfg.quic.cert_file);
+		return;
+	}
+	lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
+	       d->cfg.quic.cert_file);
+	/* Invites carry the key's pin: say whether they still hold. */
+	if (lp_quic_ctx_cert_pin(d->ctx, after) == 0 && lp_room_pin_format(after, text) == 0)
+		lp_log(d->log, had && lp_quic_pin_equal(before, after) ? LP_LOG_INFO : LP_LOG_WARN,
+		       "relay pin: %s (%s)", text,
+		       had && lp_quic_pin_equal(before, after)
+		               ? "same key: invites stay valid"
+		               : "a new key: peers pinning the old one must get a new invite");
+}
+
+int relayd_cert_pin(const struct relayd *d, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	return lp_quic_ctx_cert_pin(d->ctx, pin);
 }
 
 void relayd_log_snapshot(struct relayd *d)
