@@ -28,10 +28,6 @@
 #define LP_CTRL_TEXT_MAX 200     /* human-readable texts (reject message, reasons) */
 #define LP_CTRL_PEER_ID_MAX UINT32_C(0x7fffffff) /* peer ids are 1..this */
 #define LP_CTRL_BUDGET_MAX LP_PROTO_PAYLOAD_MAX
-/* Private-room hello fields (binary, unpadded base64url on the wire). */
-#define LP_CTRL_ROOM_ID_LEN 16
-#define LP_CTRL_KEY_LEN 32 /* verifier V, host key P_H */
-#define LP_CTRL_SIG_LEN 64 /* proof, host_proof */
 /*
  * Caps checked on the raw bytes before Jansson sees them (a linear pre-scan
  * that tracks strings and escapes), so a hostile body costs at most one pass
@@ -39,15 +35,21 @@
  *   LP_CTRL_JSON_DEPTH     nesting of objects and arrays (ours use 2)
  *   LP_CTRL_JSON_ELEMENTS  values, members and array elements together (the
  *                          largest message, a stats with every drop reason,
- *                          has 51)
+ *                          has about 60; the test keeps it under half)
  *   LP_CTRL_STATS_MAX      a stats body (the largest valid one, every counter
- *                          at 2^63-1, is 805 bytes; checked once the type
- *                          is known, before any member is read)
+ *                          and drop reason at 2^63-1, is 1128 bytes with
+ *                          today's reasons; the test keeps it under half;
+ *                          checked once the type is known, before any member
+ *                          is read)
  * Bodies of every type are at most LP_CTRL_FRAME_MAX bytes.
  */
 #define LP_CTRL_JSON_DEPTH 8
-#define LP_CTRL_JSON_ELEMENTS 128
-#define LP_CTRL_STATS_MAX 2048u
+#define LP_CTRL_JSON_ELEMENTS 256
+#define LP_CTRL_STATS_MAX 4096u
+/* Private-room hello fields (binary, unpadded base64url on the wire). */
+#define LP_CTRL_ROOM_ID_LEN 16
+#define LP_CTRL_KEY_LEN 32 /* verifier V, host key P_H */
+#define LP_CTRL_SIG_LEN 64 /* proof, host_proof */
 
 enum lp_ctrl_type {
 	LP_CTRL_NONE = 0,

@@ -543,11 +543,6 @@ void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *o
 	out->max_udp_payload = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q);
 }
 
-void lp_quic_conn_path(const struct lp_quic_conn *c, struct lp_quic_path *out)
-{
-	lp_quic_path_from_ngtcp2(out, &c->ps.path);
-}
-
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c)
 {
 	return c->state;

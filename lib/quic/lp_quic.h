@@ -290,8 +290,6 @@ int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8
 int lp_quic_conn_peer_pin(const struct lp_quic_conn *c, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
 /* The peer's address on the current path. LP_ERR_STATE when unknown. */
 int lp_quic_conn_remote(const struct lp_quic_conn *c, struct sockaddr_storage *out) LP_WUR;
-/* The connection's current path (remote: the peer's address). */
-void lp_quic_conn_path(const struct lp_quic_conn *c, struct lp_quic_path *out);
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
 /* cbs is kept by pointer (use static storage); NULL silences the connection. */
 void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);

@@ -35,10 +35,12 @@ enum {
 	OPT_MALFORMED,
 	OPT_METRICS,
 	OPT_STATUS,
-	OPT_STATE_DIR,
-	OPT_PRIVATE_ONLY,
 	OPT_USER,
-	OPT_ROOMS_PER_ADDR
+	OPT_ROOMS_PER_ADDR,
+	OPT_CONNS_PER_ADDR,
+	OPT_HELLO_TIMEOUT,
+	OPT_STATE_DIR,
+	OPT_PRIVATE_ONLY
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -57,6 +59,10 @@ static const struct lp_cli_opt relay_opts[] = {
 	{ OPT_MAX_ROOMS, "max-rooms", "N", "256", false, "rooms this relay hosts at most" },
 	{ OPT_ROOMS_PER_ADDR, "rooms-per-address", "N", "16", false,
 	  "rooms one address (IPv4, IPv6 /64) may open while it stays in them" },
+	{ OPT_CONNS_PER_ADDR, "conns-per-address", "N", "64", false,
+	  "QUIC connections one address (IPv4, IPv6 /64) may hold" },
+	{ OPT_HELLO_TIMEOUT, "hello-timeout", "SECONDS", "3", false,
+	  "close a connection that sends no hello this long after its handshake (1-600)" },
 	{ OPT_MAX_PEERS, "max-peers", "N", "32", false,
 	  "peers per room, gateway included (2-1024)" },
 	{ OPT_ROOM_MTU, "room-mtu", "N", "1380", false,
@@ -74,14 +80,14 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "(no authentication: keep it on loopback or an operator network)" },
 	{ OPT_STATUS, "status-interval", "SECONDS", "60", false,
 	  "period of the status log line (0: none)" },
+	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
+	  "started as root: the user to switch to once the ports are bound (any other start "
+	  "keeps its user and drops its capabilities)" },
 	{ OPT_STATE_DIR, "state-dir", "DIR", DEFAULT_STATE_DIR, false,
 	  "without --cert: keep the development key here (created 0700), so the relay's pin "
 	  "survives restarts" },
 	{ OPT_PRIVATE_ONLY, "private-rooms-only", NULL, NULL, false,
 	  "refuse open rooms (a --room code): only private rooms joined with an invite" },
-	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
-	  "started as root: the user to switch to once the ports are bound (any other start "
-	  "keeps its user and drops its capabilities)" },
 };
 
 static const char relay_examples[] =
@@ -102,9 +108,9 @@ static const char relay_notes[] =
 struct relay_args {
 	struct relayd_cfg cfg;
 	const char *listen_text;
+	const char *user;
 	const char *state_dir;
 	bool state_dir_given;
-	const char *user;
 };
 
 static int parse_addr(const char *flag, const char *s, struct sockaddr_storage *out, char *err,
@@ -190,6 +196,19 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_STATUS:
 		return lp_cli_parse_seconds("status-interval", arg, 0, 86400 * LP_NS_PER_SEC,
 		                            &cfg->status_interval_ns, err, cap);
+	case OPT_USER:
+		a->user = arg;
+		return 0;
+	case OPT_ROOMS_PER_ADDR:
+		return parse_u32("rooms-per-address", arg, 1, 1000000, &cfg->rooms_per_source, err,
+		                 cap);
+	case OPT_CONNS_PER_ADDR:
+		rv = parse_u32("conns-per-address", arg, 1, 1000000, &v, err, cap);
+		cfg->quic.conns_per_source = v;
+		return rv;
+	case OPT_HELLO_TIMEOUT:
+		return lp_cli_parse_seconds("hello-timeout", arg, LP_NS_PER_SEC,
+		                            600 * LP_NS_PER_SEC, &cfg->hello_timeout_ns, err, cap);
 	case OPT_STATE_DIR:
 		a->state_dir = arg;
 		a->state_dir_given = true;
@@ -197,12 +216,6 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_PRIVATE_ONLY:
 		cfg->engine.private_rooms_only = true;
 		return 0;
-	case OPT_USER:
-		a->user = arg;
-		return 0;
-	case OPT_ROOMS_PER_ADDR:
-		return parse_u32("rooms-per-address", arg, 1, 1000000, &cfg->rooms_per_source, err,
-		                 cap);
 	default:
 		return LP_ERR_INVAL;
 	}
@@ -293,8 +306,8 @@ int main(int argc, char **argv)
 		                    .examples = relay_examples,
 		                    .notes = relay_notes };
 	struct relay_args a = { .listen_text = "443/udp",
-	                        .state_dir = DEFAULT_STATE_DIR,
-	                        .user = LP_PRIVDROP_DEFAULT_USER };
+		                .user = LP_PRIVDROP_DEFAULT_USER,
+		                .state_dir = DEFAULT_STATE_DIR };
 	struct relayd_cfg *cfgp = &a.cfg;
 	struct lp_cli_common common;
 	struct lp_obs_sink sink;

@@ -160,6 +160,51 @@ static void hello_unqueue(struct rconn *rc)
 		lp_list_remove(&rc->hello_node);
 }
 
+/* The keyed bucket of the peer's source address: IPv4 /32, IPv6 /64. */
+static size_t src_bucket(const struct relayd *d, const struct lp_quic_conn *qc)
+{
+	struct sockaddr_storage ss;
+	uint8_t key[9];
+	size_t n;
+
+	if (lp_quic_conn_remote(qc, &ss) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 8);
+		n = 9;
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
+		n = 5;
+	}
+	return (size_t)lp_siphash24(d->src_k0, d->src_k1, key, n) % SRC_BUCKETS;
+}
+
+/* A hello that would open a room from a source already in
+ * cfg.rooms_per_source rooms it opened: refused like a full relay, so one
+ * address cannot take every room slot. */
+static bool room_quota_refused(struct relayd *d, struct rconn *rc)
+{
+	struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
+
+	/* Private rooms are opened with an invite's proof and limited by the
+	 * engine's own admission rules. */
+	if (rc->hello.private_room || lp_relay_room_find(d->engine, rc->hello.room) != NULL)
+		return false;
+	rc->src = src_bucket(d, rc->qc);
+	if (d->rooms_by_src[rc->src] < d->cfg.rooms_per_source)
+		return false;
+	rej.u.reject.reason = LP_REJECT_TOO_MANY_ROOMS;
+	snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
+	         "too many rooms opened from your address (%u)", (unsigned)d->cfg.rooms_per_source);
+	eng_send_ctrl(d, rc, &rej);
+	lp_log(d->log, LP_LOG_INFO, "room %s: refused: %s", rc->hello.room, rej.u.reject.message);
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_REJECTED, rej.u.reject.message);
+	return true;
+}
+
 /* What a private hello is checked against: this connection's exporter
  * and its source address. */
 struct conn_info {
@@ -183,48 +228,6 @@ static const struct lp_relay_conn_info *conn_info(struct rconn *rc, struct conn_
 	return &out->ci;
 }
 
-/* The keyed bucket of the peer's source address: IPv4 /32, IPv6 /64. */
-static size_t src_bucket(const struct relayd *d, const struct lp_quic_conn *qc)
-{
-	struct lp_quic_path path;
-	uint8_t key[9];
-	size_t n;
-
-	lp_quic_conn_path(qc, &path);
-	if (path.remote.ss_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, &((const struct sockaddr_in6 *)&path.remote)->sin6_addr, 8);
-		n = 9;
-	} else {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)&path.remote)->sin_addr, 4);
-		n = 5;
-	}
-	return (size_t)lp_siphash24(d->src_k0, d->src_k1, key, n) % SRC_BUCKETS;
-}
-
-/* A hello that would open a room from a source already in
- * cfg.rooms_per_source rooms it opened: refused like a full relay, so one
- * address cannot take every room slot. */
-static bool room_quota_refused(struct relayd *d, struct rconn *rc)
-{
-	struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
-
-	if (lp_relay_room_find(d->engine, rc->hello.room) != NULL)
-		return false;
-	rc->src = src_bucket(d, rc->qc);
-	if (d->rooms_by_src[rc->src] < d->cfg.rooms_per_source)
-		return false;
-	rej.u.reject.reason = LP_REJECT_TOO_MANY_ROOMS;
-	snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
-	         "too many rooms opened from your address (%u)", (unsigned)d->cfg.rooms_per_source);
-	eng_send_ctrl(d, rc, &rej);
-	lp_log(d->log, LP_LOG_INFO, "room %s: refused: %s", rc->hello.room, rej.u.reject.message);
-	rc->closing = true;
-	lp_quic_conn_close(rc->qc, LP_QUIC_APP_REJECTED, rej.u.reject.message);
-	return true;
-}
-
 static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 {
 	struct conn_info ci;
@@ -237,7 +240,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	hello_unqueue(rc);
 	if (room_quota_refused(d, rc))
 		return;
-	new_room = lp_relay_room_find(d->engine, rc->hello.room) == NULL;
+	new_room = !rc->hello.private_room && lp_relay_room_find(d->engine, rc->hello.room) == NULL;
 	lp_proto_mac_format(&rc->hello.mac, mac);
 	/* A private room is logged by a short name, never by its id. */
 	if (rc->hello.private_room)
@@ -616,9 +619,9 @@ static void hello_deadlines(struct relayd *d, uint64_t now)
 			continue;
 		if (rc->established == 0)
 			rc->established = now;
-		if (now - rc->established < HELLO_DEADLINE_NS)
+		if (now - rc->established < d->cfg.hello_timeout_ns)
 			continue;
-		protocol_error(d, rc, "no hello within 3 s", LP_ERR_TIMEOUT);
+		protocol_error(d, rc, "no hello in time after the handshake", LP_ERR_TIMEOUT);
 	}
 }
 
@@ -744,6 +747,8 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	}
 	if (d->cfg.rooms_per_source == 0)
 		d->cfg.rooms_per_source = ROOMS_PER_SOURCE;
+	if (d->cfg.hello_timeout_ns == 0)
+		d->cfg.hello_timeout_ns = HELLO_DEADLINE_NS;
 	if (d->cfg.quic.retry_pending == 0)
 		d->cfg.quic.retry_pending = RETRY_PENDING;
 	if (d->cfg.quic.pending_per_source == 0)

@@ -134,7 +134,7 @@ static void test_unknown_user(void **state)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t alen = sizeof(a);
 	const char *bin = getenv("LP_RELAY_BIN");
-	char listen[32], out[4096] = "";
+	char listen[32], out[4096] = "", dir[] = "/tmp/lp_privdrop.XXXXXX", key[64];
 	int fd, pipefd[2], status = -1;
 	uint64_t t0;
 	ssize_t n;
@@ -150,13 +150,16 @@ static void test_unknown_user(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
 	close(fd);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+	/* Its own state directory: never the system's /var/lib. */
+	assert_non_null(mkdtemp(dir));
 	assert_int_equal(pipe(pipefd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
-		execl(bin, bin, "--listen", listen, "--user", "lp-no-such-user-xyz", (char *)NULL);
+		execl(bin, bin, "--listen", listen, "--state-dir", dir, "--user",
+		      "lp-no-such-user-xyz", (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -169,6 +172,9 @@ static void test_unknown_user(void **state)
 		}
 		usleep(10000);
 	}
+	snprintf(key, sizeof(key), "%s/relay-dev-key.pem", dir);
+	(void)unlink(key);
+	(void)rmdir(dir);
 	n = read(pipefd[0], out, sizeof(out) - 1);
 	close(pipefd[0]);
 	out[n > 0 ? n : 0] = '\0';
