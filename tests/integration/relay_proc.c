@@ -807,7 +807,15 @@ struct send_wait {
 static bool send_cond(void *arg)
 {
 	struct send_wait *sw = arg;
+	size_t room = sw->p->kind == RP_SESSION ? lp_client_datagram_room(sw->p->s)
+	                                        : lp_quic_conn_datagram_room(sw->p->qc);
 
+	/* A full flow queue makes room by dropping another flow's oldest:
+	 * a sender that must lose nothing waits for room first. */
+	if (room == 0) {
+		sw->rv = LP_ERR_AGAIN;
+		return false;
+	}
 	sw->rv = rp_send_frame(sw->p, sw->frame, sw->len);
 	return sw->rv != LP_ERR_AGAIN;
 }
