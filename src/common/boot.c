@@ -88,6 +88,8 @@ static void on_frames_end(void *user)
 
 	if (b->pump != NULL)
 		lp_pump_frames_end(b->pump);
+	if (b->app->peer->session.frames_end != NULL)
+		b->app->peer->session.frames_end(b);
 }
 
 /* The runner wrote: a pump waiting for queue room may read again. */

@@ -51,6 +51,10 @@ struct lp_boot_session {
 	/* Logs the status lines: the pump's period, its address poll, and
 	 * events that change the room for the user. */
 	void (*status)(struct lp_boot *b);
+	/* The frames of one socket batch were delivered, before the runner
+	 * writes QUIC (its ACKs included); may be NULL. The gateway writes
+	 * its LAN frames here, so they leave before the ACK that ends them. */
+	void (*frames_end)(struct lp_boot *b);
 };
 
 /* What a peer binary adds to the shared order; b->app->user is its state.

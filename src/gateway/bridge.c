@@ -5,8 +5,10 @@
  * fills up to 16 frames, every frame becomes a queued QUIC datagram, and
  * the runner writes them out once per batch with UDP GSO. The other way,
  * frames from the relay are queued into the capture's sendmmsg queue and
- * flushed once at the end of the loop iteration (a timer due "now" runs
- * after the fd callbacks of the same iteration).
+ * flushed once per socket batch, before the runner writes QUIC (the
+ * session's frames_end hook): the LAN host gets its frame before the relay
+ * gets the ACK. Frames queued outside a batch (CAM refreshes) are flushed
+ * by a timer due "now" (it runs after the fd callbacks of the iteration).
  */
 #include "bridge.h"
 
@@ -357,6 +359,17 @@ static void on_relay_frame(struct lp_boot *boot, const uint8_t *frame, size_t le
 	on_frame(br(boot), frame, len);
 }
 
+/* The batch is through: its LAN frames go out before the runner's ACKs. */
+static void on_frames_end(struct lp_boot *boot)
+{
+	struct lp_bridge *b = br(boot);
+
+	if (b == NULL || !lp_loop_timer_armed(&b->flush_timer))
+		return; /* nothing queued since the last flush */
+	lp_loop_timer_cancel(b->loop, &b->flush_timer);
+	lan_flush(b);
+}
+
 /* ---- Status ------------------------------------------------------------------------ */
 
 static void on_status(struct lp_boot *boot)
@@ -499,7 +512,8 @@ const struct lp_boot_peer lp_bridge_peer = {
 	.session = { .frame = on_relay_frame,
 	             .welcome = on_welcome,
 	             .event = on_event,
-	             .status = on_status },
+	             .status = on_status,
+	             .frames_end = on_frames_end },
 	.finish = on_finish,
 	.cleanup = on_cleanup,
 };
