@@ -37,7 +37,8 @@ enum lp_ctrl_type {
 	LP_CTRL_PEER_JOINED, /* relay -> peers */
 	LP_CTRL_PEER_LEFT,   /* relay -> peers */
 	LP_CTRL_STATS,       /* peer -> relay: counters snapshot */
-	LP_CTRL_DISCONNECT   /* peer -> relay: graceful leave with reason */
+	LP_CTRL_DISCONNECT,  /* peer -> relay: graceful leave with reason */
+	LP_CTRL_PEER_STATS   /* relay -> peers: every peer's link and traffic */
 };
 
 enum lp_role { LP_ROLE_CLIENT = 1, LP_ROLE_GATEWAY = 2 };
@@ -98,6 +99,40 @@ struct lp_ctrl_disconnect {
 	char reason[LP_CTRL_TEXT_MAX + 1];
 };
 
+/*
+ * peer_stats: the relay's view of every peer of the room, sent to each
+ * peer every few seconds and when someone joins. At most
+ * LP_CTRL_PEER_STATS_MAX entries (the gateway first, then in join order),
+ * which keeps the largest encoding below LP_CTRL_FRAME_MAX; peers_total
+ * says how many peers the room holds, so a longer room shows as truncated.
+ */
+#define LP_CTRL_PEER_STATS_MAX 48
+#define LP_CTRL_PEERS_TOTAL_MAX 65535u
+#define LP_CTRL_RTT_US_MAX UINT64_C(600000000) /* 10 minutes: nothing real is slower */
+
+struct lp_ctrl_peer_stat {
+	uint32_t peer_id;
+	enum lp_role role;
+	struct lp_mac mac;
+	/* The relay's QUIC RTT estimator towards this peer, microseconds; 0 =
+	 * no sample yet. rtt_min_us <= rtt_us unless one of them is 0. */
+	uint64_t rtt_us;     /* smoothed */
+	uint64_t rtt_min_us; /* minimum */
+	/* Relay -> peer DATAGRAMs QUIC sent and declared lost (lost <= sent). */
+	uint64_t dg_sent;
+	uint64_t dg_lost;
+	/* Counted by the relay, named from the peer's side: tx = frames the
+	 * peer sent into the room, rx = frames the relay delivered to it. */
+	uint64_t tx_frames, tx_bytes;
+	uint64_t rx_frames, rx_bytes;
+};
+
+struct lp_ctrl_peer_stats {
+	uint32_t peers_total; /* peers in the room, >= count */
+	uint32_t count;       /* entries below, 0..LP_CTRL_PEER_STATS_MAX */
+	struct lp_ctrl_peer_stat peers[LP_CTRL_PEER_STATS_MAX];
+};
+
 struct lp_ctrl_msg {
 	enum lp_ctrl_type type;
 	union {
@@ -107,6 +142,7 @@ struct lp_ctrl_msg {
 		struct lp_ctrl_peer peer;
 		struct lp_ctrl_stats stats;
 		struct lp_ctrl_disconnect disconnect;
+		struct lp_ctrl_peer_stats peer_stats;
 	} u;
 };
 
