@@ -215,6 +215,12 @@ bool lp_client_gateway_present(const struct lp_client *s) LP_WUR;
 int lp_client_peer_lookup(const struct lp_client *s, uint32_t peer_id,
                           struct lp_client_peer *out) LP_WUR;
 size_t lp_client_peer_count(const struct lp_client *s) LP_WUR;
+/* The relay's latest peer_stats table (every peer's RTT to the relay, loss,
+ * traffic; ourselves included), or NULL before the first one; *at (may be
+ * NULL) gets the time it arrived. Valid until the next control message or
+ * lp_client_del. Our own RTT to the relay is lp_client_conn_info's. */
+const struct lp_ctrl_peer_stats *lp_client_peer_stats(const struct lp_client *s,
+                                                      uint64_t *at) LP_WUR;
 /* Close error and human reason (valid once CLOSED; LP_OK / "" before). */
 int lp_client_close_err(const struct lp_client *s) LP_WUR;
 const char *lp_client_close_text(const struct lp_client *s) LP_WUR;

@@ -855,6 +855,50 @@ static void send_peer(struct env *e, enum lp_ctrl_type t, uint32_t id, enum lp_r
 	relay_send(e->relay, &m);
 }
 
+static bool has_peer_stats(struct env *e)
+{
+	return lp_client_peer_stats(e->s, NULL) != NULL;
+}
+
+/* The relay's peer_stats table is kept (the latest one) and exposed; before
+ * the first one there is none. The session's own RTT comes from QUIC. */
+static void test_peer_stats_kept(void **state)
+{
+	struct lp_client_cfg cfg = base_cfg();
+	struct env *e = env_new(NULL);
+	struct lp_ctrl_msg m = { .type = LP_CTRL_PEER_STATS };
+	const struct lp_ctrl_peer_stats *ps;
+	struct lp_quic_conn_info info;
+	uint64_t at = 0;
+
+	(void)state;
+	env_start(e, &cfg, NULL);
+	assert_true(pump(e, 3000 * MS, is_admitted));
+	assert_null(lp_client_peer_stats(e->s, NULL));
+	m.u.peer_stats.peers_total = 1;
+	m.u.peer_stats.count = 1;
+	m.u.peer_stats.peers[0].peer_id = 7;
+	m.u.peer_stats.peers[0].role = LP_ROLE_GATEWAY;
+	assert_int_equal(lp_proto_mac_parse("00:1b:21:aa:bb:cc", &m.u.peer_stats.peers[0].mac), 0);
+	m.u.peer_stats.peers[0].rtt_us = 1234;
+	relay_send(e->relay, &m);
+	assert_true(pump(e, 2000 * MS, has_peer_stats));
+	ps = lp_client_peer_stats(e->s, &at);
+	assert_int_equal(ps->count, 1);
+	assert_int_equal(ps->peers[0].rtt_us, 1234);
+	assert_true(at > 0);
+	/* A newer table replaces the old one. */
+	m.u.peer_stats.peers[0].rtt_us = 4321;
+	relay_send(e->relay, &m);
+	pump(e, 300 * MS, NULL);
+	assert_int_equal(lp_client_peer_stats(e->s, NULL)->peers[0].rtt_us, 4321);
+	assert_int_equal(lp_client_state(e->s), LP_CLIENT_ADMITTED);
+	lp_client_conn_info(e->s, &info);
+	assert_true(info.smoothed_rtt_ns > 0);
+	assert_true(info.min_rtt_ns > 0 && info.min_rtt_ns <= info.smoothed_rtt_ns);
+	env_del(e);
+}
+
 static void test_peer_events(void **state)
 {
 	struct lp_client_cfg cfg = base_cfg();
@@ -1338,6 +1382,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect),
 		cmocka_unit_test(test_disconnect_early),
 		cmocka_unit_test(test_peer_events),
+		cmocka_unit_test(test_peer_stats_kept),
 		cmocka_unit_test(test_welcome_mtu_too_big),
 		cmocka_unit_test(test_cert_mismatch),
 		cmocka_unit_test(test_unreachable),
