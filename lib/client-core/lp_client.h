@@ -228,6 +228,31 @@ const char *lp_client_close_text(const struct lp_client *s) LP_WUR;
  * (0 before the welcome) and counters; other fields are left untouched. */
 void lp_client_fill_diag(const struct lp_client *s, struct lp_obs_diag *d);
 
+/* ---- Status document (status.c) -------------------------------------------- */
+
+/* What lp_client_status_fill describes. */
+struct lp_client_status_src {
+	const char *program; /* "lanparty-client", ... */
+	const char *room;
+	enum lp_role role;
+	struct lp_mac mac;
+	const struct lp_client *session; /* NULL while reconnecting */
+	const struct lp_lanip *lanip;    /* LAN addresses the peer saw; NULL: none */
+	uint64_t now;
+};
+
+/*
+ * Fills the local status document (lp_ctrl.h) of a peer: its state, room,
+ * role, MAC, peer id, MTU and LAN IPv4; its own RTT to the relay (its QUIC
+ * estimator), loss and counters; then every other peer of the relay's
+ * latest peer_stats table that is still in the room (announced and not
+ * left), with its LAN IPv4 when seen and the estimated round trip to it
+ * through the relay (our RTT + its RTT, 0 when either is unknown); then
+ * LAN addresses seen for MACs that are no peer (hosts behind the gateway).
+ * The result passes lp_ctrl_status_encode's checks.
+ */
+void lp_client_status_fill(const struct lp_client_status_src *src, struct lp_ctrl_status *out);
+
 /* ---- Reconnect backoff ----------------------------------------------------- */
 
 typedef uint64_t (*lp_backoff_rand_fn)(void *user);
