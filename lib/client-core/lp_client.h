@@ -3,7 +3,7 @@
  * a room: the Linux client, the Windows client and the LAN gateway (a peer
  * with role gateway).
  *
- * Three layers, each usable alone:
+ * Four layers, each usable alone:
  *
  *  1. struct lp_client: a sans-I/O session over one QUIC connection
  *     (lib/quic). It owns no socket and no clock: packets in
@@ -31,6 +31,10 @@
  *     lib/evloop (lp_loop.h, one contract on Linux and Windows) with a UDP
  *     socket, reconnects with backoff and reloads a pinned relay
  *     certificate that was replaced.
+ *
+ *  4. struct lp_pump: moves frames between a TAP-like device and the
+ *     runner, with drop accounting, the device error policy and the status
+ *     and address timers (both clients; the gateway uses its session half).
  *
  * Callbacks run inside lp_client_read / lp_client_handle_expiry (and the
  * runner's loop callbacks). They may call lp_client_send_frame and
@@ -391,5 +395,111 @@ uint64_t lp_client_runner_reconnects(const struct lp_client_runner *r) LP_WUR;
 bool lp_client_runner_stopped(const struct lp_client_runner *r) LP_WUR;
 /* Frees the runner: session and socket are dropped without sending. Accepts NULL. */
 void lp_client_runner_del(struct lp_client_runner *r);
+
+/* ---- Frame pump: a frame device <-> the runner ------------------------------ */
+/*
+ * What both clients do with their TAP adapter, written once:
+ *
+ *   device --read until AGAIN (at most LP_PUMP_RX_MAX)--> send_frame ... flush
+ *   session frame (lp_pump_from_relay) --> device write (one frame per write)
+ *
+ * Every refusal is counted in the pump's drops and logged rate-limited,
+ * every forwarded frame is logged at TRACE; two timers run, the status
+ * period and the poll of the device's IPv4 address (DHCP runs elsewhere).
+ * Device errors, one policy on every platform: a failed write drops that
+ * frame (queue_full for LP_ERR_AGAIN, else io); a failed read is counted
+ * (io) and logged, and LP_PUMP_DEAD_READS of them in a row, with no frame
+ * and no LP_ERR_AGAIN between, mean the device is gone (disabled, deleted,
+ * driver removed): the pump lets go of it, logs an ERROR and calls
+ * cbs->dead. A timer that cannot be armed is logged and armed again at the
+ * next flush. The gateway reads recvmmsg batches: it uses the session half
+ * alone (lp_pump_to_relay, lp_pump_flush, the status period).
+ */
+#define LP_PUMP_RX_MAX 64    /* frames per readiness callback before yielding */
+#define LP_PUMP_DEAD_READS 8 /* failed reads in a row that mean the device is gone */
+#define LP_PUMP_ADDR_POLL_DEFAULT LP_NS_PER_SEC
+
+struct lp_pump;
+
+/* A frame device (a TAP adapter), as the pump drives it. */
+struct lp_pump_dev_ops {
+	/* One frame into buf: its length, LP_ERR_AGAIN (none waiting),
+	 * LP_ERR_TRUNCATED (it did not fit: lost), or another negative error. */
+	ssize_t (*read)(void *dev, uint8_t *buf, size_t cap);
+	/* One frame: len, LP_ERR_AGAIN (queue full), or another negative error. */
+	ssize_t (*write)(void *dev, const uint8_t *frame, size_t len);
+	/* The first IPv4 address as text ("" when none): 0 or a negative error.
+	 * NULL: no address poll. */
+	int (*ipv4)(void *dev, char *out, size_t cap);
+};
+
+struct lp_pump_cbs {
+	/* The status period passed, or the device's address changed. */
+	void (*status)(void *user);
+	/* The device is gone (see above); the pump no longer watches it. */
+	void (*dead)(void *user, int err);
+};
+
+struct lp_pump_cfg {
+	uint64_t status_interval_ns; /* 0: 10 s; UINT64_MAX: no status timer */
+	uint64_t addr_poll_ns;       /* 0: LP_PUMP_ADDR_POLL_DEFAULT */
+};
+
+/*
+ * Creates the pump on loop (borrowed) and arms the status timer; no device
+ * yet. cbs is kept by pointer (static storage). Errors: LP_ERR_INVAL,
+ * LP_ERR_NOMEM.
+ */
+int lp_pump_new(struct lp_loop *loop, const struct lp_pump_cfg *cfg, const struct lp_pump_cbs *cbs,
+                void *user, const struct lp_logger *log, struct lp_pump **out) LP_WUR;
+/* Detaches the device, cancels the timers, frees. Accepts NULL. */
+void lp_pump_del(struct lp_pump *p);
+/* The runner frames go to (NULL: frames are dropped as not_ready). */
+void lp_pump_set_runner(struct lp_pump *p, struct lp_client_runner *r);
+
+/*
+ * Starts pumping dev (ops kept by pointer, dev borrowed until
+ * lp_pump_detach), called name in log lines (copied; NULL: "TAP"):
+ * watches src (lp_tap_get_handle) for reads, arms the address poll and
+ * drains what the device queued meanwhile. Until then frames of the
+ * session are dropped as not_ready. Errors: LP_ERR_INVAL (NULL, or a
+ * device already attached) and those of lp_loop_watch.
+ */
+int lp_pump_attach(struct lp_pump *p, const struct lp_pump_dev_ops *ops, void *dev, intptr_t src,
+                   const char *name) LP_WUR;
+/* Stops watching the device and polling its address; no-op without one. */
+void lp_pump_detach(struct lp_pump *p);
+/* Cancels both timers (shutdown began); frames still flow. */
+void lp_pump_stop_timers(struct lp_pump *p);
+
+/* A frame of the session for the device: the runner's frame callback. */
+void lp_pump_from_relay(struct lp_pump *p, const uint8_t *frame, size_t len);
+/*
+ * One frame for the session (no flush): LP_DROP_NONE when queued, else the
+ * reason it was dropped - not_ready (no session), too_big, queue_full,
+ * malformed (counted by the session itself, except not_ready, which the
+ * pump counts). Logs the drop rate-limited unless log_drops is false (a
+ * caller with its own drop line).
+ */
+enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, size_t len,
+                                     bool log_drops);
+/* Writes what lp_pump_to_relay queued (lp_client_runner_flush). */
+void lp_pump_flush(struct lp_pump *p);
+
+/* Counts a frame its owner dropped (the gateway's LAN side) with the pump's. */
+void lp_pump_count_drop(struct lp_pump *p, enum lp_drop_reason reason);
+/* What the pump dropped itself (indexed by enum lp_drop_reason). */
+const uint64_t *lp_pump_drops(const struct lp_pump *p) LP_WUR;
+/* The runner's current session (NULL without runner or while reconnecting). */
+struct lp_client *lp_pump_session(const struct lp_pump *p) LP_WUR;
+/*
+ * The pump's line for a frame, also for an owner's own drops: the frame
+ * event of lib/obs with whole_len as its length (the wire length of a cut
+ * copy, never the copy's), the VLAN id when tagged, the datagram budget
+ * for too_big. Forwarded (LP_DROP_NONE): TRACE. Dropped: DEBUG for
+ * not_ready and loop, INFO otherwise, rate-limited (too_big apart).
+ */
+void lp_pump_log_frame(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
+                       size_t whole_len, enum lp_drop_reason reason);
 
 #endif /* LP_CLIENT_H */

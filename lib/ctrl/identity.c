@@ -51,8 +51,10 @@ int lp_ctrl_identity_parse(const uint8_t *json, size_t len, struct lp_ctrl_ident
 		goto out;
 	}
 	rc = lp_proto_mac_parse(json_string_value(v), &id.mac);
+	/* Locally administered, as generated: the relay refuses a client
+	 * claiming a NIC's MAC, so say so at load rather than at every join. */
 	if (rc == 0)
-		rc = lp_proto_mac_validate_identity(&id.mac);
+		rc = lp_proto_mac_validate_generated(&id.mac);
 	if (rc == 0)
 		*out = id;
 out:

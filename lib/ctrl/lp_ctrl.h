@@ -226,7 +226,8 @@ struct lp_ctrl_identity {
  * object, or larger than LP_CTRL_IDENTITY_MAX), LP_ERR_FIELD_MISSING /
  * LP_ERR_FIELD_TYPE ("version" or "mac"), LP_ERR_VERSION (version not 1),
  * LP_ERR_MAC_SYNTAX, LP_ERR_MAC_ZERO / LP_ERR_MAC_GROUP (not a unicast
- * identity).
+ * identity), LP_ERR_MAC_NOT_LOCAL (not locally administered: the relay
+ * refuses a client with a NIC's MAC).
  */
 int lp_ctrl_identity_parse(const uint8_t *json, size_t len, struct lp_ctrl_identity *out) LP_WUR;
 

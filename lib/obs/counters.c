@@ -21,6 +21,11 @@ static const char *const drop_names[LP_DROP__COUNT] = {
 	[LP_DROP_SWITCH_CONTROL] = "switch_control",
 	[LP_DROP_DHCP_SERVER] = "dhcp_server",
 	[LP_DROP_IPV6_RA] = "ipv6_ra",
+	[LP_DROP_DHCPV6_SERVER] = "dhcpv6_server",
+	[LP_DROP_IPV6_FRAGMENT] = "ipv6_fragment",
+	[LP_DROP_VLAN_TAGGED] = "vlan_tagged",
+	[LP_DROP_LAN_MAC] = "lan_mac",
+	[LP_DROP_ICMP_ROUTER] = "icmp_router",
 	[LP_DROP_RATE_BROADCAST] = "rate_broadcast",
 	[LP_DROP_RATE_UNKNOWN] = "rate_unknown",
 	[LP_DROP_RATE_TOTAL] = "rate_total",
@@ -69,6 +74,11 @@ enum lp_obs_action lp_obs_action_for(enum lp_drop_reason r)
 	case LP_DROP_SWITCH_CONTROL:
 	case LP_DROP_DHCP_SERVER:
 	case LP_DROP_IPV6_RA:
+	case LP_DROP_DHCPV6_SERVER:
+	case LP_DROP_IPV6_FRAGMENT:
+	case LP_DROP_VLAN_TAGGED:
+	case LP_DROP_LAN_MAC:
+	case LP_DROP_ICMP_ROUTER:
 		return LP_OBS_FILTERED;
 	case LP_DROP_RATE_BROADCAST:
 	case LP_DROP_RATE_UNKNOWN:

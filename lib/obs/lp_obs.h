@@ -53,6 +53,11 @@ enum lp_drop_reason {
 	LP_DROP_SWITCH_CONTROL, /* filtered: 802.1 reserved group address */
 	LP_DROP_DHCP_SERVER,    /* filtered: DHCP server reply from a client */
 	LP_DROP_IPV6_RA,        /* filtered: IPv6 router advertisement from a client */
+	LP_DROP_DHCPV6_SERVER,  /* filtered: DHCPv6 server message from a client */
+	LP_DROP_IPV6_FRAGMENT,  /* filtered: IPv6 fragment that may hide an RA (client) */
+	LP_DROP_VLAN_TAGGED,    /* filtered: 802.1Q/802.1ad-tagged frame from a client */
+	LP_DROP_LAN_MAC,        /* filtered (gateway): room frame from a MAC seen on the LAN */
+	LP_DROP_ICMP_ROUTER,    /* filtered: ICMP redirect / IRDP advertisement from a client */
 	LP_DROP_RATE_BROADCAST, /* rate-limited: broadcast/multicast */
 	LP_DROP_RATE_UNKNOWN,   /* rate-limited: unknown unicast */
 	LP_DROP_RATE_TOTAL,     /* rate-limited: total bandwidth */

@@ -14,18 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_loop.h"
 #include "lp_obs.h"
+#include "lp_route.h"
 #include "lp_tap.h"
-#include "peer_events.h"
+#include "peer_tap.h"
 
-#define STATUS_INTERVAL_DEFAULT (10 * LP_NS_PER_SEC)
-#define IP_POLL_INTERVAL LP_NS_PER_SEC
 #define ROUTE_CHECK_INTERVAL (5 * LP_NS_PER_SEC)
-#define RELAY_MAX 8
-#define TAP_RX_MAX 64 /* frames per wake-up before yielding */
-#define TAP_BUF (LP_PROTO_PAYLOAD_MAX + 64u)
-#define LOG_BURST 10
-#define LOG_INTERVAL LP_NS_PER_SEC
+#define RELAY_MAX LP_BOOT_RELAY_MAX
 #define ADAPTERS_MAX 16
 /*
  * A low, fixed TAP interface metric: Windows sends limited broadcasts
@@ -36,21 +32,17 @@
 #define TAP_METRIC 5
 
 struct lp_wclient {
+	struct lp_boot *boot;
 	struct lp_loop *loop;
-	struct lp_peer_events pe; /* the runner, finished sessions, event lines */
 	const struct lp_logger *log;
+	struct lp_route route; /* the route table, opened at step 4 */
 	const struct lp_route *rt;
 	struct lp_route_scope scope;
 
-	char tap_arg[LP_TAP_NAME_MAX];
-	bool have_tap_arg;
-	char tap_device[LP_TAP_NAME_MAX * 2];
+	const char *tap_arg; /* NULL: the first TAP-Windows6 adapter */
+	const char *tap_device;
 	bool stand_in;
-	struct lp_mac mac;
-	uint64_t status_interval;
 	bool allow_unprotected;
-	struct sockaddr_storage relay[RELAY_MAX];
-	size_t relay_count;
 
 	/* Bring-up results. */
 	bool brought_up;
@@ -64,31 +56,14 @@ struct lp_wclient {
 	char tap_name[LP_TAP_NAME_MAX];
 	char tap_id[LP_TAP_NAME_MAX];
 	struct lp_tap *tap;
-	HANDLE tap_ev;
 	bool media_set;
-	bool failed;
 	bool stopping; /* shutdown began: no status lines, no route checks */
-
-	uint64_t drops[LP_DROP__COUNT];
-	struct lp_obs_diag prev;
-	bool have_prev;
-	struct lp_loop_timer status_timer;
-	struct lp_loop_timer ip_timer;
 	struct lp_loop_timer route_timer;
-	struct lp_log_ratelimit rl_drop;
-	uint8_t buf[TAP_BUF];
 };
 
-static void fail(struct lp_wclient *c)
+static struct lp_wclient *wc(struct lp_boot *b)
 {
-	c->failed = true;
-	lp_loop_stop(c->loop);
-}
-
-static void arm_timer(struct lp_wclient *c, struct lp_loop_timer *t, uint64_t deadline)
-{
-	if (lp_loop_timer_arm(c->loop, t, deadline) < 0)
-		lp_log(c->log, LP_LOG_ERROR, "cannot arm a timer: out of memory");
+	return ((struct lp_wclient_args *)b->app->user)->c;
 }
 
 /* ---- Route protection ------------------------------------------------------------- */
@@ -163,12 +138,12 @@ static int pin_relay(struct lp_wclient *c)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < c->relay_count; i++) {
-		if (route_addr_of(&c->relay[i], &a) < 0)
+	for (i = 0; i < c->boot->relay_count; i++) {
+		if (route_addr_of(&c->boot->relay[i], &a) < 0)
 			continue;
 		addr_text(&a, dest, sizeof(dest));
 		rc = lp_route_best(c->rt, &a, &best);
-		if (rc == LP_ERR_NOT_FOUND && c->relay_count > 1) {
+		if (rc == LP_ERR_NOT_FOUND && c->boot->relay_count > 1) {
 			lp_log(c->log, LP_LOG_INFO, "relay address %s: no route, not pinned", dest);
 			continue;
 		}
@@ -189,7 +164,7 @@ static int pin_relay(struct lp_wclient *c)
 		                                     : "");
 		c->npins++;
 	}
-	if (c->npins == 0 && c->relay_count > 0 && !c->unprotected)
+	if (c->npins == 0 && c->boot->relay_count > 0 && !c->unprotected)
 		return route_failed(c, LP_ERR_NOT_FOUND, "finding a route to any relay address",
 		                    "GetBestRoute2");
 	return 0;
@@ -240,11 +215,21 @@ static int suppress_defaults(struct lp_wclient *c, bool startup)
 	return 0;
 }
 
+static void arm_route_check(struct lp_wclient *c)
+{
+	if (lp_loop_timer_arm(c->loop, &c->route_timer,
+	                      lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL) < 0)
+		lp_log(c->log, LP_LOG_WARN,
+		       "cannot arm the route check timer: route changes are no longer re-checked");
+}
+
 static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
 	struct lp_wclient *c = arg;
 	int rc;
 
+	(void)l;
+	(void)t;
 	(void)check_pins(c, true);
 	if (c->tap_ifindex != 0 && !c->unprotected) {
 		rc = suppress_defaults(c, false);
@@ -252,170 +237,7 @@ static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 			lp_log(c->log, LP_LOG_WARN, "cannot re-check TAP default routes: %s",
 			       lp_strerror(rc));
 	}
-	arm_timer(c, t, lp_loop_now(l) + ROUTE_CHECK_INTERVAL);
-}
-
-/* ---- Status lines ----------------------------------------------------------------- */
-
-static void snapshot(struct lp_wclient *c, struct lp_obs_diag *d)
-{
-	size_t i;
-
-	lp_peer_events_diag(&c->pe, c->drops, d);
-	if (c->npins > 0) {
-		d->route = LP_OBS_ROUTE_PINNED;
-		for (i = 0; i < c->npins; i++)
-			if (!c->pin_ok[i])
-				d->route = LP_OBS_ROUTE_LOST;
-	}
-	snprintf(d->tap_name, sizeof(d->tap_name), "%s", c->tap_name);
-	if (c->tap != NULL) {
-		/* Media state as we set it: the stand-in has none to read back. */
-		d->tap = c->brought_up ? LP_OBS_TAP_UP : LP_OBS_TAP_DOWN;
-		if (lp_tap_ipv4(c->tap, d->tap_ip, sizeof(d->tap_ip)) < 0)
-			d->tap_ip[0] = '\0';
-	}
-}
-
-void lp_wclient_log_status(struct lp_wclient *c)
-{
-	struct lp_obs_diag d;
-
-	if (c->failed || c->stopping)
-		return; /* the error said it all; "waiting for ..." lines would contradict it */
-	snapshot(c, &d);
-	if (c->tap == NULL)
-		lp_log(c->log, LP_LOG_INFO,
-		       "tap: the TAP adapter is opened once the relay admits "
-		       "this client");
-	if (c->unprotected)
-		lp_log(c->log, LP_LOG_INFO,
-		       "warning: running without relay route protection "
-		       "(--allow-no-route-protection)");
-	/* Before the first welcome the adapter is not opened by design. */
-	lp_peer_status_lines(c->log, &d, c->have_prev ? &c->prev : NULL, c->tap == NULL);
-	c->prev = d;
-	c->have_prev = true;
-}
-
-static void on_status_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
-{
-	struct lp_wclient *c = arg;
-
-	lp_wclient_log_status(c);
-	arm_timer(c, t, lp_loop_now(l) + c->status_interval);
-}
-
-/* DHCP runs in Windows, not here: poll so a new address is reported at once. */
-static void on_ip_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
-{
-	struct lp_wclient *c = arg;
-	char ip[64];
-
-	if (c->tap != NULL && lp_tap_ipv4(c->tap, ip, sizeof(ip)) == 0 &&
-	    strcmp(ip, c->prev.tap_ip) != 0)
-		lp_wclient_log_status(c);
-	arm_timer(c, t, lp_loop_now(l) + IP_POLL_INTERVAL);
-}
-
-/* ---- Frames ----------------------------------------------------------------------- */
-
-static void log_drop(struct lp_wclient *c, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                     enum lp_drop_reason reason)
-{
-	lp_peer_log_drop(c->log, &c->rl_drop, lp_loop_now(c->loop), dir, frame, len, reason);
-}
-
-static void log_frame(struct lp_wclient *c, enum lp_obs_dir dir, const uint8_t *frame, size_t len)
-{
-	struct lp_obs_frame_event ev;
-	char line[256];
-
-	if (!lp_log_enabled(c->log, LP_LOG_TRACE))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = LP_OBS_FORWARDED;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) >= 0)
-		lp_log(c->log, LP_LOG_TRACE, "%s", line);
-}
-
-static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void *user)
-{
-	struct lp_wclient *c = user;
-	ssize_t n;
-
-	(void)s;
-	if (c->tap == NULL || !c->brought_up) {
-		c->drops[LP_DROP_NOT_READY]++;
-		return;
-	}
-	n = lp_tap_write(c->tap, frame, len);
-	if (n >= 0) {
-		log_frame(c, LP_OBS_DIR_FROM_RELAY, frame, len);
-		return;
-	}
-	if (n == LP_ERR_AGAIN) {
-		c->drops[LP_DROP_QUEUE_FULL]++;
-		log_drop(c, LP_OBS_DIR_FROM_RELAY, frame, len, LP_DROP_QUEUE_FULL);
-	} else {
-		c->drops[LP_DROP_IO]++;
-		log_drop(c, LP_OBS_DIR_FROM_RELAY, frame, len, LP_DROP_IO);
-	}
-}
-
-static void tap_frame(struct lp_wclient *c, const uint8_t *frame, size_t len)
-{
-	enum lp_drop_reason why;
-	int rc;
-
-	if (lp_peer_events_session(&c->pe) == NULL) {
-		c->drops[LP_DROP_NOT_READY]++;
-		return;
-	}
-	/* The session counts its refusals in its own counters. */
-	rc = lp_client_runner_send_frame(c->pe.runner, frame, len);
-	why = lp_peer_send_drop(rc);
-	if (rc == 0)
-		log_frame(c, LP_OBS_DIR_TO_RELAY, frame, len);
-	else if (why != LP_DROP_NONE)
-		log_drop(c, LP_OBS_DIR_TO_RELAY, frame, len, why);
-}
-
-static void on_tap(struct lp_loop *l, intptr_t src, unsigned events, void *arg)
-{
-	struct lp_wclient *c = arg;
-	ssize_t n;
-	int i;
-
-	(void)l;
-	(void)src;
-	(void)events;
-	for (i = 0; i < TAP_RX_MAX && c->tap != NULL; i++) {
-		n = lp_tap_read(c->tap, c->buf, sizeof(c->buf));
-		if (n == LP_ERR_AGAIN)
-			break;
-		if (n == LP_ERR_TRUNCATED) {
-			c->drops[LP_DROP_TRUNCATED]++;
-			continue;
-		}
-		if (n < 0) {
-			/* Sticky on Windows: the adapter was disabled or removed. */
-			lp_log(c->log, LP_LOG_ERROR,
-			       "TAP adapter %s stopped working (%s): was it disabled or its driver "
-			       "removed?",
-			       c->tap_name, lp_strerror((int)n));
-			lp_loop_unwatch(c->loop, (intptr_t)c->tap_ev);
-			c->tap_ev = NULL;
-			fail(c);
-			break;
-		}
-		tap_frame(c, c->buf, (size_t)n);
-	}
-	if (c->pe.runner != NULL)
-		lp_client_runner_flush(c->pe.runner);
+	arm_route_check(c);
 }
 
 /* ---- Bring-up --------------------------------------------------------------------- */
@@ -423,7 +245,7 @@ static void on_tap(struct lp_loop *l, intptr_t src, unsigned events, void *arg)
 static void log_open_error(struct lp_wclient *c, int rc)
 {
 	struct lp_tap_adapter list[ADAPTERS_MAX];
-	const char *which = c->have_tap_arg ? c->tap_arg : "(first TAP-Windows6 adapter)";
+	const char *which = c->tap_arg != NULL ? c->tap_arg : "(first TAP-Windows6 adapter)";
 	char names[512];
 	size_t total = 0, i, at = 0;
 
@@ -453,7 +275,7 @@ static void log_open_error(struct lp_wclient *c, int rc)
 			break;
 		at += (size_t)n;
 	}
-	if (c->have_tap_arg)
+	if (c->tap_arg != NULL)
 		lp_log(c->log, LP_LOG_ERROR,
 		       "no TAP-Windows6 adapter named %s (or its device is missing: adapter "
 		       "disabled?); installed: %s",
@@ -474,8 +296,8 @@ static int open_tap(struct lp_wclient *c, uint32_t mtu)
 	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.name = c->have_tap_arg ? c->tap_arg : NULL;
-	cfg.mac = &c->mac;
+	cfg.name = c->tap_arg;
+	cfg.mac = &c->boot->mac;
 	cfg.mtu = mtu;
 	cfg.device_path = c->stand_in ? c->tap_device : NULL;
 	rc = lp_tap_open(&cfg, &c->tap);
@@ -489,7 +311,7 @@ static int open_tap(struct lp_wclient *c, uint32_t mtu)
 		snprintf(c->tap_id, sizeof(c->tap_id), "%s", info.id);
 		c->tap_ifindex = info.ifindex;
 	}
-	lp_proto_mac_format(&c->mac, mac);
+	lp_proto_mac_format(&c->boot->mac, mac);
 	lp_log(c->log, LP_LOG_INFO, "TAP adapter \"%s\" %s opened%s; NetworkAddress set to %s",
 	       c->tap_name, c->tap_id, c->stand_in ? " through a test stand-in device" : "", mac);
 	return 0;
@@ -533,7 +355,7 @@ static int tap_media_and_check(struct lp_wclient *c)
 		return rc;
 	}
 	c->media_set = rc == 0;
-	lp_proto_mac_format(&c->mac, want);
+	lp_proto_mac_format(&c->boot->mac, want);
 	rc = lp_tap_get_info(c->tap, &info);
 	if (rc == LP_ERR_UNSUPPORTED && c->stand_in) {
 		lp_log(c->log, LP_LOG_WARN,
@@ -553,7 +375,7 @@ static int tap_media_and_check(struct lp_wclient *c)
 	       ", media %s",
 	       c->tap_name, got, (unsigned)info.mtu, (unsigned)c->tap_ifindex, c->tap_luid,
 	       c->media_set ? "connected" : "unknown");
-	if (!lp_proto_mac_equal(&info.mac, &c->mac)) {
+	if (!lp_proto_mac_equal(&info.mac, &c->boot->mac)) {
 		lp_log(c->log, LP_LOG_ERROR,
 		       "TAP adapter \"%s\" reports MAC %s but this client's tunnel MAC is %s: the "
 		       "driver reads NetworkAddress only when the adapter starts. Disable and "
@@ -623,158 +445,147 @@ static int bring_up(struct lp_wclient *c, uint32_t mtu)
 		if (rc < 0)
 			return rc;
 	}
-	c->tap_ev = (HANDLE)lp_tap_get_handle(c->tap);
-	rc = lp_loop_watch(c->loop, (intptr_t)c->tap_ev, LP_LOOP_READ, on_tap, c);
-	if (rc < 0) {
-		c->tap_ev = NULL;
-		lp_log(c->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s", lp_strerror(rc));
-		return rc;
-	}
+	/* Step 8: the pump drains what the adapter queued meanwhile. */
 	c->brought_up = true;
 	lp_log(c->log, LP_LOG_INFO, "bridging TAP adapter \"%s\" with the room%s", c->tap_name,
 	       c->unprotected ? " WITHOUT relay route protection" : "");
-	arm_timer(c, &c->ip_timer, lp_loop_now(c->loop) + IP_POLL_INTERVAL);
+	rc = lp_pump_attach(c->boot->pump, &lp_peer_tap_ops, c->tap, lp_tap_get_handle(c->tap),
+	                    c->tap_name);
+	if (rc < 0) {
+		c->brought_up = false;
+		lp_log(c->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s", lp_strerror(rc));
+		return rc;
+	}
 	if (c->npins > 0 || c->tap_ifindex != 0)
-		arm_timer(c, &c->route_timer, lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL);
-	/* Frames the adapter queued meanwhile. */
-	on_tap(c->loop, (intptr_t)c->tap_ev, LP_LOOP_READ, c);
+		arm_route_check(c);
 	return 0;
 }
 
-static void on_welcome(struct lp_wclient *c, const struct lp_ctrl_welcome *w)
+/* ---- Status lines ----------------------------------------------------------------- */
+
+static void on_status(struct lp_boot *b)
 {
+	struct lp_wclient *c = wc(b);
+	struct lp_obs_diag d;
+	size_t i;
+
+	if (c == NULL || b->failed || c->stopping)
+		return; /* the error said it all; "waiting for ..." lines would contradict it */
+	lp_peer_events_diag(&b->pe, b->pump != NULL ? lp_pump_drops(b->pump) : NULL, &d);
+	if (c->npins > 0) {
+		d.route = LP_OBS_ROUTE_PINNED;
+		for (i = 0; i < c->npins; i++)
+			if (!c->pin_ok[i])
+				d.route = LP_OBS_ROUTE_LOST;
+	}
+	snprintf(d.tap_name, sizeof(d.tap_name), "%s", c->tap_name);
+	if (c->tap != NULL) {
+		/* Media state as we set it: the stand-in has none to read back. */
+		d.tap = c->brought_up ? LP_OBS_TAP_UP : LP_OBS_TAP_DOWN;
+		if (lp_tap_ipv4(c->tap, d.tap_ip, sizeof(d.tap_ip)) < 0)
+			d.tap_ip[0] = '\0';
+	} else {
+		lp_log(c->log, LP_LOG_INFO,
+		       "tap: the TAP adapter is opened once the relay admits this client");
+	}
+	if (c->unprotected)
+		lp_log(c->log, LP_LOG_INFO,
+		       "warning: running without relay route protection "
+		       "(--allow-no-route-protection)");
+	/* Before the first welcome the adapter is not opened by design. */
+	lp_peer_status_log(&b->pe, &d, c->tap == NULL);
+}
+
+/* ---- The welcome: bring-up, or a new room MTU ------------------------------------ */
+
+static void on_welcome(struct lp_boot *b, struct lp_client *s, const struct lp_client_event *ev)
+{
+	struct lp_wclient *c = wc(b);
+	uint32_t mtu = ev->welcome->mtu;
 	int rc;
 
+	(void)s;
+	lp_log(b->log, LP_LOG_INFO, "%s", ev->text);
 	if (!c->brought_up) {
-		if (c->tap != NULL || bring_up(c, w->mtu) < 0) {
-			fail(c);
+		if (c->tap != NULL || bring_up(c, mtu) < 0) {
+			lp_boot_fail(b);
 			return;
 		}
-	} else if (w->mtu != c->tap_mtu && c->tap_ifindex != 0 && !c->unprotected) {
+	} else if (mtu != c->tap_mtu && c->tap_ifindex != 0 && !c->unprotected) {
 		/* A new room (the relay restarted) may have another MTU. */
-		rc = lp_route_scope_set_mtu(&c->scope, c->tap_ifindex, w->mtu);
+		rc = lp_route_scope_set_mtu(&c->scope, c->tap_ifindex, mtu);
 		if (rc < 0) {
 			lp_log(c->log, LP_LOG_WARN,
 			       "room MTU is now %u but TAP %s stays at IP MTU %u: %s",
-			       (unsigned)w->mtu, c->tap_name, (unsigned)c->tap_mtu,
-			       lp_strerror(rc));
+			       (unsigned)mtu, c->tap_name, (unsigned)c->tap_mtu, lp_strerror(rc));
 		} else {
 			lp_log(c->log, LP_LOG_INFO, "room MTU changed: TAP %s IP MTU %u -> %u",
-			       c->tap_name, (unsigned)c->tap_mtu, (unsigned)w->mtu);
-			c->tap_mtu = w->mtu;
+			       c->tap_name, (unsigned)c->tap_mtu, (unsigned)mtu);
+			c->tap_mtu = mtu;
 		}
 	}
-	lp_wclient_log_status(c);
+	on_status(b);
 }
 
-/* ---- Session events --------------------------------------------------------------- */
+/* ---- Step 4: the route table ----------------------------------------------------- */
 
-static void on_event(struct lp_client *s, const struct lp_client_event *ev, void *user)
+static int on_open(struct lp_boot *b)
 {
-	struct lp_wclient *c = user;
-
-	if (ev->type == LP_CLIENT_EV_WELCOME) {
-		lp_log(c->log, LP_LOG_INFO, "%s", ev->text);
-		on_welcome(c, ev->welcome);
-		return;
-	}
-	switch (lp_peer_events_log(&c->pe, s, ev)) {
-	case LP_PEER_ACT_STATUS:
-		lp_wclient_log_status(c);
-		break;
-	case LP_PEER_ACT_FAILED:
-		fail(c);
-		break;
-	case LP_PEER_ACT_NONE:
-		break;
-	}
-}
-
-static const struct lp_client_cbs wclient_cbs = { .frame = on_frame, .event = on_event };
-
-const struct lp_client_cbs *lp_wclient_cbs(void)
-{
-	return &wclient_cbs;
-}
-
-/* ---- Lifetime --------------------------------------------------------------------- */
-
-int lp_wclient_new(struct lp_loop *loop, const struct lp_wclient_cfg *cfg,
-                   const struct lp_logger *log, struct lp_wclient **out)
-{
+	struct lp_wclient_args *a = b->app->user;
 	struct lp_wclient *c;
-	size_t i;
+	int rc;
 
-	if (loop == NULL || cfg == NULL || out == NULL || cfg->route == NULL ||
-	    cfg->relay_count > RELAY_MAX || (cfg->relay_count > 0 && cfg->relay == NULL))
-		return LP_ERR_INVAL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return LP_ERR_NOMEM;
-	c->loop = loop;
-	c->log = log;
-	lp_peer_events_init(&c->pe, log);
-	c->rt = cfg->route;
+	a->c = c;
+	c->boot = b;
+	c->loop = b->loop;
+	c->log = b->log;
+	c->rt = &c->route;
 	lp_route_scope_init(&c->scope, c->rt);
-	c->mac = cfg->mac;
-	c->allow_unprotected = cfg->allow_no_route_protection;
-	if ((cfg->tap != NULL &&
-	     lp_strlcpy_checked(c->tap_arg, sizeof(c->tap_arg), cfg->tap) < 0) ||
-	    (cfg->tap_device != NULL &&
-	     lp_strlcpy_checked(c->tap_device, sizeof(c->tap_device), cfg->tap_device) < 0)) {
-		free(c);
-		return LP_ERR_INVAL;
-	}
-	c->have_tap_arg = cfg->tap != NULL;
-	c->stand_in = cfg->tap_device != NULL;
-	snprintf(c->tap_name, sizeof(c->tap_name), "%s",
-	         cfg->tap != NULL ? cfg->tap : "(TAP-Windows6)");
-	for (i = 0; i < cfg->relay_count; i++)
-		c->relay[i] = cfg->relay[i];
-	c->relay_count = cfg->relay_count;
-	c->status_interval =
-	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
-	lp_loop_timer_init(&c->status_timer, on_status_timer, c);
-	lp_loop_timer_init(&c->ip_timer, on_ip_timer, c);
 	lp_loop_timer_init(&c->route_timer, on_route_timer, c);
-	lp_log_ratelimit_init(&c->rl_drop, LOG_BURST, LOG_INTERVAL);
-	arm_timer(c, &c->status_timer, lp_now_ns() + c->status_interval);
-	*out = c;
+	c->tap_arg = a->tap;
+	c->tap_device = a->tap_device;
+	c->stand_in = a->tap_device != NULL;
+	c->allow_unprotected = a->allow_no_route_protection;
+	snprintf(c->tap_name, sizeof(c->tap_name), "%s",
+	         a->tap != NULL ? a->tap : "(TAP-Windows6)");
+	/* Missing functions are logged here (INFO) and again by each step needing one;
+	 * whether that ends the run is decided per step (--allow-no-route-protection). */
+	rc = lp_route_open(&c->route, b->log);
+	if (rc < 0 && rc != LP_ERR_UNSUPPORTED) {
+		lp_log(b->log, LP_LOG_ERROR, "cannot open the route table: %s", lp_strerror(rc));
+		return rc;
+	}
 	return 0;
 }
 
-void lp_wclient_set_runner(struct lp_wclient *c, struct lp_client_runner *r)
-{
-	c->pe.runner = r;
-}
+/* ---- Shutdown -------------------------------------------------------------------- */
 
-void lp_wclient_stopping(struct lp_wclient *c)
+static void on_stopping(struct lp_boot *b)
 {
+	struct lp_wclient *c = wc(b);
+
+	if (c == NULL)
+		return;
 	c->stopping = true;
-	lp_loop_timer_cancel(c->loop, &c->status_timer);
-	lp_loop_timer_cancel(c->loop, &c->ip_timer);
 	lp_loop_timer_cancel(c->loop, &c->route_timer);
 }
 
-bool lp_wclient_failed(const struct lp_wclient *c)
-{
-	return c->failed;
-}
-
-void lp_wclient_restore_routes(struct lp_wclient *c)
-{
-	(void)lp_route_scope_restore_all(&c->scope, NULL);
-}
-
-size_t lp_wclient_teardown(struct lp_wclient *c)
+/*
+ * Undoes what bring-up changed: media disconnected, adapter closed, then
+ * every scoped route change restored (newest first). Runs after the relay
+ * disconnect, so the pinned relay route was still there while it was
+ * sent. Returns the number of route steps that failed to restore.
+ */
+static size_t teardown(struct lp_wclient *c)
 {
 	size_t failures = 0;
 
-	lp_loop_timer_cancel(c->loop, &c->ip_timer);
 	lp_loop_timer_cancel(c->loop, &c->route_timer);
-	if (c->tap_ev != NULL)
-		lp_loop_unwatch(c->loop, (intptr_t)c->tap_ev);
-	c->tap_ev = NULL;
+	if (c->boot->pump != NULL)
+		lp_pump_detach(c->boot->pump);
 	c->brought_up = false;
 	if (c->tap != NULL && c->media_set && lp_tap_set_up(c->tap, false) < 0)
 		lp_log(c->log, LP_LOG_WARN, "cannot mark TAP adapter %s media disconnected",
@@ -787,11 +598,49 @@ size_t lp_wclient_teardown(struct lp_wclient *c)
 	return failures;
 }
 
-void lp_wclient_del(struct lp_wclient *c)
+static int on_finish(struct lp_boot *b)
 {
-	if (c == NULL)
-		return;
-	(void)lp_wclient_teardown(c);
-	lp_loop_timer_cancel(c->loop, &c->status_timer);
-	free(c);
+	struct lp_wclient *c = wc(b);
+	size_t failures = c != NULL ? teardown(c) : 0;
+
+	if (failures == 0)
+		return 0;
+	lp_log(b->log, LP_LOG_ERROR,
+	       "%zu route change(s) could not be restored (see above): check 'route print' and "
+	       "the TAP adapter's IP settings",
+	       failures);
+	return 1;
 }
+
+/* Whatever a failed run left (a second teardown finds nothing to undo). */
+static void on_cleanup(struct lp_boot *b)
+{
+	struct lp_wclient_args *a = b->app->user;
+
+	if (a->c == NULL)
+		return;
+	(void)teardown(a->c);
+	lp_route_close(&a->c->route);
+	free(a->c);
+	a->c = NULL;
+}
+
+/* The console control thread: restores the route changes only (each step
+ * runs exactly once, also while the main thread restores too). */
+static void on_emergency(struct lp_boot *b)
+{
+	struct lp_wclient *c = wc(b);
+
+	if (c != NULL)
+		(void)lp_route_scope_restore_all(&c->scope, NULL);
+}
+
+const struct lp_boot_peer lp_wclient_peer = {
+	.role = LP_ROLE_CLIENT,
+	.open = on_open,
+	.session = { .welcome = on_welcome, .status = on_status },
+	.stopping = on_stopping,
+	.finish = on_finish,
+	.cleanup = on_cleanup,
+	.emergency = on_emergency,
+};

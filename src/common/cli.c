@@ -407,3 +407,11 @@ int lp_cli_check_readable(const char *opt, const char *path, char *err, size_t c
 	fclose(f);
 	return 0;
 }
+
+int lp_cli_check_len(const char *opt, const char *arg, size_t max, char *err, size_t cap)
+{
+	if (strlen(arg) <= max)
+		return 0;
+	snprintf(err, cap, "--%s: '%s' is longer than %zu characters", opt, arg, max);
+	return LP_ERR_INVAL;
+}

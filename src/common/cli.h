@@ -122,6 +122,10 @@ int lp_cli_resolve_relay(const struct lp_net_endpoint *ep, struct sockaddr_stora
                          size_t *n, const struct lp_logger *log, lp_cli_wait_fn wait,
                          void *wait_user) LP_WUR;
 
+/* A value of at most max bytes; else "--<opt>: '<arg>' is longer than <max>
+ * characters" in err and LP_ERR_INVAL. */
+int lp_cli_check_len(const char *opt, const char *arg, size_t max, char *err, size_t cap) LP_WUR;
+
 /* Checks that a file named by an option can be read; on failure writes
  * "cannot read --<opt> <path>: <strerror>" into err. 0 or LP_ERR_IO. */
 int lp_cli_check_readable(const char *opt, const char *path, char *err, size_t cap) LP_WUR;

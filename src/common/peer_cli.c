@@ -35,6 +35,19 @@ int lp_peer_cli_opt(struct lp_peer_args *a, int id, const char *arg, char *err, 
 			         lp_strerror(rc));
 		a->room = arg;
 		return rc;
+	case LP_PEER_OPT_VIRTUAL_MAC:
+		return lp_peer_identity_mac_opt(&a->id, arg, err, cap);
+	case LP_PEER_OPT_IDENTITY:
+		a->id.path = arg;
+		return 0;
+	case LP_PEER_OPT_USER:
+		a->user = arg;
+		return 0;
+	case LP_PEER_OPT_STATUS_INTERVAL:
+	case LP_PEER_OPT_STATS_INTERVAL:
+		return lp_cli_parse_seconds(
+		        id == LP_PEER_OPT_STATUS_INTERVAL ? "status-interval" : "stats-interval",
+		        arg, LP_NS_PER_SEC, 3600 * LP_NS_PER_SEC, &a->status_interval, err, cap);
 	default:
 		return LP_PEER_CLI_NOT_MINE;
 	}
@@ -80,7 +93,7 @@ int lp_peer_identity_mac_opt(struct lp_peer_identity *pi, const char *arg, char 
 	int rc = lp_proto_mac_parse(arg, &pi->mac);
 
 	if (rc == 0)
-		rc = lp_proto_mac_validate_identity(&pi->mac);
+		rc = lp_proto_mac_validate_generated(&pi->mac); /* the relay refuses others */
 	if (rc < 0)
 		snprintf(err, cap, "--virtual-mac: '%s': %s", arg, lp_strerror(rc));
 	pi->have_mac = rc == 0;

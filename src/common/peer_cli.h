@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cli.h"
 #include "lp_client.h"
@@ -26,7 +27,13 @@ enum {
 	LP_PEER_OPT_CA_CERT,
 	LP_PEER_OPT_CA_FILE,
 	LP_PEER_OPT_ROOM,
-	LP_PEER_OPT__NEXT /* the program's first own option id */
+	/* Shared by some peers only: put their LP_PEER_CLI_* entries in the table. */
+	LP_PEER_OPT_VIRTUAL_MAC,
+	LP_PEER_OPT_IDENTITY,
+	LP_PEER_OPT_USER,
+	LP_PEER_OPT_STATUS_INTERVAL, /* --status-interval (clients) */
+	LP_PEER_OPT_STATS_INTERVAL,  /* --stats-interval (gateway): the same period */
+	LP_PEER_OPT__NEXT            /* the program's first own option id */
 };
 
 /* The five option-table entries; room_what says what the room is for
@@ -45,15 +52,39 @@ enum {
 	  "trust relays whose certificate chains to these PEM CA certificates" },          \
 	{ LP_PEER_OPT_ROOM, "room", "CODE", NULL, true,                                    \
 	  room_what ": 1-32 of A-Z a-z 0-9 _ -" }
+
+/* The clients' tunnel identity; default_path is --identity's default. */
+#define LP_PEER_CLI_IDENTITY_OPTS(default_path, where)                                     \
+	{ LP_PEER_OPT_VIRTUAL_MAC, "virtual-mac", "MAC", "the identity file's MAC", false, \
+	  "tunnel MAC to use instead of the stored identity (testing); the file is not "   \
+	  "touched" },                                                                     \
+	{ LP_PEER_OPT_IDENTITY, "identity", "FILE", default_path, false,                   \
+	  "identity file holding this computer's tunnel MAC" where "; created with a "     \
+	  "random locally administered MAC when missing" }
+
+/* The period of the status lines and of the stats sent to the relay. */
+#define LP_PEER_CLI_INTERVAL_OPT(id, name, what)                                           \
+	{ id, name, "SECONDS", "10", false, what " (1-3600)" }
 /* clang-format on */
 
-/* What the shared flags decided (strings borrowed from argv). */
+/* ---- The clients' tunnel identity (--virtual-mac, --identity) ---------- */
+struct lp_peer_identity {
+	const char *path;  /* --identity: the identity file */
+	bool have_mac;     /* --virtual-mac was given: the file is not used */
+	struct lp_mac mac; /* --virtual-mac */
+};
+
+/* What the shared flags decided (strings borrowed from argv). Preset the
+ * defaults (id.path, user, status_interval) before parsing. */
 struct lp_peer_args {
 	struct lp_net_endpoint relay;
 	const char *server_name;
 	const char *ca_cert; /* --relay-ca-cert */
 	const char *ca_file;
 	const char *room;
+	struct lp_peer_identity id; /* clients */
+	const char *user;           /* --user: the privilege drop target (Linux) */
+	uint64_t status_interval;   /* ns */
 };
 
 /* Returned by lp_peer_cli_opt for an id that is not a shared flag. */
@@ -81,13 +112,6 @@ int lp_peer_cli_check_files(const struct lp_peer_args *a, const struct lp_logger
 
 /* The runner's TLS settings from the flags (strings borrowed from a). */
 void lp_peer_cli_tls(const struct lp_peer_args *a, struct lp_quic_client_cfg *out);
-
-/* ---- The clients' tunnel identity (--virtual-mac, --identity) ---------- */
-struct lp_peer_identity {
-	const char *path;  /* --identity: the identity file */
-	bool have_mac;     /* --virtual-mac was given: the file is not used */
-	struct lp_mac mac; /* --virtual-mac */
-};
 
 /* Parses --virtual-mac (a unicast, non-zero MAC); err gets one line. */
 int lp_peer_identity_mac_opt(struct lp_peer_identity *pi, const char *arg, char *err,

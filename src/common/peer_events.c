@@ -79,7 +79,7 @@ enum lp_peer_action lp_peer_events_log(struct lp_peer_events *pe, struct lp_clie
 	return act;
 }
 
-struct lp_client *lp_peer_events_session(const struct lp_peer_events *pe)
+static struct lp_client *session_of(const struct lp_peer_events *pe)
 {
 	return pe->runner != NULL ? lp_client_runner_session(pe->runner) : NULL;
 }
@@ -87,7 +87,7 @@ struct lp_client *lp_peer_events_session(const struct lp_peer_events *pe)
 void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *drops,
                              struct lp_counters *out)
 {
-	struct lp_client *s = lp_peer_events_session(pe);
+	struct lp_client *s = session_of(pe);
 	size_t i;
 
 	*out = pe->past;
@@ -100,7 +100,7 @@ void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *dr
 void lp_peer_events_diag(const struct lp_peer_events *pe, const uint64_t *drops,
                          struct lp_obs_diag *d)
 {
-	struct lp_client *s = lp_peer_events_session(pe);
+	struct lp_client *s = session_of(pe);
 
 	memset(d, 0, sizeof(*d));
 	if (s != NULL)
@@ -120,56 +120,20 @@ static void emit_line(void *user, const char *line)
 {
 	const struct status_emit *e = user;
 
+	/* The TAP lines speak of an adapter in use: absent or down is how a
+	 * TAP waiting for the welcome is, by design. */
 	if (e->tap_pending &&
-	    (strncmp(line, "tap: no TAP", 11) == 0 || strncmp(line, "warning: no TAP", 15) == 0))
+	    (strncmp(line, "tap: ", 5) == 0 || strncmp(line, "warning: no TAP", 15) == 0 ||
+	     strncmp(line, "warning: TAP", 12) == 0))
 		return;
 	lp_log(e->log, LP_LOG_INFO, "%s", line);
 }
 
-void lp_peer_status_lines(const struct lp_logger *log, const struct lp_obs_diag *d,
-                          const struct lp_obs_diag *prev, bool tap_pending)
+void lp_peer_status_log(struct lp_peer_events *pe, const struct lp_obs_diag *d, bool tap_pending)
 {
-	struct status_emit e = { .log = log, .tap_pending = tap_pending };
+	struct status_emit e = { .log = pe->log, .tap_pending = tap_pending };
 
-	lp_obs_diag_lines(d, prev, emit_line, &e);
-}
-
-enum lp_drop_reason lp_peer_send_drop(int rc)
-{
-	switch (rc) {
-	case LP_ERR_TOO_BIG:
-	case LP_ERR_PAYLOAD_MAX:
-		return LP_DROP_TOO_BIG;
-	case LP_ERR_AGAIN:
-		return LP_DROP_QUEUE_FULL;
-	case LP_ERR_RUNT:
-		return LP_DROP_MALFORMED;
-	default:
-		return LP_DROP_NONE;
-	}
-}
-
-void lp_peer_log_drop(const struct lp_logger *log, struct lp_log_ratelimit *rl, uint64_t now,
-                      enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                      enum lp_drop_reason reason)
-{
-	enum lp_log_level level = reason == LP_DROP_NOT_READY ? LP_LOG_DEBUG : LP_LOG_INFO;
-	struct lp_obs_frame_event ev;
-	uint64_t suppressed = 0;
-	char line[256];
-
-	if (!lp_log_enabled(log, level) || !lp_log_ratelimit_ok(rl, now, &suppressed))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = lp_obs_action_for(reason);
-	ev.reason = reason;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
-		return;
-	if (suppressed > 0)
-		lp_log(log, level, "%s (%" PRIu64 " similar lines suppressed)", line, suppressed);
-	else
-		lp_log(log, level, "%s", line);
+	lp_obs_diag_lines(d, pe->have_prev ? &pe->prev : NULL, emit_line, &e);
+	pe->prev = *d;
+	pe->have_prev = true;
 }

@@ -2,8 +2,7 @@
  * peer_events.h - what every peer of a room (gateway, Linux client,
  * Windows client) does alike with its relay runner's events and
  * diagnostics: the log line of each event, the counters of finished
- * sessions, the status snapshot and its lines, and the rate-limited line
- * of a dropped frame. Portable C (the Windows client compiles it too).
+ * sessions, the status snapshot and its lines.
  */
 #ifndef LP_PEER_EVENTS_H
 #define LP_PEER_EVENTS_H
@@ -22,6 +21,8 @@ struct lp_peer_events {
 	struct lp_counters past;         /* counters of finished sessions */
 	char last_close[LP_CLIENT_TEXT_MAX];
 	bool last_was_admitted;
+	struct lp_obs_diag prev; /* the last status snapshot logged */
+	bool have_prev;
 };
 
 void lp_peer_events_init(struct lp_peer_events *pe, const struct lp_logger *log);
@@ -48,9 +49,6 @@ enum lp_peer_action {
 enum lp_peer_action lp_peer_events_log(struct lp_peer_events *pe, struct lp_client *s,
                                        const struct lp_client_event *ev) LP_WUR;
 
-/* The runner's current session (NULL without runner or while reconnecting). */
-struct lp_client *lp_peer_events_session(const struct lp_peer_events *pe) LP_WUR;
-
 /* Totals over every session: past + the live session + drops (the peer's
  * own drop counts, may be NULL). */
 void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *drops,
@@ -64,21 +62,11 @@ void lp_peer_events_counters(const struct lp_peer_events *pe, const uint64_t *dr
 void lp_peer_events_diag(const struct lp_peer_events *pe, const uint64_t *drops,
                          struct lp_obs_diag *d);
 
-/* Logs lp_obs_diag_lines(d, prev) at INFO. tap_pending: the TAP does not
- * exist yet by design (before the first welcome), so the generic "no TAP
- * adapter" lines, which would send the user looking for a missing driver,
- * are left out. */
-void lp_peer_status_lines(const struct lp_logger *log, const struct lp_obs_diag *d,
-                          const struct lp_obs_diag *prev, bool tap_pending);
-
-/* A session refusal of lp_client_runner_send_frame as a drop reason
- * (LP_DROP_NONE for 0 and for refusals not worth a line). */
-enum lp_drop_reason lp_peer_send_drop(int rc) LP_WUR;
-
-/* One rate-limited line for a frame dropped by a TAP peer (DEBUG for
- * not_ready, INFO otherwise), with the frame's addresses. */
-void lp_peer_log_drop(const struct lp_logger *log, struct lp_log_ratelimit *rl, uint64_t now,
-                      enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                      enum lp_drop_reason reason);
+/* Logs lp_obs_diag_lines(d, the previous snapshot) at INFO and keeps d as
+ * the previous one. tap_pending: the TAP is not in use yet by design
+ * (before the first welcome), so the generic TAP lines ("no TAP adapter",
+ * "TAP adapter ... is down"), which would send the user looking for a
+ * missing driver or a broken link, are left out. */
+void lp_peer_status_log(struct lp_peer_events *pe, const struct lp_obs_diag *d, bool tap_pending);
 
 #endif /* LP_PEER_EVENTS_H */

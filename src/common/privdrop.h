@@ -1,12 +1,10 @@
 /*
  * privdrop.h - what the gateway and the Linux client do once their raw
- * socket / TAP is open: give up root before parsing any input. (Signals
- * are the event loop's: lp_loop_signal_add.)
+ * socket / TAP is open: give up root before parsing any input (called by
+ * boot_linux.c, step 5 of the startup order).
  */
 #ifndef LP_PRIVDROP_H
 #define LP_PRIVDROP_H
-
-#include <stdbool.h>
 
 #include "lp_base.h"
 

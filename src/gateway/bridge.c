@@ -16,31 +16,35 @@
 #include <string.h>
 
 #include "cam.h"
+#include "lp_l2filter.h"
 #include "gso.h"
-#include "peer_events.h"
+#include "lp_loop.h"
 
 #define LAN_RX_ROUNDS 8 /* recvmmsg batches per readiness callback */
 #define CAM_BATCH 16
-#define STATUS_INTERVAL_DEFAULT (10 * LP_NS_PER_SEC)
 #define LOG_BURST 10
 #define LOG_INTERVAL LP_NS_PER_SEC
 
+/* The bridge's own counters (the session and the pump count the drops). */
+struct bridge_stats {
+	uint64_t lan_rx;        /* frames read from the LAN */
+	uint64_t segments;      /* wire frames made by lp_gso_segment */
+	uint64_t cam_refreshes; /* CAM refresh frames sent */
+};
+
 struct lp_bridge {
+	struct lp_boot *boot; /* loop, log, the runner's events, the pump */
 	struct lp_loop *loop;
 	struct lp_capture *cap;
-	struct lp_peer_events pe; /* the runner, finished sessions, event lines */
+	struct lp_pump *pump;
 	const struct lp_logger *log;
-	char room[LP_CTRL_ROOM_MAX + 1];
-	uint64_t status_interval;
 
 	struct lp_cam cam;
 	struct lp_mac own;
 	uint64_t cam_armed_at; /* deadline the CAM timer is armed for; UINT64_MAX: none */
 	struct lp_loop_timer cam_timer;
 	struct lp_loop_timer flush_timer; /* end-of-iteration LAN flush */
-	struct lp_loop_timer status_timer;
 	bool lan_want_write;
-	bool failed;
 	bool watching;
 
 	/* Session state for logs and the status line. */
@@ -48,9 +52,8 @@ struct lp_bridge {
 	uint32_t peer_id;
 	uint32_t mtu;
 
-	struct lp_bridge_stats st;
-	struct lp_log_ratelimit rl_too_big;
-	struct lp_log_ratelimit rl_drop;
+	struct bridge_stats st;
+	struct lp_log_ratelimit rl_drop; /* GSO failures */
 	struct lp_log_ratelimit rl_io;
 
 	/* The frame being bridged, for the drop log of its segments. */
@@ -61,63 +64,12 @@ struct lp_bridge {
 
 /* ---- Drop logging ------------------------------------------------------------ */
 
-/*
- * One line per dropped frame, rate-limited per class: the frame event of
- * lib/obs plus the VLAN id when tagged and the budget it did not fit.
- * whole_len is the length of the whole frame (the wire length of a
- * truncated capture), never the length of a cut copy.
- */
-static void log_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
-                     size_t whole_len, enum lp_drop_reason reason)
-{
-	struct lp_log_ratelimit *rl = reason == LP_DROP_TOO_BIG ? &b->rl_too_big : &b->rl_drop;
-	enum lp_log_level level = LP_LOG_INFO;
-	struct lp_obs_frame_event ev;
-	struct lp_client *s;
-	struct lp_eth eth;
-	uint64_t suppressed = 0;
-	char line[256], extra[96];
-	size_t pos = 0;
-
-	if (reason == LP_DROP_LOOP || reason == LP_DROP_NOT_READY)
-		level = LP_LOG_DEBUG; /* expected in normal operation */
-	if (!lp_log_enabled(b->log, level) ||
-	    !lp_log_ratelimit_ok(rl, lp_loop_now(b->loop), &suppressed))
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.dir = dir;
-	ev.peer_id = -1;
-	ev.action = lp_obs_action_for(reason);
-	ev.reason = reason;
-	lp_obs_frame_event_from_frame(&ev, frame, len);
-	ev.frame_len = whole_len;
-	if (lp_obs_frame_event_format(&ev, line, sizeof(line)) < 0)
-		return;
-	extra[0] = '\0';
-	if (len >= LP_ETH_HDR_LEN && lp_proto_eth_parse(frame, len, &eth) == 0 &&
-	    eth.vlan_count > 0) {
-		int n = snprintf(extra, sizeof(extra), " vlan=%u", (unsigned)eth.vlan_id[0]);
-
-		if (n > 0)
-			pos = (size_t)n;
-	}
-	s = lp_peer_events_session(&b->pe);
-	if (reason == LP_DROP_TOO_BIG && s != NULL && pos < sizeof(extra))
-		snprintf(extra + pos, sizeof(extra) - pos, " budget=%zu",
-		         lp_client_datagram_budget(s));
-	if (suppressed > 0)
-		lp_log(b->log, level, "%s%s (%" PRIu64 " similar lines suppressed)", line, extra,
-		       suppressed);
-	else
-		lp_log(b->log, level, "%s%s", line, extra);
-}
-
 static void count_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
                        enum lp_drop_reason reason, bool session_counted)
 {
 	if (!session_counted)
-		b->st.drops[reason]++;
-	log_drop(b, dir, frame, len, len, reason);
+		lp_pump_count_drop(b->pump, reason);
+	lp_pump_log_frame(b->pump, dir, frame, len, len, reason);
 }
 
 /* ---- Relay -> LAN ------------------------------------------------------------- */
@@ -152,12 +104,9 @@ static void lan_queue(struct lp_bridge *b, const uint8_t *frame, size_t len)
 {
 	int rc = lp_capture_queue(b->cap, frame, len);
 
-	if (rc == 0) {
-		b->st.lan_tx++;
-	} else {
-		enum lp_drop_reason r = rc == LP_ERR_AGAIN ? LP_DROP_QUEUE_FULL : LP_DROP_IO;
-
-		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len, r, false);
+	if (rc < 0) {
+		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len,
+		           rc == LP_ERR_AGAIN ? LP_DROP_QUEUE_FULL : LP_DROP_IO, false);
 		return;
 	}
 	if (!lp_loop_timer_armed(&b->flush_timer) &&
@@ -203,15 +152,21 @@ static void on_cam_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 	cam_rearm(b);
 }
 
-static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void *user)
+static void on_frame(struct lp_bridge *b, const uint8_t *frame, size_t len)
 {
-	struct lp_bridge *b = user;
-	struct lp_mac src;
+	enum lp_drop_reason why;
+	bool added = false;
 
-	(void)s;
-	/* The session delivers parsed frames: at least an Ethernet header. */
-	memcpy(src.b, frame + LP_MAC_LEN, LP_MAC_LEN);
-	if (lp_cam_touch(&b->cam, &src, lp_loop_now(b->loop)) == 1)
+	/* Every room frame comes from a client. In an open room the relay
+	 * filtered it already; in a private one only we can read it. */
+	why = lp_l2filter_rx(frame, len, false);
+	if (why == LP_DROP_NONE)
+		why = lp_cam_from_room(&b->cam, frame, len, lp_loop_now(b->loop), &added);
+	if (why != LP_DROP_NONE) {
+		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len, why, false);
+		return;
+	}
+	if (added)
 		cam_rearm(b);
 	lan_queue(b, frame, len);
 }
@@ -231,30 +186,12 @@ static bool is_remote_client(const struct lp_bridge *b, const uint8_t *src)
 static int send_wire_frame(void *user, const uint8_t *frame, size_t len)
 {
 	struct lp_bridge *b = user;
-	int rc;
+	enum lp_drop_reason why = lp_pump_to_relay(b->pump, frame, len, false);
 
-	if (lp_peer_events_session(&b->pe) == NULL) {
-		count_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_NOT_READY, false);
-		return 0;
-	}
-	rc = lp_client_runner_send_frame(b->pe.runner, frame, len);
-	switch (rc) {
-	case 0:
-		break;
-	case LP_ERR_TOO_BIG:
-	case LP_ERR_PAYLOAD_MAX:
-		count_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_TOO_BIG, true);
-		break;
-	case LP_ERR_AGAIN:
-		count_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_QUEUE_FULL, true);
-		break;
-	case LP_ERR_RUNT:
-		count_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_MALFORMED, true);
-		break;
-	default: /* LP_ERR_STATE: not admitted yet (the session counted it) */
-		count_drop(b, LP_OBS_DIR_TO_RELAY, frame, len, LP_DROP_NOT_READY, true);
-		break;
-	}
+	/* Counted already (by the session, or by the pump without one); the
+	 * line is the bridge's, with the VLAN and the budget. */
+	if (why != LP_DROP_NONE)
+		lp_pump_log_frame(b->pump, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	/* A refused frame never stops segmentation of the others. */
 	return 0;
 }
@@ -269,19 +206,26 @@ static int count_segment(void *user, const uint8_t *frame, size_t len)
 
 static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 {
+	struct lp_mac src;
 	int rc;
 
 	b->st.lan_rx++;
 	if (f->truncated) {
 		/* Log the length the wire carried, not the cut copy. */
-		b->st.drops[LP_DROP_TRUNCATED]++;
-		log_drop(b, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len, LP_DROP_TRUNCATED);
+		lp_pump_count_drop(b->pump, LP_DROP_TRUNCATED);
+		lp_pump_log_frame(b->pump, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len,
+		                  LP_DROP_TRUNCATED);
 		return;
 	}
 	if (f->len < LP_ETH_HDR_LEN) {
 		count_drop(b, LP_OBS_DIR_TO_RELAY, f->data, f->len, LP_DROP_MALFORMED, false);
 		return;
 	}
+	/* The LAN owns every source it shows: a player claiming one is refused
+	 * in on_frame, and is no longer refreshed onto the switch. */
+	memcpy(src.b, f->data + LP_MAC_LEN, LP_MAC_LEN);
+	if (lp_cam_lan_seen(&b->cam, &src, lp_loop_now(b->loop)) == 1)
+		cam_rearm(b);
 	/* A remote client's MAC as a LAN source: our own frame looped back
 	 * (another bridge, a switch loop) - never send it back to the relay. */
 	if (is_remote_client(b, f->data + LP_MAC_LEN)) {
@@ -297,7 +241,7 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	if (rc < 0) {
 		uint64_t sup = 0;
 
-		b->st.drops[LP_DROP_MALFORMED]++;
+		lp_pump_count_drop(b->pump, LP_DROP_MALFORMED);
 		if (lp_log_ratelimit_ok(&b->rl_drop, lp_loop_now(b->loop), &sup))
 			lp_log(b->log, LP_LOG_INFO,
 			       "LAN frame of %zu bytes (gso type %u, size %u) not segmented: %s",
@@ -335,15 +279,14 @@ static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 		if (n < (int)LP_CAPTURE_RX_BATCH)
 			break;
 	}
-	if (b->pe.runner != NULL)
-		lp_client_runner_flush(b->pe.runner);
+	lp_pump_flush(b->pump);
 }
 
 /* ---- Session events -------------------------------------------------------------- */
 
-static void cam_reset(struct lp_bridge *b, uint64_t interval)
+static void cam_reset(struct lp_bridge *b)
 {
-	lp_cam_init(&b->cam, &b->own, interval);
+	lp_cam_clear_remote(&b->cam); /* what the LAN showed stays true */
 	cam_rearm(b);
 }
 
@@ -359,6 +302,11 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 		rc = lp_cam_add(&b->cam, &ev->peer.mac, lp_loop_now(b->loop));
 		if (rc == 1)
 			cam_rearm(b);
+		else if (lp_cam_is_lan(&b->cam, &ev->peer.mac, lp_loop_now(b->loop)))
+			lp_log(b->log, LP_LOG_WARN,
+			       "client %s uses the MAC of a host on the LAN: its frames are "
+			       "dropped (lan_mac) and it is never refreshed onto the switch",
+			       mac);
 		else if (rc < 0)
 			lp_log(b->log, LP_LOG_WARN,
 			       "client %s: not kept for CAM refresh (%s); the LAN switch may "
@@ -371,56 +319,59 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 	}
 }
 
-static void on_event(struct lp_client *s, const struct lp_client_event *ev, void *user)
-{
-	struct lp_bridge *b = user;
+static void on_status(struct lp_boot *boot);
 
-	switch (ev->type) {
-	case LP_CLIENT_EV_WELCOME:
-		b->admitted = true;
-		b->peer_id = ev->welcome->peer_id;
-		b->mtu = ev->welcome->mtu;
-		lp_log(b->log, LP_LOG_INFO,
-		       "admitted to room %s as peer %u, MTU %u, datagram budget %zu", b->room,
-		       (unsigned)b->peer_id, (unsigned)b->mtu,
-		       s != NULL ? lp_client_datagram_budget(s) : (size_t)0);
-		/* The relay now replays the room's clients as peer_joined. */
-		cam_reset(b, b->cam.interval_ns);
-		lp_bridge_log_status(b);
-		return;
-	case LP_CLIENT_EV_CLOSED:
+static struct lp_bridge *br(struct lp_boot *boot)
+{
+	return ((struct lp_gateway *)boot->app->user)->bridge;
+}
+
+static void on_welcome(struct lp_boot *boot, struct lp_client *s, const struct lp_client_event *ev)
+{
+	struct lp_bridge *b = br(boot);
+
+	b->admitted = true;
+	b->peer_id = ev->welcome->peer_id;
+	b->mtu = ev->welcome->mtu;
+	lp_log(b->log, LP_LOG_INFO, "admitted to room %s as peer %u, MTU %u, datagram budget %zu",
+	       boot->args.room, (unsigned)b->peer_id, (unsigned)b->mtu,
+	       s != NULL ? lp_client_datagram_budget(s) : (size_t)0);
+	/* The relay now replays the room's clients as peer_joined. */
+	cam_reset(b);
+	on_status(boot);
+}
+
+static void on_event(struct lp_boot *boot, struct lp_client *s, const struct lp_client_event *ev)
+{
+	struct lp_bridge *b = br(boot);
+
+	(void)s;
+	if (ev->type == LP_CLIENT_EV_CLOSED)
 		b->admitted = false;
-		break;
-	default:
-		break;
-	}
-	/* The status line only follows admissions: the rest is one log line. */
-	if (lp_peer_events_log(&b->pe, s, ev) == LP_PEER_ACT_FAILED) {
-		b->failed = true;
-		lp_loop_stop(b->loop);
-	}
-	if (ev->type == LP_CLIENT_EV_PEER_JOINED || ev->type == LP_CLIENT_EV_PEER_LEFT)
+	else if (ev->type == LP_CLIENT_EV_PEER_JOINED || ev->type == LP_CLIENT_EV_PEER_LEFT)
 		on_peer(b, ev);
 }
 
-static const struct lp_client_cbs bridge_cbs = { .frame = on_frame, .event = on_event };
-
-const struct lp_client_cbs *lp_bridge_client_cbs(void)
+static void on_relay_frame(struct lp_boot *boot, const uint8_t *frame, size_t len)
 {
-	return &bridge_cbs;
+	on_frame(br(boot), frame, len);
 }
 
 /* ---- Status ------------------------------------------------------------------------ */
 
-void lp_bridge_log_status(struct lp_bridge *b)
+static void on_status(struct lp_boot *boot)
 {
-	struct lp_client *s = lp_peer_events_session(&b->pe);
+	struct lp_bridge *b = br(boot);
 	struct lp_capture_stats cs;
 	struct lp_counters c;
+	struct lp_client *s;
 	char drops[512], relay[160];
 	size_t pos = 0, i;
 
-	lp_peer_events_counters(&b->pe, b->st.drops, &c);
+	if (b == NULL)
+		return; /* the pump's first period ended before the bridge started */
+	s = lp_pump_session(b->pump);
+	lp_peer_events_counters(&boot->pe, lp_pump_drops(b->pump), &c);
 	drops[0] = '\0';
 	for (i = 1; i < LP_DROP__COUNT && pos < sizeof(drops); i++) {
 		int n;
@@ -435,7 +386,7 @@ void lp_bridge_log_status(struct lp_bridge *b)
 	}
 	if (s != NULL && b->admitted)
 		snprintf(relay, sizeof(relay),
-		         "relay up, room %s peer %u MTU %u budget %zu, %zu peers", b->room,
+		         "relay up, room %s peer %u MTU %u budget %zu, %zu peers", boot->args.room,
 		         (unsigned)b->peer_id, (unsigned)b->mtu, lp_client_datagram_budget(s),
 		         lp_client_peer_count(s));
 	else
@@ -448,80 +399,103 @@ void lp_bridge_log_status(struct lp_bridge *b)
 	       "; reconnects %" PRIu64 "; drops %" PRIu64 "%s",
 	       relay, b->cam.count, c.frames_tx, c.bytes_tx, c.frames_rx, c.bytes_rx, b->st.lan_rx,
 	       cs.tx_frames, cs.tx_errors, b->st.segments, b->st.cam_refreshes,
-	       b->pe.runner != NULL ? lp_client_runner_reconnects(b->pe.runner) : 0,
+	       boot->pe.runner != NULL ? lp_client_runner_reconnects(boot->pe.runner) : 0,
 	       lp_obs_drops_total(&c), drops);
 }
 
-static void on_status_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
+/* ---- Step 4: the packet socket, as root ----------------------------------------- */
+
+static int on_open(struct lp_boot *boot)
 {
-	struct lp_bridge *b = arg;
-
-	lp_bridge_log_status(b);
-	if (lp_loop_timer_arm(l, t, lp_loop_now(l) + b->status_interval) < 0)
-		lp_log(b->log, LP_LOG_WARN, "cannot arm the status timer");
-}
-
-/* ---- Lifetime ------------------------------------------------------------------------ */
-
-int lp_bridge_new(struct lp_loop *loop, struct lp_capture *cap, const struct lp_bridge_cfg *cfg,
-                  const struct lp_logger *log, struct lp_bridge **out)
-{
-	struct lp_bridge *b;
+	struct lp_gateway *g = boot->app->user;
+	char mac[LP_MAC_STR_LEN];
 	int rc;
 
-	if (loop == NULL || cap == NULL || cfg == NULL || out == NULL)
-		return LP_ERR_INVAL;
-	b = calloc(1, sizeof(*b));
-	if (b == NULL)
-		return LP_ERR_NOMEM;
-	b->loop = loop;
-	b->cap = cap;
-	b->log = log;
-	lp_peer_events_init(&b->pe, log);
-	if (cfg->room != NULL)
-		snprintf(b->room, sizeof(b->room), "%s", cfg->room);
-	b->status_interval =
-	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
-	lp_capture_mac(cap, &b->own);
-	b->cam_armed_at = UINT64_MAX;
-	lp_loop_timer_init(&b->cam_timer, on_cam_timer, b);
-	lp_loop_timer_init(&b->flush_timer, on_flush_timer, b);
-	lp_loop_timer_init(&b->status_timer, on_status_timer, b);
-	lp_cam_init(&b->cam, &b->own, cfg->cam_interval_ns);
-	lp_log_ratelimit_init(&b->rl_too_big, LOG_BURST, LOG_INTERVAL);
-	lp_log_ratelimit_init(&b->rl_drop, LOG_BURST, LOG_INTERVAL);
-	lp_log_ratelimit_init(&b->rl_io, LOG_BURST, LOG_INTERVAL);
-	rc = lp_loop_watch(loop, lp_capture_fd(cap), LP_LOOP_READ, on_lan, b);
-	if (rc == 0) {
-		b->watching = true;
-		rc = lp_loop_timer_arm(loop, &b->status_timer, lp_now_ns() + b->status_interval);
-	}
-	if (rc < 0) {
-		lp_bridge_del(b);
+	rc = lp_capture_open(g->iface, &g->cap);
+	if (rc == LP_ERR_NOT_FOUND)
+		lp_log(boot->log, LP_LOG_ERROR, "no such interface '%s' (--iface)", g->iface);
+	else if (rc == LP_ERR_PERM)
+		lp_log(boot->log, LP_LOG_ERROR,
+		       "opening a packet socket on %s needs root or CAP_NET_RAW", g->iface);
+	else if (rc < 0)
+		lp_log(boot->log, LP_LOG_ERROR, "cannot open the LAN interface %s: %s", g->iface,
+		       lp_strerror(rc));
+	if (rc < 0)
 		return rc;
-	}
-	*out = b;
+	lp_capture_mac(g->cap, &boot->mac);
+	lp_proto_mac_format(&boot->mac, mac);
+	lp_log(boot->log, LP_LOG_INFO, "LAN interface %s (%s) open", g->iface, mac);
 	return 0;
 }
 
-void lp_bridge_del(struct lp_bridge *b)
+/* ---- Step 6: the bridge ------------------------------------------------------------ */
+
+static int on_start(struct lp_boot *boot)
 {
+	struct lp_gateway *g = boot->app->user;
+	struct lp_bridge *b;
+	int rc;
+
+	b = calloc(1, sizeof(*b));
 	if (b == NULL)
-		return;
-	if (b->watching)
-		lp_loop_unwatch(b->loop, lp_capture_fd(b->cap));
-	lp_loop_timer_cancel(b->loop, &b->cam_timer);
-	lp_loop_timer_cancel(b->loop, &b->flush_timer);
-	lp_loop_timer_cancel(b->loop, &b->status_timer);
-	free(b);
+		return LP_ERR_NOMEM;
+	g->bridge = b;
+	b->boot = boot;
+	b->loop = boot->loop;
+	b->cap = g->cap;
+	b->pump = boot->pump;
+	b->log = boot->log;
+	lp_capture_mac(g->cap, &b->own);
+	b->cam_armed_at = UINT64_MAX;
+	lp_loop_timer_init(&b->cam_timer, on_cam_timer, b);
+	lp_loop_timer_init(&b->flush_timer, on_flush_timer, b);
+	lp_cam_init(&b->cam, &b->own, g->cam_interval_ns);
+	lp_log_ratelimit_init(&b->rl_drop, LOG_BURST, LOG_INTERVAL);
+	lp_log_ratelimit_init(&b->rl_io, LOG_BURST, LOG_INTERVAL);
+	rc = lp_loop_watch(b->loop, lp_capture_fd(g->cap), LP_LOOP_READ, on_lan, b);
+	if (rc < 0) {
+		lp_log(b->log, LP_LOG_ERROR, "cannot start the bridge: %s", lp_strerror(rc));
+		return rc;
+	}
+	b->watching = true;
+	lp_log(b->log, LP_LOG_INFO, "bridging LAN interface %s into room %s", g->iface,
+	       boot->args.room);
+	return 0;
 }
 
-void lp_bridge_set_runner(struct lp_bridge *b, struct lp_client_runner *r)
+/* ---- Shutdown -------------------------------------------------------------------- */
+
+static int on_finish(struct lp_boot *boot)
 {
-	b->pe.runner = r;
+	on_status(boot);
+	return 0;
 }
 
-bool lp_bridge_failed(const struct lp_bridge *b)
+static void on_cleanup(struct lp_boot *boot)
 {
-	return b->failed;
+	struct lp_gateway *g = boot->app->user;
+	struct lp_bridge *b = g->bridge;
+
+	if (b != NULL) {
+		if (b->watching)
+			lp_loop_unwatch(b->loop, lp_capture_fd(b->cap));
+		lp_loop_timer_cancel(b->loop, &b->cam_timer);
+		lp_loop_timer_cancel(b->loop, &b->flush_timer);
+		free(b);
+		g->bridge = NULL;
+	}
+	lp_capture_close(g->cap);
+	g->cap = NULL;
 }
+
+const struct lp_boot_peer lp_bridge_peer = {
+	.role = LP_ROLE_GATEWAY,
+	.open = on_open,
+	.start = on_start,
+	.session = { .frame = on_relay_frame,
+	             .welcome = on_welcome,
+	             .event = on_event,
+	             .status = on_status },
+	.finish = on_finish,
+	.cleanup = on_cleanup,
+};

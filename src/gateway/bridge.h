@@ -7,6 +7,10 @@
  *       --one lp_capture_flush at the end of the loop iteration--> LAN
  *   CAM timer --due refresh frames--> LAN
  *
+ * The session half (send, flush, drop counts, the status period) is the
+ * frame pump of lib/client-core, as for the clients; the LAN half reads
+ * batches, so it is the bridge's own.
+ *
  * It also owns the relay session's events (logged one readable line each,
  * peer lifecycle feeding the CAM table) and the periodic status line.
  * Frames the session refuses are counted and logged (rate-limited), and
@@ -18,47 +22,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot.h"
 #include "capture.h"
-#include "lp_base.h"
-#include "lp_client.h"
-#include "lp_loop.h"
-#include "lp_obs.h"
 
-struct lp_bridge;
-
-struct lp_bridge_cfg {
-	const char *room;            /* for log lines (borrowed) */
-	uint64_t cam_interval_ns;    /* 0: LP_CAM_DEFAULT_INTERVAL_NS */
-	uint64_t status_interval_ns; /* status line period; 0: 10 s */
-};
-
-/* The bridge's own counters (the session counts what it refuses itself). */
-struct lp_bridge_stats {
-	uint64_t lan_rx;        /* frames read from the LAN */
-	uint64_t lan_tx;        /* frames queued toward the LAN */
-	uint64_t segments;      /* wire frames made by lp_gso_segment */
-	uint64_t cam_refreshes; /* CAM refresh frames sent */
-	uint64_t drops[LP_DROP__COUNT];
+/* The gateway's state: the command line's choices, then what the run opened. */
+struct lp_gateway {
+	const char *iface;        /* --iface (borrowed) */
+	uint64_t cam_interval_ns; /* 0: LP_CAM_DEFAULT_INTERVAL_NS */
+	struct lp_capture *cap;
+	struct lp_bridge *bridge;
 };
 
 /*
- * Creates the bridge on loop for capture (both borrowed) and starts
- * watching the capture socket. Frames read before lp_bridge_set_runner are
- * dropped as not_ready. Errors: LP_ERR_NOMEM, LP_ERR_INVAL, LP_ERR_IO.
+ * The peer table, for an app whose user is a struct lp_gateway: step 4 opens
+ * the packet socket on iface (the tunnel MAC is the interface's), step 6
+ * starts the bridge on it; the session's frames and events go to the
+ * bridge; the status line follows admissions and the pump's period.
  */
-int lp_bridge_new(struct lp_loop *loop, struct lp_capture *cap, const struct lp_bridge_cfg *cfg,
-                  const struct lp_logger *log, struct lp_bridge **out) LP_WUR;
-/* Stops watching and frees. Accepts NULL. */
-void lp_bridge_del(struct lp_bridge *b);
-
-/* Callbacks to hand to lp_client_runner_new with user = the bridge. */
-const struct lp_client_cbs *lp_bridge_client_cbs(void);
-/* The runner the bridge sends through (NULL detaches it). */
-void lp_bridge_set_runner(struct lp_bridge *b, struct lp_client_runner *r);
-
-/* True once the runner gave up (STOPPED); the bridge stopped the loop. */
-bool lp_bridge_failed(const struct lp_bridge *b);
-/* Logs the status line now. */
-void lp_bridge_log_status(struct lp_bridge *b);
+extern const struct lp_boot_peer lp_bridge_peer;
 
 #endif /* LP_GATEWAY_BRIDGE_H */

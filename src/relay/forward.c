@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "filter.h"
+#include "lp_l2filter.h"
 #include "room_int.h"
 
 /* Forced expiry sweeps of a full MAC table: at most one per second. */
@@ -65,6 +65,28 @@ static void malformed(struct lp_relay *r, struct lp_relay_peer *p, int err, size
 	lp_log(r->log, LP_LOG_WARN, "room %s: disconnecting peer %u: %s", p->room->name,
 	       (unsigned)p->id, reason);
 	lp_relay_peer_close(r, p, reason);
+}
+
+/* A frame the L2 filters dropped: an attack or a misconfigured player, so
+ * worth an operator's eye, but rate-limited per peer. */
+static void filtered(const struct lp_relay *r, struct lp_relay_peer *p, const struct lp_eth *eth,
+                     enum lp_drop_reason why, uint64_t now_ns)
+{
+	char src[LP_MAC_STR_LEN], dst[LP_MAC_STR_LEN];
+	uint64_t skipped = 0;
+
+	/* At debug level every frame gets its own line already. */
+	if (!lp_log_enabled(r->log, LP_LOG_INFO) || lp_log_enabled(r->log, LP_LOG_DEBUG) ||
+	    !lp_log_ratelimit_ok(&p->rl_filter, now_ns, &skipped))
+		return;
+	lp_proto_mac_format(&eth->src, src);
+	lp_proto_mac_format(&eth->dst, dst);
+	lp_log(r->log, LP_LOG_INFO,
+	       "room %s: filtered a frame from peer %u (%s): %s (src=%s dst=%s type=0x%04x "
+	       "len=%zu) (%llu similar lines suppressed)",
+	       p->room->name, (unsigned)p->id, lp_ctrl_role_name(p->role), lp_obs_drop_name(why),
+	       src, dst, (unsigned)eth->inner_ethertype, eth->frame_len,
+	       (unsigned long long)skipped);
 }
 
 /*
@@ -226,7 +248,9 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 		r->totals.broadcast_rx++;
 	}
 
-	why = lp_relay_filter_frame(&eth, p->role, &p->mac, room->mtu);
+	why = lp_l2filter_relay(&eth, p->role == LP_ROLE_GATEWAY, &p->mac, room->mtu);
+	if (why != LP_DROP_NONE)
+		filtered(r, p, &eth, why, now_ns);
 	if (why == LP_DROP_NONE && p->role == LP_ROLE_GATEWAY)
 		why = learn(r, room, p, &eth.src, now_ns);
 	if (why == LP_DROP_NONE)

@@ -211,6 +211,13 @@ static int admit_check_hello(struct lp_relay *r, const struct lp_ctrl_hello *h, 
 	if (lp_ctrl_role_mac_validate(h->role, &h->mac) != 0)
 		return reject(r, conn, h, LP_REJECT_BAD_HELLO, reply,
 		              "role or MAC invalid: the MAC must be a unicast, non-zero address");
+	/* A LAN host's MAC is globally administered: a client claiming one
+	 * would take the host's frames in the room and on the switch. */
+	if (h->role == LP_ROLE_CLIENT && !lp_proto_mac_is_local(&h->mac))
+		return reject(r, conn, h, LP_REJECT_BAD_HELLO, reply,
+		              "client MAC is not locally administered (set bit 0x02 of the first "
+		              "octet, e.g. 02:xx:xx:xx:xx:xx): a client may not claim a LAN host's "
+		              "MAC");
 	if (r->next_peer_id == 0 || r->next_peer_id > LP_CTRL_PEER_ID_MAX)
 		return reject(r, conn, h, LP_REJECT_SHUTTING_DOWN, reply,
 		              "relay ran out of peer ids; it must be restarted");
@@ -273,6 +280,7 @@ static struct lp_relay_peer *peer_new(struct lp_relay *r, const struct lp_ctrl_h
 	lp_relay_tb_init(&p->tb_bytes, bytes_per_s, r->cfg.bandwidth_burst, now_ns);
 	lp_log_ratelimit_init(&p->rl_malformed, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
 	lp_log_ratelimit_init(&p->rl_egress, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
+	lp_log_ratelimit_init(&p->rl_filter, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
 	return p;
 }
 

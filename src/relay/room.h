@@ -30,7 +30,7 @@
  * FORWARDING (lp_relay_datagram), for a datagram from peer P:
  *   - malformed overlay or Ethernet header: counted per peer; at
  *     cfg.malformed_threshold the disconnect callback asks to close P.
- *   - safety filters (filter.h), action "filtered".
+ *   - safety filters (lib/l2filter, lp_l2filter_relay), action "filtered".
  *   - source learning: a client's only source is its own MAC (anything else
  *     was filtered as spoofed); the gateway's sources (the LAN behind it)
  *     are learned, up to cfg.mac_limit per room, and age out after

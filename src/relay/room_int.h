@@ -31,6 +31,7 @@ struct lp_relay_peer {
 	struct lp_relay_tb tb_bytes;
 	struct lp_log_ratelimit rl_malformed;
 	struct lp_log_ratelimit rl_egress;
+	struct lp_log_ratelimit rl_filter;       /* frames the L2 filters dropped */
 	char close_reason[LP_CTRL_TEXT_MAX + 1]; /* the engine's disconnect reason */
 	char bye_reason[LP_CTRL_TEXT_MAX + 1];   /* from the peer's DISCONNECT */
 };

@@ -719,6 +719,213 @@ static void test_filters(void **state)
 	assert_int_equal(drops(e, "ipv6_ra"), before[5] + 1);
 }
 
+/* ---- filter bypasses (issue 12) ---------------------------------------------------------- */
+
+#define Y_G "02:00:00:00:e1:01"
+#define Y_A "02:00:00:00:e1:0a"
+#define Y_B "02:00:00:00:e1:0b"
+#define Y_LAN_ROUTER "00:1b:21:00:01:01" /* a LAN host, globally administered */
+#define Y_LAN_PHONE "06:1b:21:00:01:02"  /* a LAN host with a private MAC */
+#define Y_ALL_NODES "33:33:00:00:00:01"
+
+/* IPv4/UDP sport -> dport with a BOOTP body: op, and DHCP message type
+ * (option 53) msg, inside a frame built by rp_frame_build. */
+static void make_bootp(uint8_t *f, size_t len, uint16_t sport, uint16_t dport, uint8_t op,
+                       uint8_t msg)
+{
+	uint8_t *ip = f + LP_ETH_HDR_LEN;
+	size_t iplen = len - LP_ETH_HDR_LEN;
+
+	assert_true(iplen >= 28 + 236 + 8 + 4);
+	memset(ip, 0, 28 + 236 + 8);
+	ip[0] = 0x45;
+	lp_put_u16(ip + 2, (uint16_t)iplen);
+	ip[8] = 64;
+	ip[9] = 17; /* UDP */
+	ip[12] = 192, ip[13] = 168, ip[14] = 1, ip[15] = 66;
+	ip[16] = 255, ip[17] = 255, ip[18] = 255, ip[19] = 255;
+	lp_put_u16(ip + 20, sport);
+	lp_put_u16(ip + 22, dport);
+	lp_put_u16(ip + 24, (uint16_t)(iplen - 20));
+	ip[28] = op;
+	ip[29] = 1;
+	ip[30] = 6;
+	lp_put_u32(ip + 28 + 236, 0x63825363u);
+	ip[28 + 240] = 53;
+	ip[28 + 241] = 1;
+	ip[28 + 242] = msg;
+	ip[28 + 243] = 255;
+}
+
+/* IPv6 fe80::1 -> ff02::1 with next header nh; returns the offset of the
+ * first byte after the fixed header. */
+static size_t make_ipv6(uint8_t *f, size_t len, uint8_t nh)
+{
+	uint8_t *ip = f + LP_ETH_HDR_LEN;
+
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	lp_put_u16(ip + 4, (uint16_t)(len - LP_ETH_HDR_LEN - 40));
+	ip[6] = nh;
+	ip[7] = 255;
+	ip[8] = 0xfe, ip[9] = 0x80, ip[23] = 1;
+	ip[24] = 0xff, ip[25] = 0x02, ip[39] = 1;
+	return LP_ETH_HDR_LEN + 40;
+}
+
+/* RA behind a destination-options header (8 bytes of padding). */
+static void make_ra_dstopts(uint8_t *f, size_t len)
+{
+	size_t o = make_ipv6(f, len, 60);
+
+	memset(f + o, 0, 16);
+	f[o] = 58;    /* then ICMPv6 */
+	f[o + 2] = 1; /* PadN */
+	f[o + 3] = 4;
+	f[o + 8] = 134;
+}
+
+/* DHCPv6 message msg from UDP sport to dport. */
+static void make_dhcpv6(uint8_t *f, size_t len, uint16_t sport, uint16_t dport, uint8_t msg)
+{
+	size_t o = make_ipv6(f, len, 17);
+
+	memset(f + o, 0, 12);
+	lp_put_u16(f + o, sport);
+	lp_put_u16(f + o + 2, dport);
+	lp_put_u16(f + o + 4, (uint16_t)(len - o));
+	f[o + 8] = msg;
+}
+
+static void test_filter_bypasses(void **state)
+{
+	struct env *e = *state;
+	static const struct filter_case cases[] = {
+		{ "dhcp_server", 0x330, 2 },   { "ipv6_ra", 0x332, 1 },
+		{ "dhcpv6_server", 0x333, 2 }, { "vlan_tagged", 0x335, 2 },
+		{ "ipv6_fragment", 0x337, 1 }, { "icmp_router", 0x338, 1 },
+	};
+	uint64_t before[LP_ARRAY_LEN(cases)];
+	uint64_t bad0 = rejected(e, "bad_hello"), dup0 = rejected(e, "duplicate_mac");
+	struct rp_peer *g, *a, *b, *all[3], *others[2], *clients[2], *m1, *m2;
+	uint8_t f[1600];
+
+	g = session(e, "G", LP_ROLE_GATEWAY, "BYP", Y_G);
+	a = session(e, "A", LP_ROLE_CLIENT, "BYP", Y_A);
+	b = session(e, "B", LP_ROLE_CLIENT, "BYP", Y_B);
+	all[0] = g, all[1] = a, all[2] = b;
+	others[0] = g, others[1] = b;
+	clients[0] = a, clients[1] = b;
+	admit_all(e, all, 3);
+	for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++)
+		before[i] = drops(e, cases[i].reason);
+
+	/* Rogue DHCP from a player via another source port: an OFFER from
+	 * 6767 to 68, and an ACK to the server port. */
+	rp_frame_build(f, 342, BCAST, Y_A, LP_ETHERTYPE_IPV4, 0x330);
+	make_bootp(f, 342, 6767, 68, 2, 2);
+	send_frame(a, f, 342);
+	rp_frame_build(f, 342, BCAST, Y_A, LP_ETHERTYPE_IPV4, 0x331);
+	make_bootp(f, 342, 68, 67, 1, 5);
+	send_frame(a, f, 342);
+	/* RA behind an extension header. */
+	rp_frame_build(f, 120, Y_ALL_NODES, Y_A, LP_ETHERTYPE_IPV6, 0x332);
+	make_ra_dstopts(f, 120);
+	send_frame(a, f, 120);
+	/* DHCPv6 ADVERTISE to the client port, REPLY from another port. */
+	rp_frame_build(f, 120, "33:33:00:01:00:02", Y_A, LP_ETHERTYPE_IPV6, 0x333);
+	make_dhcpv6(f, 120, 547, 546, 2);
+	send_frame(a, f, 120);
+	rp_frame_build(f, 120, "33:33:00:01:00:02", Y_A, LP_ETHERTYPE_IPV6, 0x334);
+	make_dhcpv6(f, 120, 40000, 546, 7);
+	send_frame(a, f, 120);
+	/* 802.1Q and 802.1ad tagged frames from a client. */
+	for (uint32_t t = 0x335; t <= 0x336; t++) {
+		rp_frame_build(f, 100, BCAST, Y_A,
+		               t == 0x335 ? LP_ETHERTYPE_VLAN : LP_ETHERTYPE_QINQ, t);
+		lp_put_u16(f + 14, 10); /* VID 10 */
+		lp_put_u16(f + 16, LP_ETHERTYPE_ARP);
+		send_frame(a, f, 100);
+	}
+	/* A non-first fragment of ICMPv6. */
+	rp_frame_build(f, 120, Y_ALL_NODES, Y_A, LP_ETHERTYPE_IPV6, 0x337);
+	{
+		size_t o = make_ipv6(f, 120, 44);
+
+		memset(f + o, 0, 8);
+		f[o] = 58;
+		lp_put_u16(f + o + 2, 1u << 3); /* offset 8 bytes */
+	}
+	send_frame(a, f, 120);
+	/* An ICMP redirect to player B "from the router" (the relay never
+	 * checks IP sources). */
+	rp_frame_build(f, 98, Y_B, Y_A, LP_ETHERTYPE_IPV4, 0x338);
+	memset(f + LP_ETH_HDR_LEN, 0, 28);
+	f[LP_ETH_HDR_LEN] = 0x45;
+	lp_put_u16(f + LP_ETH_HDR_LEN + 2, 98 - LP_ETH_HDR_LEN);
+	f[LP_ETH_HDR_LEN + 8] = 64;
+	f[LP_ETH_HDR_LEN + 9] = 1;  /* ICMP */
+	f[LP_ETH_HDR_LEN + 20] = 5; /* redirect */
+	f[LP_ETH_HDR_LEN + 21] = 1; /* for the host */
+	send_frame(a, f, 98);
+
+	/* A marker sent after them arrives; the filtered frames never do. */
+	send_simple(a, BCAST, Y_A, 90, 0x33f);
+	wait_tag(e, others, 2, 0x33f);
+	for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++) {
+		char needle[96];
+
+		assert_int_equal(wait_drops(e, cases[i].reason, before[i] + cases[i].count),
+		                 before[i] + cases[i].count);
+		snprintf(needle, sizeof(needle), "action=filtered reason=%s", cases[i].reason);
+		if (rp_relay_log_count(&e->relay, needle) < cases[i].count)
+			fail_msg("relay log lacks '%s'", needle);
+	}
+	grace(e);
+	for (uint32_t tag = 0x330; tag <= 0x338; tag++)
+		for (size_t i = 0; i < 3; i++)
+			if (rp_has_tag(all[i], tag))
+				fail_msg("frame 0x%x reached peer %zu", (unsigned)tag, i);
+
+	/* What must still pass: the gateway's DHCP offer, its RA behind a
+	 * header and its DHCPv6 ADVERTISE reach every client. */
+	rp_frame_build(f, 342, BCAST, Y_LAN_ROUTER, LP_ETHERTYPE_IPV4, 0x340);
+	make_bootp(f, 342, 67, 68, 2, 2);
+	send_frame(g, f, 342);
+	rp_frame_build(f, 120, Y_ALL_NODES, Y_LAN_ROUTER, LP_ETHERTYPE_IPV6, 0x341);
+	make_ra_dstopts(f, 120);
+	send_frame(g, f, 120);
+	rp_frame_build(f, 120, "33:33:00:01:00:02", Y_LAN_ROUTER, LP_ETHERTYPE_IPV6, 0x342);
+	make_dhcpv6(f, 120, 547, 546, 2);
+	send_frame(g, f, 120);
+	/* A player's own DHCP DISCOVER and DHCPv6 SOLICIT reach the gateway. */
+	rp_frame_build(f, 342, BCAST, Y_A, LP_ETHERTYPE_IPV4, 0x343);
+	make_bootp(f, 342, 68, 67, 1, 1);
+	send_frame(a, f, 342);
+	rp_frame_build(f, 120, "33:33:00:01:00:02", Y_A, LP_ETHERTYPE_IPV6, 0x344);
+	make_dhcpv6(f, 120, 546, 547, 1);
+	send_frame(a, f, 120);
+	for (uint32_t tag = 0x340; tag <= 0x342; tag++)
+		wait_tag(e, clients, 2, tag);
+	wait_tag(e, &g, 1, 0x343);
+	wait_tag(e, &g, 1, 0x344);
+	for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++)
+		assert_int_equal(drops(e, cases[i].reason), before[i] + cases[i].count);
+
+	/* A claimed LAN-host MAC: a NIC's (global) MAC is refused at the hello;
+	 * a LAN host's private MAC the relay learned behind the gateway too. */
+	m1 = session(e, "M1", LP_ROLE_CLIENT, "BYP", Y_LAN_ROUTER);
+	expect_session_reject(e, m1, LP_REJECT_BAD_HELLO);
+	assert_non_null(strstr(lp_client_reject(m1->s)->message, "not locally administered"));
+	send_simple(g, BCAST, Y_LAN_PHONE, 90, 0x345);
+	wait_tag(e, clients, 2, 0x345);
+	m2 = session(e, "M2", LP_ROLE_CLIENT, "BYP", Y_LAN_PHONE);
+	expect_session_reject(e, m2, LP_REJECT_DUPLICATE_MAC);
+	assert_int_equal(rejected(e, "bad_hello"), bad0 + 1);
+	assert_int_equal(rejected(e, "duplicate_mac"), dup0 + 1);
+	assert_true(rp_admitted(a) && rp_admitted(b) && rp_admitted(g));
+}
+
 /* ---- egress budget skip ------------------------------------------------------------------- */
 
 static void test_egress_budget_skip(void **state)
@@ -730,7 +937,8 @@ static void test_egress_budget_skip(void **state)
 	uint64_t too_big0 = drops(e, "too_big");
 	uint8_t f[1600];
 
-	a = session(e, "A", LP_ROLE_CLIENT, "SKIP", "02:00:00:00:50:0a");
+	/* A is the gateway: only its side of the room may send tagged frames. */
+	a = session(e, "A", LP_ROLE_GATEWAY, "SKIP", "02:00:00:00:50:0a");
 	c = session(e, "C", LP_ROLE_CLIENT, "SKIP", "02:00:00:00:50:0c");
 	two[0] = a;
 	two[1] = c;
@@ -1025,6 +1233,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_wrong_certificate, peers_teardown),
 		cmocka_unit_test_teardown(test_forwarding, peers_teardown),
 		cmocka_unit_test_teardown(test_filters, peers_teardown),
+		cmocka_unit_test_teardown(test_filter_bypasses, peers_teardown),
 		cmocka_unit_test_teardown(test_egress_budget_skip, peers_teardown),
 		cmocka_unit_test_teardown(test_malformed_disconnect, peers_teardown),
 		cmocka_unit_test_teardown(test_lifecycle, peers_teardown),

@@ -58,7 +58,7 @@ lp_topology_up() {
 	ns lan dnsmasq --conf-file=/dev/null --keep-in-foreground --port=0 \
 		--interface=lan0 --bind-interfaces --dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m \
 		--dhcp-leasefile="$LP_TMP/dnsmasq.leases" --pid-file="$LP_TMP/dnsmasq.pid" \
-		--log-dhcp --log-facility="$LP_TMP/dnsmasq.log" &
+		--log-dhcp --log-facility="$LP_TMP/dnsmasq.log" ${LP_DNSMASQ_ARGS:-} &
 	LP_PIDS+=($!)
 }
 

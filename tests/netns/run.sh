@@ -53,6 +53,43 @@ lp_start_client c2
 lp_wait_for 15 "client c1 admitted" lp_log_has c1 "admitted" || true
 lp_wait_for 15 "client c2 admitted" lp_log_has c2 "admitted" || true
 
+# line_of NAME PATTERN: the line number of the first line of NAME's log with PATTERN.
+line_of() { grep -n -m1 -- "$2" "$LP_TMP/$1.log" | cut -d: -f1; }
+case_privileges() { # $1 peer, $2 the CapEff/CapPrm it may keep (hex, as /proc shows it)
+	local pid uids eff prm drop conn
+	pid=$(lp_pid "$1")
+	[ -n "$pid" ] && [ -r "/proc/$pid/status" ] || return 1
+	uids=$(awk '$1 == "Uid:" {print $2, $3, $4, $5}' "/proc/$pid/status")
+	eff=$(awk '$1 == "CapEff:" {print $2}' "/proc/$pid/status")
+	prm=$(awk '$1 == "CapPrm:" {print $2}' "/proc/$pid/status")
+	echo "   $1 (pid $pid): Uid $uids, CapEff $eff, CapPrm $prm"
+	# no root uid left (real, effective, saved, fs), no capability beyond the one kept
+	[[ " $uids " != *" 0 "* ]] && [ "$eff" = "$2" ] && [ "$prm" = "$2" ] || return 1
+	# and it was so before the first network byte: the runner reports "connecting
+	# to relay" before it opens its socket, and the drop is logged when it is done
+	drop=$(line_of "$1" "dropped privileges: running as uid")
+	conn=$(line_of "$1" "connecting to relay")
+	echo "   $1 log: privileges dropped at line ${drop:-none}, first connect at line ${conn:-none}"
+	[ -n "$drop" ] && [ -n "$conn" ] && [ "$drop" -lt "$conn" ]
+}
+check "the client runs unprivileged (CAP_NET_ADMIN only) from before its first network byte" \
+	case_privileges c1 0000000000001000
+check "the gateway runs unprivileged (no capability) from before its first network byte" \
+	case_privileges gateway 0000000000000000
+
+case_tap_mtu() { # the TAP was created down with MTU 1280; the welcome brings the room's
+	local mtu link
+	mtu=$(sed -n 's/.*admitted to room [^ ]* as peer [0-9]*, MTU \([0-9]*\).*/\1/p' \
+		"$LP_TMP/c1.log" | head -1)
+	link=$(ns c1 ip -o link show lanparty0)
+	echo "   room MTU ${mtu:-?}; TAP: $(grep -o 'mtu [0-9]*' <<<"$link"), $(grep -o 'state [A-Z]*' <<<"$link" || echo 'state ?')"
+	[ -n "$mtu" ] && [ "$mtu" != 1280 ] && grep -q "mtu $mtu " <<<"$link" &&
+		grep -q "<[^>]*\bUP\b" <<<"$link" && line_of c1 "TAP lanparty0 created" >/dev/null &&
+		[ "$(line_of c1 "TAP lanparty0 created")" -lt "$(line_of c1 "connecting to relay")" ]
+}
+check "the client's TAP exists before connecting, and takes the room MTU and comes up once admitted" \
+	case_tap_mtu
+
 c1_ip=""
 c2_ip=""
 case_dhcp() {
@@ -143,6 +180,23 @@ case_relay_restart() {
 }
 check "restarting the relay makes every peer reconnect; the lease keeps working" case_relay_restart
 
+exited() { # exited PID: the process ended (a zombie until waited for, or gone)
+	[ ! -e "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+case_tap_gone() { # a deleted TAP is a dead device: the client says so and exits 1
+	local pid rc=0
+	pid=$(lp_pid c2)
+	[ -n "$pid" ] && ns c2 ip link del lanparty0 || return 1
+	lp_wait_for 10 "c2 reports its TAP gone" lp_log_has c2 "lanparty0 stopped working" &&
+		lp_wait_for 10 "c2 exits" exited "$pid" || return 1
+	wait "$pid" || rc=$?
+	eval "LP_PID_c2="
+	echo "   c2: $(grep -o 'lanparty0 stopped working.*' "$LP_TMP/c2.log" | head -1); exit status $rc"
+	[ $rc -eq 1 ]
+}
+check "deleting a client's TAP stops that client with exit status 1 (a dead device is fatal)" \
+	case_tap_gone
+
 case_cleanup() {
 	lp_topology_down
 	LP_PIDS=()
@@ -150,6 +204,11 @@ case_cleanup() {
 		! pgrep -f "$LP_TMP" >/dev/null
 }
 check "no namespace, link or process is left behind" case_cleanup
+
+# IPv6 (SLAAC through the tunnel, an IPv6 underlay) and the gateway's LAN-host
+# MAC rule, each in a topology of its own.
+check "IPv6 cases (tests/netns/ipv6.sh)" tests/netns/ipv6.sh "$LP_BUILD"
+check "LAN-host MAC cases (tests/netns/filters.sh)" tests/netns/filters.sh "$LP_BUILD"
 
 echo "netns: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -41,6 +41,8 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 		snprintf(s->relay, sizeof(s->relay), "%s", arg);
 		return 0;
 	case OPT_ROOM:
+		if (lp_cli_check_len("room", arg, 8, err, cap) < 0)
+			return LP_ERR_INVAL;
 		snprintf(s->room, sizeof(s->room), "%s", arg);
 		return 0;
 	case OPT_INTERVAL:
@@ -194,6 +196,15 @@ static void test_usage_errors(void **state)
 	run_free(&r);
 	run(&r, "--relay", "x", "--interval", "ten", NULL);
 	assert_usage_error(&r, "--interval: 'ten' is not a number of seconds (e.g. 10 or 0.5)");
+	run_free(&r);
+	/* lp_cli_check_len: 8 bytes pass, 9 are refused with the option's name */
+	run(&r, "--relay", "x", "--room", "ROOM5678", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.seen.room, "ROOM5678");
+	run_free(&r);
+	run(&r, "--relay", "x", "--room", "ROOM56789", NULL);
+	assert_usage_error(&r, "--room: 'ROOM56789' is longer than 8 characters");
+	assert_string_equal(r.seen.room, "");
 	run_free(&r);
 }
 

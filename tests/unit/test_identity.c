@@ -65,8 +65,10 @@ static void test_parse_ok(void **state)
 	assert_int_equal(
 	        parse(" {\"mac\":\"02-1A-2B-3C-4D-5E\",\"version\":1,\"note\":[1]}\n", &id), 0);
 	assert_memory_equal(id.mac.b, want, 6);
-	/* a globally administered unicast MAC is a valid identity too */
-	assert_int_equal(parse("{\"version\":1,\"mac\":\"00:1b:21:aa:bb:cc\"}", &id), 0);
+	/* a globally administered MAC is a NIC's: the relay would refuse it */
+	memset(&id, 0, sizeof(id));
+	assert_int_equal(parse("{\"version\":1,\"mac\":\"00:1b:21:aa:bb:cc\"}", &id),
+	                 LP_ERR_MAC_NOT_LOCAL);
 	assert_int_equal(id.mac.b[0], 0x00);
 }
 

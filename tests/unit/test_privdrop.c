@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <pwd.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>

@@ -133,9 +133,12 @@ static struct lp_mac mac_n(uint8_t kind, uint8_t n)
 #define GW_MAC mac_n(0x02, 0x01)
 #define A_MAC mac_n(0x02, 0x0a)
 #define B_MAC mac_n(0x02, 0x0b)
-#define LAN1 mac_n(0x00, 0x51)
-#define LAN2 mac_n(0x00, 0x52)
-#define LAN3 mac_n(0x00, 0x53)
+/* LAN hosts with locally administered MACs (VMs, phones with private
+ * addresses): the only kind a client may even claim. */
+#define LAN1 mac_n(0x06, 0x51)
+#define LAN2 mac_n(0x06, 0x52)
+#define LAN3 mac_n(0x06, 0x53)
+#define LAN_GLOBAL mac_n(0x00, 0x54)
 #define BCAST mac_n(0xff, 0xff)
 
 static const struct lp_mac bcast_mac = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
@@ -436,8 +439,14 @@ static void test_rejections(void **state)
 	fake_reset(fk);
 	assert_reject(fk, try_join(fk, 5, hello(LP_ROLE_CLIENT, "ROOM1", LAN1, 1452), 1452, &m), &m,
 	              LP_REJECT_DUPLICATE_MAC,
-	              "MAC 00:00:00:00:00:51 is already in use on the LAN behind the gateway of "
+	              "MAC 06:00:00:00:00:51 is already in use on the LAN behind the gateway of "
 	              "room ROOM1 (peer 1)");
+	/* A globally administered MAC is a NIC's: no client may claim one. */
+	assert_reject(fk,
+	              try_join(fk, 5, hello(LP_ROLE_CLIENT, "ROOM1", LAN_GLOBAL, 1452), 1452, &m),
+	              &m, LP_REJECT_BAD_HELLO,
+	              "client MAC is not locally administered (set bit 0x02 of the first octet, "
+	              "e.g. 02:xx:xx:xx:xx:xx): a client may not claim a LAN host's MAC");
 	assert_reject(fk, try_join(fk, 5, hello(LP_ROLE_CLIENT, "ROOM1", B_MAC, 1452), 1397, &m),
 	              &m, LP_REJECT_BUDGET_TOO_SMALL,
 	              "datagram budget 1397 bytes is smaller than the 1398 bytes room ROOM1 needs "
@@ -668,7 +677,7 @@ static void test_filters_in_path(void **state)
 	assert_dropped(feed(fk, s.a, d, dhcp_offer(d, A_MAC, 0), T0), LP_OBS_FILTERED,
 	               LP_DROP_DHCP_SERVER);
 	assert_dropped(feed(fk, s.a, d, dhcp_offer(d, A_MAC, 1), T0), LP_OBS_FILTERED,
-	               LP_DROP_DHCP_SERVER);
+	               LP_DROP_VLAN_TAGGED);
 	assert_dropped(feed(fk, s.a, d, router_adv(d, A_MAC), T0), LP_OBS_FILTERED,
 	               LP_DROP_IPV6_RA);
 	/* Only the one forwarded frame went out. */
@@ -677,7 +686,8 @@ static void test_filters_in_path(void **state)
 	n = dhcp_offer(d, LAN1, 1);
 	assert_forwarded(feed(fk, s.gw, d, n, T0), 2);
 	assert_forwarded(feed(fk, s.gw, d, router_adv(d, LAN1), T0), 2);
-	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_DHCP_SERVER], 2);
+	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_DHCP_SERVER], 1);
+	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_VLAN_TAGGED], 1);
 	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_SWITCH_CONTROL], 1);
 	assert_int_equal(lp_relay_counters(fk->r)->drops[LP_DROP_SWITCH_CONTROL], 2);
 	assert_int_equal(lp_relay_counters(fk->r)->drops[LP_DROP_INVALID_SRC], 2);
@@ -932,7 +942,7 @@ static void test_gateway_leave_cleans_macs(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 200; i++) {
-		lan = mac_n(0x00, (uint8_t)i);
+		lan = mac_n(0x06, (uint8_t)i);
 		lan.b[4] = 0x77;
 		assert_forwarded(feed(fk, s.gw, d, arp(d, lan), T0), 2);
 	}
@@ -942,7 +952,7 @@ static void test_gateway_leave_cleans_macs(void **state)
 	lp_relay_peer_leave(fk->r, s.gw, "connection closed");
 	assert_int_equal(lp_relay_room_learned_count(room), 0);
 	for (unsigned i = 0; i < 200; i++) {
-		lan = mac_n(0x00, (uint8_t)i);
+		lan = mac_n(0x06, (uint8_t)i);
 		lan.b[4] = 0x77;
 		assert_null(lp_relay_room_lookup(room, &lan, T0));
 	}
@@ -982,7 +992,7 @@ static void test_mac_aging_and_limit(void **state)
 	assert_null(who(room, LAN3, T0 + 10 * SEC));
 	assert_int_equal(lp_relay_room_unlearned(room), 1);
 	assert_true(find_log(fk, "learned-MAC table full (2 entries), not learning "
-	                         "00:00:00:00:00:53") >= 0);
+	                         "06:00:00:00:00:53") >= 0);
 	/* Aging: alive until 300 s after the last frame. */
 	assert_ptr_equal(who(room, LAN1, T0 + age - 1), s.gw);
 	assert_null(who(room, LAN1, T0 + age));
@@ -1054,6 +1064,12 @@ static void test_frame_event_logging(void **state)
 	for (int k = 0; k < 10; k++)
 		(void)feed(s.fk, s.a, d, arp(d, A_MAC), T0);
 	assert_int_equal(s.fk->nlog, 0);
+	/* A filtered frame gets one info line, rate-limited per peer. */
+	for (int k = 0; k < 50; k++)
+		(void)feed(s.fk, s.a, d, dhcp_offer(d, A_MAC, 0), T0);
+	assert_true(s.fk->nlog >= 1 && s.fk->nlog < 50);
+	assert_int_equal(s.fk->log_level[0], LP_LOG_INFO);
+	assert_non_null(strstr(s.fk->log[0], "filtered a frame from peer 2 (client): dhcp_server"));
 	lp_relay_del(s.fk->r);
 }
 

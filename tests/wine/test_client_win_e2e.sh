@@ -158,6 +158,19 @@ case_bring_up() {
 }
 check "client opens the adapter found in the registry and starts bridging" case_bring_up
 
+case_order() { # the shared startup order (src/common/boot.c): connect, then admission,
+	# and only then the adapter (after the relay route step)
+	local f="$LP_TMP/c1.log" join conn adm tap
+	join=$(grep -n -m1 "joining room $LP_ROOM" "$f" | cut -d: -f1)
+	conn=$(grep -n -m1 "connecting to relay" "$f" | cut -d: -f1)
+	adm=$(grep -n -m1 "admitted to room" "$f" | cut -d: -f1)
+	tap=$(grep -n -m1 "TAP adapter .* opened" "$f" | cut -d: -f1)
+	echo "   lines: joining $join, connecting $conn, admitted $adm, adapter opened $tap"
+	[ -n "$join" ] && [ -n "$conn" ] && [ -n "$adm" ] && [ -n "$tap" ] &&
+		[ "$join" -lt "$conn" ] && [ "$conn" -lt "$adm" ] && [ "$adm" -lt "$tap" ]
+}
+check "startup order: joining, connecting, admitted, then the adapter is opened" case_order
+
 offer=""
 case_dhcp() {
 	offer=$(ns c1 "$LP_BUILD/tests/netns/dhcp_probe" --mac "$MAC" --port $PROBE_PORT \

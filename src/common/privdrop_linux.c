@@ -1,5 +1,6 @@
 /*
- * privdrop.c - permanent privilege drop.
+ * privdrop_linux.c - the permanent privilege drop (Linux: users and
+ * capabilities; the Windows client drops nothing, see boot_windows.c).
  */
 #include "privdrop.h"
 
