@@ -485,6 +485,12 @@ enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, si
                                      bool log_drops);
 /* Writes what lp_pump_to_relay queued (lp_client_runner_flush). */
 void lp_pump_flush(struct lp_pump *p);
+/* Learns LAN IPv4 addresses from one frame (lp_lanip_observe); the pump
+ * does it for every frame of lp_pump_to_relay, the owner for the frames of
+ * the session (whoever writes them to the device). */
+void lp_pump_learn(struct lp_pump *p, const uint8_t *frame, size_t len);
+/* The addresses learned so far (for the status document). */
+const struct lp_lanip *lp_pump_lanip(const struct lp_pump *p) LP_WUR;
 
 /* Counts a frame its owner dropped (the gateway's LAN side) with the pump's. */
 void lp_pump_count_drop(struct lp_pump *p, enum lp_drop_reason reason);

@@ -43,9 +43,9 @@ typedef ssize_t (*lp_status_render_fn)(void *user, char *buf, size_t cap);
 
 struct lp_status_server_cfg {
 	const char *path; /* Linux: socket path; Windows: pipe name (\\.\pipe\...) */
-	/* Linux, when running as root: the user the daemon will drop to owns
-	 * the socket and its directory. -1: keep the current owner. */
-	int64_t owner_uid, owner_gid;
+	/* Linux, when running as root: the user the daemon will drop to, who
+	 * then owns the socket and its directory. NULL: keep the owner. */
+	const char *owner_user;
 	lp_status_render_fn render;
 	void *user;
 };
@@ -64,6 +64,23 @@ uint64_t lp_status_server_refused(const struct lp_status_server *s) LP_WUR;
 /* Closes every reader and the endpoint, removes the socket file when it
  * still can. Accepts NULL. */
 void lp_status_server_del(struct lp_status_server *s);
+
+/*
+ * The endpoint a daemon of kind ("client", "gateway") in room uses unless
+ * told otherwise. Linux: $RUNTIME_DIRECTORY/status.sock when systemd set
+ * it (its first entry), else LP_STATUS_RUN_DIR/<kind>-<room>/status.sock.
+ * Windows: \\.\pipe\softlan-vpn-<kind>-<room>. LP_ERR_NOBUF, LP_ERR_INVAL.
+ */
+#define LP_STATUS_RUN_DIR "/run/softlan-vpn"
+int lp_status_default_path(const char *kind, const char *room, char *out, size_t cap) LP_WUR;
+
+/*
+ * For `status` without --room: the endpoints of running daemons of kind
+ * (Linux: LP_STATUS_RUN_DIR/<kind>-*\/status.sock; Windows: the pipes
+ * softlan-vpn-<kind>-*). Returns how many exist (>= 0) and the first in
+ * out (in name order), or LP_ERR_IO / LP_ERR_NOBUF.
+ */
+int lp_status_find(const char *kind, char *out, size_t cap) LP_WUR;
 
 /*
  * Reads one document from the daemon at path into buf (NUL-terminated;

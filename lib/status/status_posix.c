@@ -2,9 +2,11 @@
  * status_posix.c - the local status channel on Linux: a Unix stream socket
  * in a 0700 directory, mode 0600, SO_PEERCRED checked; see lp_status.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,9 +213,25 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun)
 	return unlink(path) == 0 ? 0 : LP_ERR_IO;
 }
 
+/* Root hands the socket to the user it is about to become. */
+static int owner_of(const struct lp_status_server_cfg *cfg, int64_t *uid, int64_t *gid)
+{
+	struct passwd *pw;
+
+	*uid = *gid = -1;
+	if (cfg->owner_user == NULL || geteuid() != 0)
+		return 0;
+	pw = getpwnam(cfg->owner_user);
+	if (pw == NULL)
+		return LP_ERR_NOT_FOUND;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
 /* The socket's directory: created 0700 when missing (its parent too, 0755,
  * for /run/softlan-vpn), handed to the owner-to-be. */
-static int make_dir(const struct lp_status_server_cfg *cfg, const char *path)
+static int make_dir(int64_t owner_uid, int64_t owner_gid, const char *path)
 {
 	char dir[LP_STATUS_PATH_MAX], *slash;
 
@@ -236,8 +254,7 @@ static int make_dir(const struct lp_status_server_cfg *cfg, const char *path)
 		if (mkdir(dir, 0700) != 0)
 			return LP_ERR_IO;
 	}
-	if (cfg->owner_uid >= 0 && chown(dir, (uid_t)cfg->owner_uid,
-	                                 (gid_t)(cfg->owner_gid >= 0 ? cfg->owner_gid : -1)) != 0)
+	if (owner_uid >= 0 && chown(dir, (uid_t)owner_uid, (gid_t)owner_gid) != 0)
 		return LP_ERR_IO;
 	return 0;
 }
@@ -247,6 +264,7 @@ int lp_status_server_new(struct lp_loop *loop, const struct lp_status_server_cfg
 {
 	struct lp_status_server *s = NULL;
 	struct sockaddr_un sun;
+	int64_t uid = -1, gid = -1;
 	mode_t old_mask;
 	int rc, brc;
 
@@ -271,7 +289,9 @@ int lp_status_server_new(struct lp_loop *loop, const struct lp_status_server_cfg
 		s->readers[i].fd = -1;
 		lp_loop_timer_init(&s->readers[i].timer, on_reader_timeout, &s->readers[i]);
 	}
-	rc = make_dir(cfg, s->path);
+	rc = owner_of(cfg, &uid, &gid);
+	if (rc == 0)
+		rc = make_dir(uid, gid, s->path);
 	if (rc == 0)
 		rc = clear_stale(s->path, &sun);
 	if (rc != 0)
@@ -286,9 +306,7 @@ int lp_status_server_new(struct lp_loop *loop, const struct lp_status_server_cfg
 	brc = bind(s->fd, (const struct sockaddr *)&sun, sizeof(sun));
 	umask(old_mask);
 	if (brc != 0 || chmod(s->path, 0600) != 0 ||
-	    (cfg->owner_uid >= 0 &&
-	     chown(s->path, (uid_t)cfg->owner_uid,
-	           (gid_t)(cfg->owner_gid >= 0 ? cfg->owner_gid : -1)) != 0) ||
+	    (uid >= 0 && chown(s->path, (uid_t)uid, (gid_t)gid) != 0) ||
 	    listen(s->fd, LP_STATUS_CLIENTS_MAX * 2) != 0) {
 		rc = LP_ERR_IO;
 		goto fail;
@@ -326,6 +344,66 @@ void lp_status_server_del(struct lp_status_server *s)
 		(void)unlink(s->path);
 	}
 	free(s);
+}
+
+/* ---- Where ------------------------------------------------------------------ */
+
+int lp_status_default_path(const char *kind, const char *room, char *out, size_t cap)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	int n;
+
+	if (kind == NULL || room == NULL || strchr(room, '/') != NULL)
+		return LP_ERR_INVAL;
+	if (rt != NULL && rt[0] == '/') {
+		size_t len = strcspn(rt, ":"); /* several directories: the first */
+
+		n = snprintf(out, cap, "%.*s/status.sock", (int)len, rt);
+	} else {
+		n = snprintf(out, cap, LP_STATUS_RUN_DIR "/%s-%s/status.sock", kind, room);
+	}
+	return n < 0 || (size_t)n >= cap || (size_t)n >= LP_STATUS_PATH_MAX ? LP_ERR_NOBUF : 0;
+}
+
+int lp_status_find(const char *kind, char *out, size_t cap)
+{
+	char prefix[64], path[LP_STATUS_PATH_MAX], best[LP_STATUS_PATH_MAX] = "";
+	const char *bestp = NULL;
+	struct dirent *de;
+	struct stat st;
+	int count = 0, n;
+	DIR *d;
+
+	n = snprintf(prefix, sizeof(prefix), "%s-", kind);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return LP_ERR_INVAL;
+	d = opendir(LP_STATUS_RUN_DIR);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : LP_ERR_IO;
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+
+		if (strncmp(name, prefix, strlen(prefix)) != 0)
+			continue;
+		n = snprintf(path, sizeof(path), LP_STATUS_RUN_DIR "/%s/status.sock", name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		/* Another user's directory (0700) cannot be looked into: it
+		 * still counts, its socket would refuse us anyway. */
+		if (stat(path, &st) != 0 && errno != EACCES)
+			continue;
+		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			continue;
+		count++;
+		if (bestp == NULL || strcmp(path, bestp) < 0) {
+			snprintf(best, sizeof(best), "%s", path);
+			bestp = best;
+		}
+	}
+	closedir(d);
+	if (count > 0 && snprintf(out, cap, "%s", best) >= (int)cap)
+		return LP_ERR_NOBUF;
+	return count;
 }
 
 /* ---- The reader side ------------------------------------------------------ */

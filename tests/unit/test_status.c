@@ -41,7 +41,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct lp_status_server_cfg cfg = { .owner_uid = -1, .owner_gid = -1, .render = render };
+	struct lp_status_server_cfg cfg = { .render = render };
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/lp-status-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
@@ -147,7 +147,7 @@ static void test_stale_and_live(void **state)
 {
 	struct fixture *f = *state;
 	struct lp_status_server_cfg cfg = {
-		.path = f->path, .owner_uid = -1, .owner_gid = -1, .render = render
+		.path = f->path, .render = render
 	};
 	struct lp_status_server *second = NULL;
 	char out[256];
