@@ -98,14 +98,15 @@ lp_start_relay() {
 lp_start_gateway() {
 	lp_start gateway gw "$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
 		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
-		--room "$LP_ROOM" --iface lanport ${LP_GATEWAY_ARGS:-}
+		--room "$LP_ROOM" --iface lanport --status-socket "$LP_TMP/gateway/status.sock" \
+		${LP_GATEWAY_ARGS:-}
 }
 
 lp_start_client() { # lp_start_client c1
 	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" --relay "$LP_RELAY_ADDR" \
 		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
 		--room "$LP_ROOM" --tap lanparty0 --identity "$LP_TMP/$1-identity.json" \
-		${LP_CLIENT_ARGS:-}
+		--status-socket "$LP_TMP/$1/status.sock" ${LP_CLIENT_ARGS:-}
 }
 
 # lp_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s.
