@@ -187,6 +187,18 @@ case_status() {
 }
 check "status lines report relay, gateway and broadcast flow" case_status
 
+case_status_query() { # the .exe's status subcommand reads the running client's pipe
+	local doc table
+	doc=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --room "$LP_ROOM" --json | tr -d '\r') &&
+		table=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --room "$LP_ROOM" | tr -d '\r') ||
+		return 1
+	printf '%s\n' "$table" | sed 's/^/   /'
+	jq -e --arg mac "$MAC" '.state == "admitted" and .mac == $mac and .rtt_us > 0 and
+		(.peers | length) == 1 and .peers[0].role == "gateway" and .peers[0].est_rtt_us > 0' \
+		<<<"$doc" >/dev/null && grep -Eq "^  [0-9]+ +gateway " <<<"$table"
+}
+check "status: the .exe's status query answers with the room (JSON and table)" case_status_query
+
 case_refuses_unprotected() {
 	local rc=0
 	ns c1 timeout 60 wine "$CLIENT_EXE" --relay "$LP_RELAY_ADDR" --server-name relay.test \
