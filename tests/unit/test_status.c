@@ -146,9 +146,7 @@ static void test_other_user_refused(void **state)
 static void test_stale_and_live(void **state)
 {
 	struct fixture *f = *state;
-	struct lp_status_server_cfg cfg = {
-		.path = f->path, .render = render
-	};
+	struct lp_status_server_cfg cfg = { .path = f->path, .render = render };
 	struct lp_status_server *second = NULL;
 	char out[256];
 	size_t len = 0;
