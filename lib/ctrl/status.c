@@ -174,7 +174,7 @@ static int parse_peer(json_t *o, struct lp_ctrl_status_peer *p)
 
 static int parse_host(json_t *o, struct lp_ctrl_status_host *h)
 {
-	struct lp_mac mac;
+	struct lp_mac mac = { { 0 } };
 	char s[32];
 	bool has = false;
 	int rc;
