@@ -128,23 +128,22 @@ void lp_boot_status_print(const struct lp_ctrl_status *st, FILE *out)
 	lp_proto_mac_format(&st->mac, mac);
 	fprintf(out, "room %s: %s", st->room, st->state);
 	if (st->peer_id != 0)
-		fprintf(out, ", peer %" PRIu32 ", MTU %" PRIu32, st->peer_id, st->mtu);
+		fprintf(out, " as peer %" PRIu32 ", MTU %" PRIu32, st->peer_id, st->mtu);
 	fprintf(out, " (%s)\n", st->program);
-	fprintf(out,
-	        "  you: %s %s  LAN %s  RTT to relay %s (min %s)  loss %s  tx %s  rx %s "
-	        "(frames/bytes)\n\n",
+	fprintf(out, "  you: %s %s, LAN %s, RTT to relay %s (min %s), loss %s\n",
 	        lp_ctrl_role_name(st->role), mac, fmt_ip(st->has_ip, st->ip, ip, sizeof(ip)),
 	        fmt_rtt(l->rtt_us, rtt, sizeof(rtt)), fmt_rtt(l->rtt_min_us, rmin, sizeof(rmin)),
-	        fmt_loss(l->dg_lost, l->dg_sent, loss, sizeof(loss)),
+	        fmt_loss(l->dg_lost, l->dg_sent, loss, sizeof(loss)));
+	fprintf(out, "       tx %s, rx %s (frames/bytes)\n\n",
 	        fmt_traffic(l->tx_frames, l->tx_bytes, tx, sizeof(tx)),
 	        fmt_traffic(l->rx_frames, l->rx_bytes, rx, sizeof(rx)));
-	fprintf(out, "  %-5s %-8s %-17s %-15s %-10s %-6s %-16s %-16s %s\n", "PEER", "ROLE", "MAC",
+	fprintf(out, "  %-5s %-8s %-18s %-15s %-10s %-6s %-14s %-14s %s\n", "PEER", "ROLE", "MAC",
 	        "LAN IPV4", "RTT RELAY", "LOSS", "TX", "RX", "RTT VIA RELAY");
 	for (uint32_t i = 0; i < st->count; i++) {
 		const struct lp_ctrl_status_peer *p = &st->peers[i];
 
 		lp_proto_mac_format(&p->mac, mac);
-		fprintf(out, "  %-5" PRIu32 " %-8s %-17s %-15s %-10s %-6s %-16s %-16s %s\n",
+		fprintf(out, "  %-5" PRIu32 " %-8s %-18s %-15s %-10s %-6s %-14s %-14s %s\n",
 		        p->peer_id, lp_ctrl_role_name(p->role), mac,
 		        fmt_ip(p->has_ip, p->ip, ip, sizeof(ip)),
 		        fmt_rtt(p->link.rtt_us, rtt, sizeof(rtt)),
@@ -166,9 +165,9 @@ void lp_boot_status_print(const struct lp_ctrl_status *st, FILE *out)
 	}
 	if (st->has_table)
 		fprintf(out,
-		        "\n  peers' numbers from the relay, %.1f s ago; %" PRIu32
-		        " peers in the room. Loss: relay -> peer datagrams (yours: you -> "
-		        "relay).\n",
+		        "\n  peer numbers: the relay's, %.1f s ago; %" PRIu32
+		        " peers in the room;\n"
+		        "  loss: relay -> peer datagrams lost (yours: you -> relay)\n",
 		        (double)st->table_age_ms / 1000.0, st->peers_total);
 	else
 		fprintf(out, "\n  no table from the relay yet\n");
