@@ -116,6 +116,12 @@ static void drop(struct lp_pump *p, enum lp_obs_dir dir, const uint8_t *frame, s
 
 /* ---- Session -> device ---------------------------------------------------------- */
 
+void lp_pump_frames_end(struct lp_pump *p)
+{
+	if (p->ops != NULL && p->ops->flush != NULL)
+		p->drops[LP_DROP_QUEUE_FULL] += p->ops->flush(p->dev);
+}
+
 void lp_pump_from_relay(struct lp_pump *p, const uint8_t *frame, size_t len)
 {
 	ssize_t n;

@@ -10,6 +10,8 @@
  *              "lan_ip":null,"rtt_us":800,...,"est_rtt_us":1700}, ...],
  *    "lan_hosts":[{"mac":"52:54:00:aa:bb:01","lan_ip":"10.77.0.1"}]}
  *
+ * "room" is the open room's code, or a private room's label "~" + the
+ * first 8 base64url characters of its id (the relay's name for it).
  * "lan_ip" is a dotted IPv4 string or null (not seen); "table_age_ms" is
  * null before the relay's first peer_stats. Our own numbers are our
  * session's (RTT from our QUIC estimator, loss of what we sent); a peer's
@@ -22,6 +24,25 @@
 #include <string.h>
 
 #include "lp_ctrl.h"
+
+/* An open room's code, or a private room's label as the relay logs it:
+ * "~" and the first 8 base64url characters of its id. */
+static int room_label_validate(const char *room)
+{
+	size_t i;
+
+	if (room[0] != '~')
+		return lp_ctrl_room_validate(room);
+	for (i = 1; room[i] != '\0'; i++) {
+		char c = room[i];
+
+		if (i > LP_CTRL_STATUS_PRIVATE_LABEL ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return LP_ERR_ROOM_CHARS;
+	}
+	return i == LP_CTRL_STATUS_PRIVATE_LABEL + 1 ? 0 : LP_ERR_ROOM_CHARS;
+}
 
 static int get(json_t *o, const char *key, json_t **v)
 {
@@ -206,7 +227,7 @@ static int parse_doc(json_t *o, struct lp_ctrl_status *st)
 	if (rc == 0)
 		rc = get_text(o, "room", st->room, sizeof(st->room));
 	if (rc == 0)
-		rc = lp_ctrl_room_validate(st->room);
+		rc = room_label_validate(st->room);
 	if (rc == 0)
 		rc = get_role_mac(o, &st->role, &st->mac);
 	if (rc == 0)
@@ -307,7 +328,7 @@ static int validate(const struct lp_ctrl_status *st)
 	    memchr(st->state, '\0', sizeof(st->state)) == NULL ||
 	    memchr(st->room, '\0', sizeof(st->room)) == NULL ||
 	    !lp_utf8_valid(st->program, strlen(st->program)) ||
-	    !lp_utf8_valid(st->state, strlen(st->state)) || lp_ctrl_room_validate(st->room) != 0 ||
+	    !lp_utf8_valid(st->state, strlen(st->state)) || room_label_validate(st->room) != 0 ||
 	    lp_ctrl_role_mac_validate(st->role, &st->mac) != 0 ||
 	    st->peer_id > LP_CTRL_PEER_ID_MAX || st->count > LP_CTRL_PEER_STATS_MAX ||
 	    st->nhosts > LP_CTRL_STATUS_HOSTS_MAX || st->peers_total > LP_CTRL_PEERS_TOTAL_MAX ||

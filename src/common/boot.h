@@ -110,6 +110,9 @@ struct lp_boot {
 	struct lp_pump *pump;            /* frames and the status timers (from step 6) */
 	struct lp_status_server *status; /* `status` answers here (step 4; may be NULL) */
 	bool failed;
+	/* The room as logs name it (lp_peer_cli_room_name), from step 1. */
+	char room_name[LP_CTRL_ROOM_MAX + 1];
+	bool invite_printed; /* the gateway of a private room printed its invite */
 };
 
 /* Runs the binary: steps 1-7. Returns the exit status. */

@@ -8,17 +8,34 @@
 #include <string.h>
 
 #include "lp_loop.h"
+#include "lp_room.h"
 #include "lp_status.h"
 
 /* ---- The server side ------------------------------------------------------------ */
+
+/* The room's name: an open room's code, or a private room's label, "~" and
+ * the start of its id in base64url, as the relay logs it. */
+static const char *room_label(const struct lp_boot *b, char *out, size_t cap)
+{
+	char b64[64];
+
+	if (!b->args.private_room)
+		return b->args.room;
+	if (lp_room_b64url_encode(b->args.keys.room_id, sizeof(b->args.keys.room_id), b64,
+	                          sizeof(b64)) < 0)
+		return NULL;
+	snprintf(out, cap, "~%.*s", LP_CTRL_STATUS_PRIVATE_LABEL, b64);
+	return out;
+}
 
 static ssize_t render(void *user, char *buf, size_t cap)
 {
 	static struct lp_ctrl_status st; /* one loop thread; too large for the stack */
 	struct lp_boot *b = user;
+	char label[16];
 	struct lp_client_status_src src = {
 		.program = b->app->prog.name,
-		.room = b->args.room,
+		.room = room_label(b, label, sizeof(label)),
 		.role = b->app->peer->role,
 		.mac = b->mac,
 		.session = b->pump != NULL ? lp_pump_session(b->pump) : NULL,
@@ -26,6 +43,8 @@ static ssize_t render(void *user, char *buf, size_t cap)
 		.now = lp_loop_now(b->loop),
 	};
 
+	if (src.room == NULL)
+		return LP_ERR_INVAL;
 	lp_client_status_fill(&src, &st);
 	return lp_ctrl_status_encode(&st, buf, cap);
 }
@@ -36,7 +55,8 @@ void lp_boot_status_open(struct lp_boot *b)
 	struct lp_status_server_cfg cfg = { .owner_user = b->args.user,
 		                            .render = render,
 		                            .user = b };
-	char path[LP_STATUS_PATH_MAX];
+	char path[LP_STATUS_PATH_MAX], label[16];
+	const char *room = room_label(b, label, sizeof(label));
 	int rc;
 
 	if (b->args.status_socket != NULL && strcmp(b->args.status_socket, "none") == 0)
@@ -44,7 +64,8 @@ void lp_boot_status_open(struct lp_boot *b)
 	if (b->args.status_socket != NULL)
 		rc = lp_strlcpy_checked(path, sizeof(path), b->args.status_socket);
 	else
-		rc = lp_status_default_path(kind, b->args.room, path, sizeof(path));
+		rc = room != NULL ? lp_status_default_path(kind, room, path, sizeof(path))
+		                  : LP_ERR_INVAL;
 	cfg.path = path;
 	if (rc == 0)
 		rc = lp_status_server_new(b->loop, &cfg, b->log, &b->status);
@@ -180,7 +201,8 @@ enum { SOPT_JSON = 1, SOPT_SOCKET, SOPT_ROOM };
 static const struct lp_cli_opt status_opts[] = {
 	{ SOPT_JSON, "json", NULL, NULL, false, "print the status document as JSON" },
 	{ SOPT_ROOM, "room", "CODE", NULL, false,
-	  "the room of the daemon to ask (needed when several run)" },
+	  "the room of the daemon to ask (needed when several run): its code, or a private "
+	  "room's ~label" },
 	{ SOPT_SOCKET, "status-socket", "PATH", "the one running daemon's", false,
 	  "ask the daemon listening there (its --status-socket)" },
 };
@@ -200,8 +222,11 @@ static int status_opt(void *user, int id, const char *arg, char *err, size_t cap
 		a->json = true;
 		return 0;
 	case SOPT_ROOM:
-		if (lp_ctrl_room_validate(arg) < 0) {
-			snprintf(err, cap, "--room: '%s' is not a room code", arg);
+		/* A code, or a private room's label as the daemon logs it. */
+		if (arg[0] == '~' ? strlen(arg) != 1 + LP_CTRL_STATUS_PRIVATE_LABEL ||
+		                            strpbrk(arg, "/\\.") != NULL
+		                  : lp_ctrl_room_validate(arg) < 0) {
+			snprintf(err, cap, "--room: '%s' is neither a room code nor a ~label", arg);
 			return LP_ERR_INVAL;
 		}
 		a->room = arg;

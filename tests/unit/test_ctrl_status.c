@@ -103,6 +103,12 @@ static void test_parse_strict(void **state)
 	                 LP_ERR_FIELD_RANGE);
 	assert_int_equal(parse_edit(",\"mtu\":1380", ""), LP_ERR_FIELD_MISSING);
 	assert_int_equal(parse_edit("{", "["), LP_ERR_JSON);
+	/* A private room's label: "~" and 8 base64url characters. */
+	assert_int_equal(parse_edit("\"room\":\"LAN1\"", "\"room\":\"~Ab-_0z9Q\""), 0);
+	assert_int_equal(parse_edit("\"room\":\"LAN1\"", "\"room\":\"~Ab-_0z9\""),
+	                 LP_ERR_ROOM_CHARS);
+	assert_int_equal(parse_edit("\"room\":\"LAN1\"", "\"room\":\"~Ab-_0z9Q.\""),
+	                 LP_ERR_ROOM_CHARS);
 }
 
 int main(void)
