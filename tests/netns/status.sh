@@ -36,8 +36,11 @@ case_status_table() {
 case_status_json() {
 	local c2_mac
 	c2_mac=$(jq -r .mac "$LP_TMP/c2-identity.json")
-	lp_status c1 client c1 --json | jq -e --arg ip "$c2_ip" --arg mac "$c2_mac" '
-		.state == "admitted" and .room == "'"$LP_ROOM"'" and .rtt_us > 0 and
+	# A private room (LP_PRIVATE=1) is named by its label, "~" and 8 characters.
+	lp_status c1 client c1 --json | jq -e --arg ip "$c2_ip" --arg mac "$c2_mac" \
+		--arg room "$LP_ROOM" --arg priv "${LP_PRIVATE:-0}" '
+		.state == "admitted" and .rtt_us > 0 and
+		(if $priv == "1" then .room | test("^~[A-Za-z0-9_-]{8}$") else .room == $room end) and
 		.lan_ip != null and (.peers | length) == 2 and
 		(.peers[] | select(.role == "gateway") | .rtt_us > 0 and .est_rtt_us > .rtt_us) and
 		(.peers[] | select(.role == "client") |
