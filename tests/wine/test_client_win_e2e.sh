@@ -196,9 +196,14 @@ case_status() {
 check "status lines report relay, gateway and broadcast flow" case_status
 
 case_status_query() { # the .exe's status subcommand reads the running client's pipe
-	local doc table
-	doc=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --room "$LP_ROOM" --json | tr -d '\r') &&
-		table=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --room "$LP_ROOM" | tr -d '\r') ||
+	local doc table pipe
+	# The pipe the client said it answers on (its room's, or a private room's ~label).
+	pipe=$(sed -n 's/.*status: `.*status` reads \(\\\\\.\\pipe\\.*\)$/\1/p' "$LP_TMP/c1.log" |
+		tr -d '\r' | head -1)
+	echo "   pipe: $pipe"
+	[ -n "$pipe" ] || return 1
+	doc=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --status-socket "$pipe" --json | tr -d '\r') &&
+		table=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --status-socket "$pipe" | tr -d '\r') ||
 		return 1
 	printf '%s\n' "$table" | sed 's/^/   /'
 	jq -e --arg mac "$MAC" '.state == "admitted" and .mac == $mac and .rtt_us > 0 and
