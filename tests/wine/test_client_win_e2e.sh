@@ -195,6 +195,23 @@ case_status() {
 }
 check "status lines report relay, gateway and broadcast flow" case_status
 
+case_status_query() { # the .exe's status subcommand reads the running client's pipe
+	local doc table pipe
+	# The pipe the client said it answers on (its room's, or a private room's ~label).
+	pipe=$(sed -n 's/.*status: `.*status` reads \(\\\\\.\\pipe\\.*\)$/\1/p' "$LP_TMP/c1.log" |
+		tr -d '\r' | head -1)
+	echo "   pipe: $pipe"
+	[ -n "$pipe" ] || return 1
+	doc=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --status-socket "$pipe" --json | tr -d '\r') &&
+		table=$(ns c1 timeout 30 wine "$CLIENT_EXE" status --status-socket "$pipe" | tr -d '\r') ||
+		return 1
+	printf '%s\n' "$table" | sed 's/^/   /'
+	jq -e --arg mac "$MAC" '.state == "admitted" and .mac == $mac and .rtt_us > 0 and
+		(.peers | length) == 1 and .peers[0].role == "gateway" and .peers[0].est_rtt_us > 0' \
+		<<<"$doc" >/dev/null && grep -Eq "^  [0-9]+ +gateway " <<<"$table"
+}
+check "status: the .exe's status query answers with the room (JSON and table)" case_status_query
+
 case_refuses_unprotected() {
 	local rc=0
 	ns c1 timeout 60 wine "$CLIENT_EXE" "${ROOM_ARGS[@]}" \
