@@ -165,21 +165,14 @@ static int one(size_t n, size_t room_size, int broadcast, double seconds, struct
 {
 	struct rp_relay relay;
 	struct rp_world w;
-	static const char *const args[] = { "--log-level",
-		                            "warn",
-		                            "--max-rooms",
-		                            "1000",
-		                            "--max-peers",
-		                            "32",
-		                            "--rate-broadcast",
-		                            "10000000",
-		                            "--rate-unknown",
-		                            "10000000",
-		                            "--rate-total-mbit",
-		                            "100000",
-		                            "--idle-timeout",
-		                            "120",
-		                            NULL };
+	static const char *const args[] = { "--log-level", "warn", "--max-rooms", "1000",
+		                            "--max-peers", "32", "--rate-broadcast", "10000000",
+		                            "--rate-unknown", "10000000", "--rate-total-mbit",
+		                            "100000", "--idle-timeout", "120",
+		                            /* every peer is on 127.0.0.1 and waits
+		                             * up to 20 s for PMTUD before its hello */
+		                            "--rooms-per-address", "1000", "--conns-per-address",
+		                            "2000", "--hello-timeout", "60", NULL };
 	struct rp_peer **peers = calloc(n, sizeof(*peers));
 	int rc = -1;
 

@@ -56,6 +56,7 @@ static const char *const err_text[] = {
 	[48] = "permission denied",
 	[49] = "authentication failed",
 	[50] = "cryptographic backend failure",
+	[51] = "JSON too large, too deep or with too many elements",
 };
 
 _Static_assert(LP_ARRAY_LEN(err_text) == (size_t)(-LP_ERR__MIN), "one text per error code");

@@ -85,7 +85,8 @@ enum lp_err {
 	LP_ERR_PERM = -48,           /* permission denied */
 	LP_ERR_AUTH = -49,           /* signature, tag or room id does not verify */
 	LP_ERR_CRYPTO = -50,         /* crypto backend or random source failed */
-	LP_ERR__MIN = -51
+	LP_ERR_JSON_LIMIT = -51,     /* JSON exceeds a size, depth or element cap */
+	LP_ERR__MIN = -52
 };
 
 /* Human text for an LP_ERR_* code; never NULL, also for unknown codes. */

@@ -54,6 +54,9 @@
  *                 see peer_stats.c (the entries and their ranges).
  *
  * Parse errors, checked in this order per member:
+ *   longer than LP_CTRL_FRAME_MAX, deeper than       LP_ERR_JSON_LIMIT
+ *   LP_CTRL_JSON_DEPTH, more than LP_CTRL_JSON_ELEMENTS elements
+ *   (counted on the bytes, before Jansson parses them)
  *   not JSON, or JSON whose top level is not an object  LP_ERR_JSON
  *   (duplicate keys and embedded NULs count as not JSON)
  *   "type" absent / not a string / unknown name    LP_ERR_FIELD_MISSING /
@@ -375,6 +378,59 @@ static int parse_stats(json_t *o, struct lp_counters *c)
 	return 0;
 }
 
+/*
+ * Bounds the cost of json_loadb before calling it. Jansson recurses per
+ * nesting level (up to 2048 by default) and allocates per element, so a
+ * 16 KiB body of "[[[[..." or "[0,0,0,..." would cost far more than any
+ * message we know. The scan only needs to be right about what is outside
+ * strings: a '{' or '[' opens a level, '}' or ']' closes one, and every
+ * ',' and ':' there separates elements, so 1 + their count bounds the
+ * values. Malformed input gets through only as far as Jansson, which
+ * refuses it.
+ */
+static int prescan(const uint8_t *p, size_t len)
+{
+	size_t depth = 0, elements = 1;
+	bool in_str = false;
+
+	if (len > LP_CTRL_FRAME_MAX)
+		return LP_ERR_JSON_LIMIT;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t ch = p[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++; /* the escaped byte cannot end the string */
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			in_str = true;
+			break;
+		case '{':
+		case '[':
+			if (++depth > LP_CTRL_JSON_DEPTH)
+				return LP_ERR_JSON_LIMIT;
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			break;
+		case ',':
+		case ':':
+			if (++elements > LP_CTRL_JSON_ELEMENTS)
+				return LP_ERR_JSON_LIMIT;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 static int parse_type(json_t *o, enum lp_ctrl_type *out)
 {
 	const char *s;
@@ -404,6 +460,9 @@ int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out)
 	memset(out, 0, sizeof(*out));
 	if (json == NULL || len == 0)
 		return LP_ERR_JSON;
+	rc = prescan(json, len);
+	if (rc != 0)
+		return rc;
 	root = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		rc = LP_ERR_JSON;
@@ -412,6 +471,12 @@ int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out)
 	rc = parse_type(root, &type);
 	if (rc != 0)
 		goto out;
+	/* Stats are the one message a peer sends periodically; a small ceiling
+	 * keeps a flood of them cheap to refuse. */
+	if (type == LP_CTRL_STATS && len > LP_CTRL_STATS_MAX) {
+		rc = LP_ERR_JSON_LIMIT;
+		goto out;
+	}
 	switch (type) {
 	case LP_CTRL_HELLO:
 		rc = parse_hello(root, &out->u.hello);

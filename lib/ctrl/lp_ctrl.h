@@ -28,6 +28,27 @@
 #define LP_CTRL_TEXT_MAX 200     /* human-readable texts (reject message, reasons) */
 #define LP_CTRL_PEER_ID_MAX UINT32_C(0x7fffffff) /* peer ids are 1..this */
 #define LP_CTRL_BUDGET_MAX LP_PROTO_PAYLOAD_MAX
+/*
+ * Caps checked on the raw bytes before Jansson sees them (a linear pre-scan
+ * that tracks strings and escapes), so a hostile body costs at most one pass
+ * and never a deep recursion or thousands of allocations:
+ *   LP_CTRL_JSON_DEPTH     nesting of objects and arrays (ours use 2)
+ *   LP_CTRL_JSON_ELEMENTS  values, members and array elements together (the
+ *                          pre-scan counts each ',' and ':' outside strings;
+ *                          the largest message, a peer_stats with
+ *                          LP_CTRL_PEER_STATS_MAX entries of 11 members each,
+ *                          has about 1,160; a stats with every drop reason
+ *                          about 120; test_ctrl_peer_stats parses the worst case)
+ *   LP_CTRL_STATS_MAX      a stats body (the largest valid one, every counter
+ *                          and drop reason at 2^63-1, is 1128 bytes with
+ *                          today's reasons; the test keeps it under half;
+ *                          checked once the type is known, before any member
+ *                          is read)
+ * Bodies of every type are at most LP_CTRL_FRAME_MAX bytes.
+ */
+#define LP_CTRL_JSON_DEPTH 8
+#define LP_CTRL_JSON_ELEMENTS 2048
+#define LP_CTRL_STATS_MAX 4096u
 /* Private-room hello fields (binary, unpadded base64url on the wire). */
 #define LP_CTRL_ROOM_ID_LEN 16
 #define LP_CTRL_KEY_LEN 32 /* verifier V, host key P_H */
@@ -195,10 +216,11 @@ ssize_t lp_ctrl_encode(const struct lp_ctrl_msg *m, uint8_t *out, size_t cap) LP
 
 /*
  * Parses one JSON body (without prefix) into a validated message.
- * Errors: LP_ERR_JSON, LP_ERR_TYPE (unknown "type"), LP_ERR_FIELD_MISSING,
- * LP_ERR_FIELD_TYPE, LP_ERR_FIELD_RANGE, LP_ERR_VERSION, plus the
- * validation errors above. Unknown extra fields are ignored (forward
- * compatibility).
+ * Errors: LP_ERR_JSON_LIMIT (longer than LP_CTRL_FRAME_MAX, nested deeper
+ * than LP_CTRL_JSON_DEPTH, more than LP_CTRL_JSON_ELEMENTS elements, or a
+ * stats body longer than LP_CTRL_STATS_MAX), LP_ERR_JSON, LP_ERR_TYPE (unknown "type"),
+ * LP_ERR_FIELD_MISSING, LP_ERR_FIELD_TYPE, LP_ERR_FIELD_RANGE, LP_ERR_VERSION, plus the validation
+ * errors above. Unknown extra fields are ignored (forward compatibility).
  */
 int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out) LP_WUR;
 

@@ -6,6 +6,8 @@
  */
 #include "quic_internal.h"
 
+#include "frame_guard.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,12 @@
 #define CONN_WINDOW (4 * 1024 * 1024)
 #define MAX_STREAM_WINDOW (4 * 1024 * 1024)
 #define MAX_CONN_WINDOW (16 * 1024 * 1024)
+/* What a server lets a client have in flight on the control stream, and so
+ * the most ngtcp2 buffers for it out of order (issue 9): control messages
+ * are small and rate-limited by the relay; DATAGRAMs are not flow
+ * controlled. */
+#define SERVER_STREAM_WINDOW (64 * 1024)
+#define SERVER_CONN_WINDOW (128 * 1024)
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -102,6 +110,13 @@ static int handshake_completed_cb(ngtcp2_conn *q, void *user)
 		c->fail_err = LP_ERR_NO_DATAGRAM;
 		lp_log(c->ctx->log, LP_LOG_WARN, "QUIC peer does not support DATAGRAM frames");
 		return NGTCP2_ERR_CALLBACK_FAILURE;
+	}
+	if (c->dg_buf == NULL) {
+		c->dg_cap = c->ctx->datagram_queue;
+		c->dg_buf = malloc(c->dg_cap * LP_QUIC_MAX_UDP_PAYLOAD);
+		c->dg_len = malloc(c->dg_cap * sizeof(*c->dg_len));
+		if (c->dg_buf == NULL || c->dg_len == NULL)
+			return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
 	c->hs_done = true;
 	c->hs_done_ts = c->now;
@@ -216,7 +231,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 	}
 	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
 	cb->encrypt = ngtcp2_crypto_encrypt_cb;
-	cb->decrypt = ngtcp2_crypto_decrypt_cb;
+	/* The relay filters what strangers may make ngtcp2 0.12.1 abort on. */
+	cb->decrypt = server ? lp_quic_guard_decrypt_cb : ngtcp2_crypto_decrypt_cb;
 	cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
 	cb->update_key = ngtcp2_crypto_update_key_cb;
 	cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
@@ -244,17 +260,18 @@ static void fill_settings(ngtcp2_settings *st, const struct lp_quic_ctx *ctx, ui
 	st->cc_algo = LP_QUIC_CC;
 	st->max_tx_udp_payload_size = LP_QUIC_MAX_UDP_PAYLOAD;
 	st->handshake_timeout = ctx->handshake_timeout_ns;
-	st->max_window = MAX_CONN_WINDOW;
-	st->max_stream_window = MAX_STREAM_WINDOW;
+	st->max_window = ctx->server ? SERVER_CONN_WINDOW : MAX_CONN_WINDOW;
+	st->max_stream_window = ctx->server ? SERVER_STREAM_WINDOW : MAX_STREAM_WINDOW;
 }
 
 static void fill_params(ngtcp2_transport_params *tp, const struct lp_quic_ctx *ctx)
 {
 	ngtcp2_transport_params_default(tp);
 	tp->initial_max_stream_data_bidi_local = STREAM_WINDOW;
-	tp->initial_max_stream_data_bidi_remote = STREAM_WINDOW;
+	tp->initial_max_stream_data_bidi_remote =
+	        ctx->server ? SERVER_STREAM_WINDOW : STREAM_WINDOW;
 	tp->initial_max_stream_data_uni = 0;
-	tp->initial_max_data = CONN_WINDOW;
+	tp->initial_max_data = ctx->server ? SERVER_CONN_WINDOW : CONN_WINDOW;
 	/* The client opens the one control stream; the server opens none. */
 	tp->initial_max_streams_bidi = ctx->server ? 1 : 0;
 	tp->initial_max_streams_uni = 0;
@@ -274,11 +291,10 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	c->server = ctx->server;
 	c->sid = -1;
 	c->state = LP_QUIC_HANDSHAKING;
-	c->dg_cap = ctx->datagram_queue;
-	c->dg_buf = malloc(c->dg_cap * LP_QUIC_MAX_UDP_PAYLOAD);
-	c->dg_len = malloc(c->dg_cap * sizeof(*c->dg_len));
+	/* The datagram FIFO (256 x 1452 bytes by default) is allocated when
+	 * the handshake completes: a stranger's Initial costs no queue. */
 	c->carry = malloc(LP_QUIC_MAX_UDP_PAYLOAD);
-	if (c->dg_buf == NULL || c->dg_len == NULL || c->carry == NULL) {
+	if (c->carry == NULL) {
 		lp_quic_conn_free(c);
 		return LP_ERR_NOMEM;
 	}
@@ -349,7 +365,7 @@ fail:
 
 int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_hooks *hooks,
                             void *owner, const struct lp_quic_path *path, const ngtcp2_pkt_hd *hd,
-                            uint64_t now, struct lp_quic_conn **out)
+                            const ngtcp2_cid *odcid, uint64_t now, struct lp_quic_conn **out)
 {
 	ngtcp2_callbacks cb;
 	ngtcp2_settings st;
@@ -374,6 +390,13 @@ int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_h
 	fill_settings(&st, ctx, now);
 	fill_params(&tp, ctx);
 	tp.original_dcid = hd->dcid;
+	if (odcid != NULL) {
+		/* After a Retry the client proves both CIDs in its transport
+		 * parameter checks (RFC 9000 7.3). */
+		tp.original_dcid = *odcid;
+		tp.retry_scid = hd->dcid;
+		tp.retry_scid_present = 1;
+	}
 	/* Clients must not move on their own; NAT rebinding is still handled. */
 	tp.disable_active_migration = 1;
 	tp.stateless_reset_token_present = 1;

@@ -73,7 +73,12 @@ int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp
 		return rv;
 	ctx->server = true;
 	ctx->max_connections = cfg->max_connections ? cfg->max_connections : DEF_MAX_CONNS;
+	ctx->retry_pending = cfg->retry_pending;
+	ctx->pending_per_source = cfg->pending_per_source;
+	ctx->conns_per_source = cfg->conns_per_source;
 	rv = lp_tls_random(ctx->reset_secret, sizeof(ctx->reset_secret));
+	if (rv == 0)
+		rv = lp_tls_random(ctx->retry_secret, sizeof(ctx->retry_secret));
 	if (rv == 0)
 		rv = lp_tls_server_creds_new(cfg, log, &ctx->creds);
 	if (rv != 0) {
@@ -103,7 +108,9 @@ void lp_quic_ctx_del(struct lp_quic_ctx *ctx)
 	lp_tls_creds_del(ctx->creds);
 	/* The reset secret lets anyone kill our connections: wipe it (a
 	 * volatile store the compiler cannot drop; portable to Windows). */
-	for (size_t i = 0; i < sizeof(ctx->reset_secret); i++)
+	for (size_t i = 0; i < sizeof(ctx->reset_secret); i++) {
 		((volatile uint8_t *)ctx->reset_secret)[i] = 0;
+		((volatile uint8_t *)ctx->retry_secret)[i] = 0;
+	}
 	free(ctx);
 }

@@ -105,6 +105,20 @@ struct lp_quic_server_cfg {
 	uint64_t idle_timeout_ns; /* 0: default 30 s */
 	size_t datagram_queue;    /* 0: default 256 datagrams */
 	size_t max_connections;   /* 0: default 4096; Initials beyond are ignored */
+	/* Address validation (RFC 9000 8.1): once this many connections are
+	 * still handshaking, an Initial without a token is answered with a
+	 * stateless Retry (lp_quic_server_stateless_pop) and costs no state;
+	 * the client comes back with the token. 0: never. */
+	size_t retry_pending;
+	/* Per source address (IPv4 /32, IPv6 /64): a source with this many
+	 * connections still handshaking gets a Retry for its next token-less
+	 * Initial (it must prove its address, like everyone under load); a
+	 * source with conns_per_source connections gets nothing more (dropped,
+	 * counted in lp_quic_server_source_capped). Sources are counted in 4096
+	 * keyed-hash buckets, so two sources sharing one can only be capped
+	 * earlier, never later. 0: no cap. */
+	size_t pending_per_source;
+	size_t conns_per_source;
 };
 
 /* ---- Context: TLS credentials and settings shared by connections ------- */
@@ -305,6 +319,20 @@ void lp_quic_server_foreach_pending(struct lp_quic_server *s,
 /* Number of live connections; packets dropped as garbage so far. */
 size_t lp_quic_server_conn_count(const struct lp_quic_server *s);
 uint64_t lp_quic_server_dropped(const struct lp_quic_server *s);
+/* Connections still in their handshake; Retry packets queued so far;
+ * Initials dropped for an invalid or expired token. */
+size_t lp_quic_server_handshaking(const struct lp_quic_server *s);
+uint64_t lp_quic_server_retries(const struct lp_quic_server *s);
+uint64_t lp_quic_server_bad_tokens(const struct lp_quic_server *s);
+uint64_t lp_quic_server_source_capped(const struct lp_quic_server *s);
+/*
+ * Stateless packets (Retry) lp_quic_server_read queued, oldest first: copies
+ * one into buf (cap >= 256) with the path to send it on and returns its
+ * length; 0 when none is left. The queue is short (16): a full queue drops
+ * the Retry (the client resends its Initial). Call after reading a batch.
+ */
+ssize_t lp_quic_server_stateless_pop(struct lp_quic_server *s, uint8_t *buf, size_t cap,
+                                     struct lp_quic_path *path) LP_WUR;
 /* Closes every connection with app_code/reason (shutdown). */
 void lp_quic_server_close_all(struct lp_quic_server *s, uint64_t app_code, const char *reason);
 void lp_quic_server_del(struct lp_quic_server *s);

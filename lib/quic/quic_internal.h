@@ -37,7 +37,11 @@ struct lp_quic_ctx {
 	uint64_t handshake_timeout_ns;
 	size_t datagram_queue;
 	size_t max_connections;
+	size_t retry_pending; /* 0: never Retry */
+	size_t pending_per_source;
+	size_t conns_per_source;
 	uint8_t reset_secret[LP_QUIC_RESET_SECRET_LEN];
+	uint8_t retry_secret[LP_QUIC_RESET_SECRET_LEN];
 };
 
 /* One block of control-stream bytes: stays allocated until acknowledged
@@ -185,9 +189,13 @@ static inline void lp_quic_path_from_ngtcp2(struct lp_quic_path *out, const ngtc
 
 /* A server-side connection for a client Initial; it reaches its owner
  * through hooks (routing the first two CIDs before it returns). */
+/* odcid: the original destination CID from a valid Retry token (the
+ * client's Initial then carries our Retry's source CID as its DCID); NULL
+ * without Retry. */
 int lp_quic_conn_new_server(struct lp_quic_ctx *ctx, const struct lp_quic_conn_hooks *hooks,
                             void *owner, const struct lp_quic_path *path, const ngtcp2_pkt_hd *hd,
-                            uint64_t now, struct lp_quic_conn **out) LP_WUR;
+                            const ngtcp2_cid *odcid, uint64_t now,
+                            struct lp_quic_conn **out) LP_WUR;
 void lp_quic_conn_free(struct lp_quic_conn *c);
 
 /* ---- conn_budget.c, for conn.c ------------------------------------------------ */

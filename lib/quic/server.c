@@ -2,12 +2,15 @@
  * server.c - accepts QUIC connections and routes packets to them by
  * destination connection ID.
  *
- * No Retry (address validation by token): the relay serves LAN-party
- * clients on loopback / LAN / the open Internet with one small handshake
- * per player, and ngtcp2 enforces the RFC 9000 anti-amplification limit
- * (3x the bytes received) on unvalidated addresses anyway, so a spoofed
- * Initial cannot turn the relay into a large amplifier. A Retry would add
- * one round trip to every join for little gain.
+ * Retry (address validation by token, RFC 9000 8.1) only under load: while
+ * fewer than ctx->retry_pending connections are handshaking, an Initial
+ * gets a connection at once (one round trip less per join; ngtcp2's
+ * anti-amplification limit bounds what a spoofed source gets back). Above
+ * it, an Initial without a token gets a stateless Retry (a token sealed
+ * with ctx->retry_secret over the client's address, both CIDs and the time)
+ * queued for the owner to send, and no state: a flood of Initials from
+ * sources that do not answer Retry costs one AEAD seal each. An Initial
+ * with a token is accepted only if the token verifies.
  *
  * Each connection has a struct srv_conn here: the owner its hooks reach
  * (struct lp_quic_conn_hooks), so a connection tells the server about new
@@ -51,6 +54,20 @@ struct srv_conn {
 	struct lp_list_node all;   /* on s->all */
 	struct srv_conn *due_next; /* handle_expiry's due list */
 	struct cid_entry *cids;
+	bool handshaking; /* counted in s->nhandshaking and src_pending[src] */
+	size_t src;       /* source bucket */
+};
+
+#define SRC_BUCKETS 4096
+#define STATELESS_MAX 16
+#define STATELESS_LEN 256
+/* How long a Retry token is good for: a round trip and a retransmission. */
+#define RETRY_TOKEN_TIMEOUT_NS (10 * LP_NS_PER_SEC)
+
+struct stateless_pkt {
+	struct lp_quic_path path;
+	size_t len;
+	uint8_t buf[STATELESS_LEN];
 };
 
 struct lp_quic_server {
@@ -65,7 +82,15 @@ struct lp_quic_server {
 	struct lp_list pending;
 	struct lp_list all;
 	size_t nconns;
+	size_t nhandshaking;
 	uint64_t dropped;
+	uint64_t retries;
+	uint64_t bad_tokens;
+	uint64_t source_capped;
+	uint16_t src_pending[SRC_BUCKETS];
+	uint16_t src_conns[SRC_BUCKETS];
+	struct stateless_pkt tx[STATELESS_MAX];
+	size_t tx_head, tx_count;
 };
 
 #define SC_OF(node, member) LP_CONTAINER_OF(node, struct srv_conn, member)
@@ -211,9 +236,45 @@ static const struct lp_quic_conn_hooks srv_hooks = {
 
 /* ---- connections -------------------------------------------------------------- */
 
+/* Keeps the handshake counts in step once sc's connection left its
+ * handshake. */
+static void hs_update(struct lp_quic_server *s, struct srv_conn *sc)
+{
+	if (sc->handshaking && lp_quic_conn_state(sc->c) != LP_QUIC_HANDSHAKING) {
+		sc->handshaking = false;
+		s->nhandshaking--;
+		s->src_pending[sc->src]--;
+	}
+}
+
+/* The bucket of a source address: IPv4 /32, IPv6 /64 (one subscriber's
+ * prefix), keyed so a stranger cannot aim at another source's bucket. */
+static size_t src_bucket(const struct lp_quic_server *s, const struct sockaddr_storage *a)
+{
+	uint8_t key[9];
+	size_t n;
+
+	if (a->ss_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)a)->sin6_addr, 8);
+		n = 9;
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)a)->sin_addr, 4);
+		n = 5;
+	}
+	/* The CID map's key, with a different input domain (first byte). */
+	return (size_t)lp_siphash24(s->k1, s->k0, key, n) % SRC_BUCKETS;
+}
+
 /* Forgets sc and frees its connection (no packet is sent). */
 static void free_conn(struct lp_quic_server *s, struct srv_conn *sc)
 {
+	if (sc->handshaking) {
+		sc->handshaking = false;
+		s->nhandshaking--;
+		s->src_pending[sc->src]--;
+	}
 	while (sc->cids != NULL) {
 		struct cid_entry *e = sc->cids;
 
@@ -228,6 +289,7 @@ static void free_conn(struct lp_quic_server *s, struct srv_conn *sc)
 	if (lp_list_linked(&sc->all)) {
 		lp_list_remove(&sc->all);
 		s->nconns--;
+		s->src_conns[sc->src]--;
 	}
 	lp_quic_conn_free(sc->c);
 	free(sc);
@@ -266,14 +328,88 @@ int lp_quic_server_new(struct lp_quic_ctx *ctx, const struct lp_quic_server_cbs 
 	return 0;
 }
 
+static ngtcp2_socklen addr_len(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? (ngtcp2_socklen)sizeof(struct sockaddr_in6)
+	                                : (ngtcp2_socklen)sizeof(struct sockaddr_in);
+}
+
+/* Queues a Retry for hd's Initial (no state kept). */
+static void queue_retry(struct lp_quic_server *s, const struct lp_quic_path *path,
+                        const ngtcp2_pkt_hd *hd, uint64_t now)
+{
+	uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+	struct stateless_pkt *p;
+	ngtcp2_ssize tlen, n;
+	ngtcp2_cid scid;
+
+	if (s->tx_count == STATELESS_MAX) {
+		s->dropped++; /* the client resends its Initial */
+		return;
+	}
+	scid.datalen = LP_QUIC_CID_LEN;
+	/* ngtcp2_pkt_write_retry asserts scid != odcid; the client picks the
+	 * odcid, so a guess of our random CID must not abort us. */
+	if (lp_tls_random(scid.data, scid.datalen) != 0 || ngtcp2_cid_eq(&scid, &hd->dcid)) {
+		s->dropped++;
+		return;
+	}
+	tlen = ngtcp2_crypto_generate_retry_token(token, s->ctx->retry_secret,
+	                                          sizeof(s->ctx->retry_secret), hd->version,
+	                                          (const ngtcp2_sockaddr *)&path->remote,
+	                                          addr_len(&path->remote), &scid, &hd->dcid, now);
+	p = &s->tx[(s->tx_head + s->tx_count) % STATELESS_MAX];
+	n = tlen <= 0 ? -1
+	              : ngtcp2_crypto_write_retry(p->buf, sizeof(p->buf), hd->version, &hd->scid,
+	                                          &scid, &hd->dcid, token, (size_t)tlen);
+	if (n <= 0) {
+		s->dropped++;
+		return;
+	}
+	p->len = (size_t)n;
+	p->path = *path;
+	s->tx_count++;
+	s->retries++;
+}
+
 static int accept_new(struct lp_quic_server *s, const struct lp_quic_path *path, const uint8_t *pkt,
                       size_t len, uint64_t now, struct lp_quic_conn **conn_out)
 {
 	ngtcp2_pkt_hd hd;
+	ngtcp2_cid odcid;
+	const ngtcp2_cid *podcid = NULL;
 	struct srv_conn *sc;
+	size_t src;
 	int rv;
 
 	if (ngtcp2_accept(&hd, pkt, len) != 0 || s->nconns >= s->ctx->max_connections) {
+		s->dropped++;
+		return 0;
+	}
+	src = src_bucket(s, &path->remote);
+	if (hd.type == NGTCP2_PKT_INITIAL && hd.token.len > 0) {
+		/* We issue no NEW_TOKEN: any token must be one of our Retries. */
+		if (ngtcp2_crypto_verify_retry_token(
+		            &odcid, hd.token.base, hd.token.len, s->ctx->retry_secret,
+		            sizeof(s->ctx->retry_secret), hd.version,
+		            (const ngtcp2_sockaddr *)&path->remote, addr_len(&path->remote),
+		            &hd.dcid, RETRY_TOKEN_TIMEOUT_NS, now) != 0) {
+			s->bad_tokens++;
+			s->dropped++;
+			return 0;
+		}
+		podcid = &odcid;
+	} else if ((s->ctx->retry_pending != 0 && s->nhandshaking >= s->ctx->retry_pending) ||
+	           (s->ctx->pending_per_source != 0 &&
+	            s->src_pending[src] >= s->ctx->pending_per_source)) {
+		/* Under load, or from a source with many handshakes in flight:
+		 * prove the address first (a stateless answer). */
+		queue_retry(s, path, &hd, now);
+		return 0;
+	}
+	if ((s->ctx->conns_per_source != 0 && s->src_conns[src] >= s->ctx->conns_per_source) ||
+	    s->src_conns[src] == UINT16_MAX || s->src_pending[src] == UINT16_MAX) {
+		s->source_capped++;
 		s->dropped++;
 		return 0;
 	}
@@ -281,7 +417,8 @@ static int accept_new(struct lp_quic_server *s, const struct lp_quic_path *path,
 	if (sc == NULL)
 		return LP_ERR_NOMEM;
 	sc->s = s;
-	rv = lp_quic_conn_new_server(s->ctx, &srv_hooks, sc, path, &hd, now, &sc->c);
+	sc->src = src;
+	rv = lp_quic_conn_new_server(s->ctx, &srv_hooks, sc, path, &hd, podcid, now, &sc->c);
 	if (rv != 0) {
 		free_conn(s, sc); /* the CIDs routed before the failure go too */
 		s->dropped++;
@@ -289,6 +426,10 @@ static int accept_new(struct lp_quic_server *s, const struct lp_quic_path *path,
 	}
 	lp_list_insert_tail(&s->all, &sc->all);
 	s->nconns++;
+	s->src_conns[src]++;
+	sc->handshaking = true;
+	s->nhandshaking++;
+	s->src_pending[src]++;
 	if (lp_quic_conn_read(sc->c, path, pkt, len, now) != 0 ||
 	    lp_quic_conn_state(sc->c) != LP_QUIC_HANDSHAKING) {
 		/* A bad first Initial: forget it without a word. */
@@ -336,6 +477,7 @@ int lp_quic_server_read(struct lp_quic_server *s, const struct lp_quic_path *pat
 		free_conn(s, sc);
 		return 0;
 	}
+	hs_update(s, sc);
 	*conn_out = sc->c;
 	return 0;
 }
@@ -367,10 +509,12 @@ void lp_quic_server_handle_expiry(struct lp_quic_server *s, uint64_t now)
 		due = sc->due_next;
 		sc->due_next = NULL;
 		if (lp_quic_conn_handle_expiry(sc->c, now) != 0 &&
-		    lp_quic_conn_state(sc->c) == LP_QUIC_CLOSED)
+		    lp_quic_conn_state(sc->c) == LP_QUIC_CLOSED) {
 			free_conn(s, sc);
-		else
+		} else {
+			hs_update(s, sc);
 			hook_touch(sc);
+		}
 	}
 }
 
@@ -393,6 +537,8 @@ void lp_quic_server_foreach_pending(struct lp_quic_server *s,
 			fn(sc->c, arg);
 		if (lp_quic_conn_state(sc->c) == LP_QUIC_CLOSED)
 			free_conn(s, sc);
+		else
+			hs_update(s, sc);
 	}
 }
 
@@ -404,6 +550,43 @@ size_t lp_quic_server_conn_count(const struct lp_quic_server *s)
 uint64_t lp_quic_server_dropped(const struct lp_quic_server *s)
 {
 	return s->dropped;
+}
+
+size_t lp_quic_server_handshaking(const struct lp_quic_server *s)
+{
+	return s->nhandshaking;
+}
+
+uint64_t lp_quic_server_retries(const struct lp_quic_server *s)
+{
+	return s->retries;
+}
+
+uint64_t lp_quic_server_bad_tokens(const struct lp_quic_server *s)
+{
+	return s->bad_tokens;
+}
+
+uint64_t lp_quic_server_source_capped(const struct lp_quic_server *s)
+{
+	return s->source_capped;
+}
+
+ssize_t lp_quic_server_stateless_pop(struct lp_quic_server *s, uint8_t *buf, size_t cap,
+                                     struct lp_quic_path *path)
+{
+	struct stateless_pkt *p;
+
+	if (s->tx_count == 0)
+		return 0;
+	p = &s->tx[s->tx_head];
+	s->tx_head = (s->tx_head + 1) % STATELESS_MAX;
+	s->tx_count--;
+	if (p->len > cap)
+		return LP_ERR_NOBUF;
+	memcpy(buf, p->buf, p->len);
+	*path = p->path;
+	return (ssize_t)p->len;
 }
 
 void lp_quic_server_close_all(struct lp_quic_server *s, uint64_t app_code, const char *reason)

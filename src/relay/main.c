@@ -13,6 +13,7 @@
 #include "lp_obs.h"
 #include "lp_room.h"
 #include "lp_version.h"
+#include "privdrop.h"
 #include "relayd.h"
 
 #define PROG "lanparty-relay"
@@ -34,6 +35,10 @@ enum {
 	OPT_MALFORMED,
 	OPT_METRICS,
 	OPT_STATUS,
+	OPT_USER,
+	OPT_ROOMS_PER_ADDR,
+	OPT_CONNS_PER_ADDR,
+	OPT_HELLO_TIMEOUT,
 	OPT_STATE_DIR,
 	OPT_PRIVATE_ONLY
 };
@@ -52,6 +57,12 @@ static const struct lp_cli_opt relay_opts[] = {
 	{ OPT_IDLE, "idle-timeout", "SECONDS", "30", false,
 	  "close connections silent for this long (1-3600)" },
 	{ OPT_MAX_ROOMS, "max-rooms", "N", "256", false, "rooms this relay hosts at most" },
+	{ OPT_ROOMS_PER_ADDR, "rooms-per-address", "N", "16", false,
+	  "rooms one address (IPv4, IPv6 /64) may open while it stays in them" },
+	{ OPT_CONNS_PER_ADDR, "conns-per-address", "N", "64", false,
+	  "QUIC connections one address (IPv4, IPv6 /64) may hold" },
+	{ OPT_HELLO_TIMEOUT, "hello-timeout", "SECONDS", "3", false,
+	  "close a connection that sends no hello this long after its handshake (1-600)" },
 	{ OPT_MAX_PEERS, "max-peers", "N", "32", false,
 	  "peers per room, gateway included (2-1024)" },
 	{ OPT_ROOM_MTU, "room-mtu", "N", "1380", false,
@@ -69,6 +80,9 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "(no authentication: keep it on loopback or an operator network)" },
 	{ OPT_STATUS, "status-interval", "SECONDS", "60", false,
 	  "period of the status log line (0: none)" },
+	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
+	  "started as root: the user to switch to once the ports are bound (any other start "
+	  "keeps its user and drops its capabilities)" },
 	{ OPT_STATE_DIR, "state-dir", "DIR", DEFAULT_STATE_DIR, false,
 	  "without --cert: keep the development key here (created 0700), so the relay's pin "
 	  "survives restarts" },
@@ -85,12 +99,16 @@ static const char relay_examples[] =
 static const char relay_notes[] =
         "Signals: SIGHUP reloads --cert/--key without dropping rooms, SIGUSR1 logs every room and "
         "peer, SIGINT/SIGTERM close every connection and exit. Frame decisions (forwarded, "
-        "dropped, filtered, rate-limited) are logged at --log-level debug. Exit status: 0 after "
-        "SIGINT/SIGTERM, 1 on a startup failure, 2 on a usage error.";
+        "dropped, filtered, rate-limited) are logged at --log-level debug. Privileges: the relay "
+        "binds its UDP and metrics ports (port 443 needs root or CAP_NET_BIND_SERVICE), then "
+        "switches to --user when started as root and gives up every capability before it reads "
+        "a packet; --cert/--key must be readable by that user for SIGHUP reloads. Exit status: "
+        "0 after SIGINT/SIGTERM, 1 on a startup failure, 2 on a usage error.";
 
 struct relay_args {
 	struct relayd_cfg cfg;
 	const char *listen_text;
+	const char *user;
 	const char *state_dir;
 	bool state_dir_given;
 };
@@ -178,6 +196,19 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_STATUS:
 		return lp_cli_parse_seconds("status-interval", arg, 0, 86400 * LP_NS_PER_SEC,
 		                            &cfg->status_interval_ns, err, cap);
+	case OPT_USER:
+		a->user = arg;
+		return 0;
+	case OPT_ROOMS_PER_ADDR:
+		return parse_u32("rooms-per-address", arg, 1, 1000000, &cfg->rooms_per_source, err,
+		                 cap);
+	case OPT_CONNS_PER_ADDR:
+		rv = parse_u32("conns-per-address", arg, 1, 1000000, &v, err, cap);
+		cfg->quic.conns_per_source = v;
+		return rv;
+	case OPT_HELLO_TIMEOUT:
+		return lp_cli_parse_seconds("hello-timeout", arg, LP_NS_PER_SEC,
+		                            600 * LP_NS_PER_SEC, &cfg->hello_timeout_ns, err, cap);
 	case OPT_STATE_DIR:
 		a->state_dir = arg;
 		a->state_dir_given = true;
@@ -274,7 +305,9 @@ int main(int argc, char **argv)
 		                    .n_opts = LP_ARRAY_LEN(relay_opts),
 		                    .examples = relay_examples,
 		                    .notes = relay_notes };
-	struct relay_args a = { .listen_text = "443/udp", .state_dir = DEFAULT_STATE_DIR };
+	struct relay_args a = { .listen_text = "443/udp",
+		                .user = LP_PRIVDROP_DEFAULT_USER,
+		                .state_dir = DEFAULT_STATE_DIR };
 	struct relayd_cfg *cfgp = &a.cfg;
 	struct lp_cli_common common;
 	struct lp_obs_sink sink;
@@ -318,6 +351,14 @@ int main(int argc, char **argv)
 	rv = relayd_new(cfgp, loop, &sink.logger, &d);
 	if (rv != 0)
 		goto out;
+	/* Every socket is bound and the certificate loaded: nothing the relay
+	 * does from here needs a privilege, and no packet has been read yet. */
+	rv = lp_privdrop(a.user, 0);
+	if (rv != 0) {
+		lp_log(&sink.logger, LP_LOG_ERROR, "cannot drop privileges to user '%s': %s",
+		       a.user, lp_strerror(rv));
+		goto out;
+	}
 	if (lp_loop_signal_add(loop, SIGINT, on_signal, d) != 0 ||
 	    lp_loop_signal_add(loop, SIGTERM, on_signal, d) != 0 ||
 	    lp_loop_signal_add(loop, SIGHUP, on_signal, d) != 0 ||

@@ -59,3 +59,28 @@ uint64_t lp_relay_tb_available(struct lp_relay_tb *tb, uint64_t now_ns)
 	tb_refill(tb, now_ns);
 	return tb->tokens_nano / LP_NS_PER_SEC;
 }
+
+void lp_relay_ctrl_limit_init(struct lp_relay_ctrl_limit *l, uint64_t msgs_per_sec,
+                              uint64_t msgs_burst, uint64_t bytes_per_sec, uint64_t bytes_burst,
+                              uint64_t now_ns)
+{
+	lp_relay_tb_init(&l->msgs, msgs_per_sec, msgs_burst, now_ns);
+	lp_relay_tb_init(&l->bytes, bytes_per_sec, bytes_burst, now_ns);
+	l->refused = 0;
+}
+
+bool lp_relay_ctrl_limit_take(struct lp_relay_ctrl_limit *l, uint64_t now_ns, size_t len)
+{
+	/* Check both before taking from either, so a refused frame does not
+	 * drain the other bucket. */
+	if ((l->msgs.rate != 0 && lp_relay_tb_available(&l->msgs, now_ns) < 1) ||
+	    (l->bytes.rate != 0 && lp_relay_tb_available(&l->bytes, now_ns) < len)) {
+		l->refused++;
+		return false;
+	}
+	if (!lp_relay_tb_take(&l->msgs, now_ns, 1) || !lp_relay_tb_take(&l->bytes, now_ns, len)) {
+		l->refused++; /* not reached: both were checked above at now_ns */
+		return false;
+	}
+	return true;
+}

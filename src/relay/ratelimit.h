@@ -10,6 +10,7 @@
 #define LP_RELAY_RATELIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lp_base.h"
@@ -41,5 +42,36 @@ bool lp_relay_tb_take(struct lp_relay_tb *tb, uint64_t now_ns, uint64_t cost) LP
 
 /* Whole units available at now_ns (refills first); for diagnostics and tests. */
 uint64_t lp_relay_tb_available(struct lp_relay_tb *tb, uint64_t now_ns) LP_WUR;
+
+/* ---- Control messages of one connection -------------------------------
+ * What a peer may send on its control stream: a hello, a stats report every
+ * few seconds, a disconnect. The defaults leave a legitimate peer two
+ * orders of magnitude of room and cost the relay a few microseconds per
+ * second per peer; a peer over either bucket is closed (its bytes are
+ * counted before they are parsed, so refusing costs no parse).
+ */
+#define LP_RELAY_CTRL_MSGS_PER_SEC 20
+#define LP_RELAY_CTRL_MSGS_BURST 64
+#define LP_RELAY_CTRL_BYTES_PER_SEC (16u * 1024)
+#define LP_RELAY_CTRL_BYTES_BURST (64u * 1024)
+
+struct lp_relay_ctrl_limit {
+	struct lp_relay_tb msgs;
+	struct lp_relay_tb bytes;
+	uint64_t refused; /* messages refused so far */
+};
+
+/* Both buckets full at now_ns; a rate of 0 disables that bucket. */
+void lp_relay_ctrl_limit_init(struct lp_relay_ctrl_limit *l, uint64_t msgs_per_sec,
+                              uint64_t msgs_burst, uint64_t bytes_per_sec, uint64_t bytes_burst,
+                              uint64_t now_ns);
+
+/*
+ * Accounts one control frame of `len` bytes (prefix included), before its
+ * body is parsed. Returns true when it is within both buckets; false when
+ * either is empty (nothing is taken from the other then, and `refused`
+ * grows): the caller closes the connection.
+ */
+bool lp_relay_ctrl_limit_take(struct lp_relay_ctrl_limit *l, uint64_t now_ns, size_t len) LP_WUR;
 
 #endif /* LP_RELAY_RATELIMIT_H */

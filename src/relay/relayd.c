@@ -11,6 +11,7 @@
 #include "relayd.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "lp_obs.h"
 #include "metrics.h"
 #include "peer_stats.h"
+#include "ratelimit.h"
 #include "status_http.h"
 
 #define RX_BATCH 32
@@ -29,15 +31,39 @@
 #define HOUSEKEEPING_NS (100 * LP_NS_PER_MS)
 #define EXPIRE_EVERY_NS (10 * LP_NS_PER_SEC)
 #define SHUTDOWN_GRACE_NS (300 * LP_NS_PER_MS)
+/* A connection past its handshake has this long to send its hello. */
+#define HELLO_DEADLINE_NS (3 * LP_NS_PER_SEC)
+/* Control bytes queued towards a peer and not acknowledged: a peer that
+ * does not read its control stream is closed above this (lifecycle
+ * messages are ~150 bytes: a room's worth of churn fits many times). */
+#define CTRL_OUT_MAX (32u * 1024)
+/* After this many connections have gone since the last time, the heap's
+ * free memory is handed back to the system (an attack's aftermath). */
+#define TRIM_AFTER_CLOSED 256
+/* Handshakes in progress above which Initials must answer a Retry first;
+ * per source address (/32, /64): handshakes in progress and connections
+ * (a LAN party behind one NAT address is at most a room or two). */
+#define RETRY_PENDING 16
+#define PENDING_PER_SOURCE 8
+#define CONNS_PER_SOURCE 64
+/* Rooms one source address (/32, /64) may have opened and still be in,
+ * unless the configuration says otherwise. */
+#define ROOMS_PER_SOURCE 16
+#define SRC_BUCKETS 1024
 
 struct rconn {
 	struct relayd *d;
 	struct lp_quic_conn *qc;
 	struct lp_relay_peer *peer;
-	struct lp_ctrl_decoder *dec;
+	struct lp_ctrl_decoder *dec; /* allocated with the first control byte */
+	struct lp_relay_ctrl_limit ctrl_limit;
+	uint64_t established;       /* first seen established by hello_deadlines, 0 before */
 	struct lp_ctrl_hello hello; /* waiting for our PMTUD while on d->hellos */
 	uint64_t hello_deadline;
 	bool closing;
+	bool evict;       /* leaves its room at the next housekeeping, then closes */
+	bool opened_room; /* counted in d->rooms_by_src[src] */
+	size_t src;
 	size_t budget_seen;
 	struct lp_list_node hello_node; /* on d->hellos */
 	struct lp_list_node all_node;   /* on d->all */
@@ -61,6 +87,9 @@ struct relayd {
 	uint64_t next_status;
 	uint64_t next_peer_stats;
 	bool shutting_down;
+	size_t closed_since_trim;
+	uint64_t src_k0, src_k1;
+	uint16_t rooms_by_src[SRC_BUCKETS];
 	struct lp_log_ratelimit proto_rl;
 	uint8_t *rx_mem;
 	struct lp_udp_rx rx[RX_BATCH];
@@ -70,6 +99,7 @@ struct relayd {
 };
 
 static void rearm(struct relayd *d);
+static void protocol_error(struct relayd *d, struct rconn *rc, const char *what, int err);
 
 /* ---- engine callbacks --------------------------------------------------- */
 
@@ -86,6 +116,7 @@ static void eng_send_ctrl(void *user, void *conn, const struct lp_ctrl_msg *m)
 	struct relayd *d = user;
 	struct rconn *rc = conn;
 	uint8_t buf[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
+	struct lp_quic_conn_info info;
 	ssize_t n;
 	int rv;
 
@@ -93,6 +124,16 @@ static void eng_send_ctrl(void *user, void *conn, const struct lp_ctrl_msg *m)
 	if (n < 0) {
 		lp_log(d->log, LP_LOG_ERROR, "cannot encode %s: %s", lp_ctrl_type_name(m->type),
 		       lp_strerror((int)n));
+		return;
+	}
+	lp_quic_conn_info(rc->qc, &info);
+	if (info.stream_unacked + (size_t)n > CTRL_OUT_MAX) {
+		/* The engine may be iterating its peers right now: the peer
+		 * leaves its room from the housekeeping timer. */
+		rc->evict = true;
+		if (!rc->closing)
+			protocol_error(d, rc, "peer does not read its control stream",
+			               LP_ERR_AGAIN);
 		return;
 	}
 	rv = lp_quic_conn_stream_send(rc->qc, buf, (size_t)n);
@@ -156,6 +197,51 @@ static void hello_unqueue(struct rconn *rc)
 		lp_list_remove(&rc->hello_node);
 }
 
+/* The keyed bucket of the peer's source address: IPv4 /32, IPv6 /64. */
+static size_t src_bucket(const struct relayd *d, const struct lp_quic_conn *qc)
+{
+	struct sockaddr_storage ss;
+	uint8_t key[9];
+	size_t n;
+
+	if (lp_quic_conn_remote(qc, &ss) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 8);
+		n = 9;
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
+		n = 5;
+	}
+	return (size_t)lp_siphash24(d->src_k0, d->src_k1, key, n) % SRC_BUCKETS;
+}
+
+/* A hello that would open a room from a source already in
+ * cfg.rooms_per_source rooms it opened: refused like a full relay, so one
+ * address cannot take every room slot. */
+static bool room_quota_refused(struct relayd *d, struct rconn *rc)
+{
+	struct lp_ctrl_msg rej = { .type = LP_CTRL_REJECT };
+
+	/* Private rooms are opened with an invite's proof and limited by the
+	 * engine's own admission rules. */
+	if (rc->hello.private_room || lp_relay_room_find(d->engine, rc->hello.room) != NULL)
+		return false;
+	rc->src = src_bucket(d, rc->qc);
+	if (d->rooms_by_src[rc->src] < d->cfg.rooms_per_source)
+		return false;
+	rej.u.reject.reason = LP_REJECT_TOO_MANY_ROOMS;
+	snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
+	         "too many rooms opened from your address (%u)", (unsigned)d->cfg.rooms_per_source);
+	eng_send_ctrl(d, rc, &rej);
+	lp_log(d->log, LP_LOG_INFO, "room %s: refused: %s", rc->hello.room, rej.u.reject.message);
+	rc->closing = true;
+	lp_quic_conn_close(rc->qc, LP_QUIC_APP_REJECTED, rej.u.reject.message);
+	return true;
+}
+
 /* What a private hello is checked against: this connection's exporter
  * and its source address. */
 struct conn_info {
@@ -185,9 +271,13 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	struct lp_ctrl_msg reply;
 	char mac[LP_MAC_STR_LEN], room[LP_CTRL_ROOM_MAX + 1];
 	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
+	bool new_room;
 	int rv;
 
 	hello_unqueue(rc);
+	if (room_quota_refused(d, rc))
+		return;
+	new_room = !rc->hello.private_room && lp_relay_room_find(d->engine, rc->hello.room) == NULL;
 	lp_proto_mac_format(&rc->hello.mac, mac);
 	/* A private room is logged by a short name, never by its id. */
 	if (rc->hello.private_room)
@@ -197,6 +287,10 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	rv = lp_relay_admit_conn(d->engine, &rc->hello, conn_info(rc, &ci), rc, budget, now, &reply,
 	                         &rc->peer);
 	if (rv == 0) {
+		if (new_room) {
+			rc->opened_room = true;
+			d->rooms_by_src[rc->src]++;
+		}
 		rc->budget_seen = budget;
 		lp_log(d->log, LP_LOG_INFO,
 		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", room,
@@ -324,6 +418,22 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 
 	(void)c;
 	(void)fin;
+	if (rc->closing)
+		return;
+	/* Every byte is counted before it is parsed; a peer past its budget
+	 * is closed, so a flood of control messages costs one refusal. */
+	if (!lp_relay_ctrl_limit_take(&rc->ctrl_limit, now, len)) {
+		protocol_error(d, rc, "control messages too fast", LP_ERR_AGAIN);
+		return;
+	}
+	if (rc->dec == NULL) {
+		rc->dec = malloc(sizeof(*rc->dec));
+		if (rc->dec == NULL) {
+			protocol_error(d, rc, "out of memory", LP_ERR_NOMEM);
+			return;
+		}
+		lp_ctrl_decoder_init(rc->dec);
+	}
 	while (len > 0 && !rc->closing) {
 		n = lp_ctrl_decoder_feed(rc->dec, data, len, &m);
 		if (n < 0) {
@@ -336,8 +446,14 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 		}
 		data += n;
 		len -= (size_t)n;
-		if (m.type != LP_CTRL_NONE)
-			on_ctrl(d, rc, &m, now);
+		if (m.type == LP_CTRL_NONE)
+			continue;
+		/* Bytes were taken above; each message also takes a token. */
+		if (!lp_relay_ctrl_limit_take(&rc->ctrl_limit, now, 0)) {
+			protocol_error(d, rc, "control messages too fast", LP_ERR_AGAIN);
+			return;
+		}
+		on_ctrl(d, rc, &m, now);
 	}
 }
 
@@ -383,8 +499,11 @@ static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const 
 		lp_relay_peer_leave(d->engine, rc->peer, close_text(err, reason));
 		rc->peer = NULL;
 	}
+	if (rc->opened_room)
+		d->rooms_by_src[rc->src]--;
 	lp_quic_conn_set_user(c, NULL, NULL);
 	rconn_free(rc);
+	d->closed_since_trim++;
 }
 
 static const struct lp_quic_conn_cbs conn_cbs = {
@@ -404,12 +523,9 @@ static int cb_accept(struct lp_quic_server *s, struct lp_quic_conn *c, void *use
 	rc = calloc(1, sizeof(*rc));
 	if (rc == NULL)
 		return -1;
-	rc->dec = malloc(sizeof(*rc->dec));
-	if (rc->dec == NULL) {
-		free(rc);
-		return -1;
-	}
-	lp_ctrl_decoder_init(rc->dec);
+	lp_relay_ctrl_limit_init(&rc->ctrl_limit, LP_RELAY_CTRL_MSGS_PER_SEC,
+	                         LP_RELAY_CTRL_MSGS_BURST, LP_RELAY_CTRL_BYTES_PER_SEC,
+	                         LP_RELAY_CTRL_BYTES_BURST, lp_loop_now(d->loop));
 	rc->d = d;
 	rc->qc = c;
 	lp_list_insert_head(&d->all, &rc->all_node);
@@ -450,6 +566,12 @@ static void write_conn(struct lp_quic_conn *c, void *arg)
 
 static void flush(struct relayd *d)
 {
+	struct lp_quic_path path;
+	ssize_t n;
+
+	/* Retries first: they answer the packets just read. */
+	while ((n = lp_quic_server_stateless_pop(d->server, d->tx, sizeof(d->tx), &path)) > 0)
+		(void)!lp_udp_send(d->udp, &path, d->tx, (size_t)n, 0);
 	lp_quic_server_foreach_pending(d->server, write_conn, d);
 	rearm(d);
 }
@@ -513,12 +635,46 @@ static void status_line(void *user, const char *line)
 	lp_log(d->log, LP_LOG_INFO, "%s", line);
 }
 
+/* Connections that completed the handshake but sent no hello within
+ * HELLO_DEADLINE_NS of it (seen at housekeeping resolution) are closed:
+ * keep-alives alone do not buy a slot. Peers found not reading their
+ * control stream leave their room here. */
+static void hello_deadlines(struct relayd *d, uint64_t now)
+{
+	struct lp_list_node *n, *next;
+
+	LP_LIST_FOREACH_SAFE(n, next, &d->all)
+	{
+		struct rconn *rc = LP_CONTAINER_OF(n, struct rconn, all_node);
+
+		if (rc->evict && rc->peer != NULL) {
+			lp_relay_peer_leave(d->engine, rc->peer,
+			                    "does not read its control stream");
+			rc->peer = NULL;
+		}
+		if (rc->peer != NULL || rc->closing || hello_waiting(rc) ||
+		    lp_quic_conn_state(rc->qc) != LP_QUIC_ESTABLISHED)
+			continue;
+		if (rc->established == 0)
+			rc->established = now;
+		if (now - rc->established < d->cfg.hello_timeout_ns)
+			continue;
+		protocol_error(d, rc, "no hello in time after the handshake", LP_ERR_TIMEOUT);
+	}
+}
+
 static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
 	struct relayd *d = arg;
 	uint64_t now = lp_loop_now(l);
 
 	hellos_poll(d, now);
+	hello_deadlines(d, now);
+	if (d->closed_since_trim >= TRIM_AFTER_CLOSED) {
+		/* An attack's connections are gone: give their memory back. */
+		d->closed_since_trim = 0;
+		(void)malloc_trim(0);
+	}
 	if (now >= d->next_expire) {
 		lp_relay_expire(d->engine, now);
 		d->next_expire = now + EXPIRE_EVERY_NS;
@@ -559,11 +715,30 @@ static ssize_t render_metrics(void *user, char *buf, size_t cap)
 	             "# HELP lanparty_relay_quic_connections Live QUIC connections.\n"
 	             "# TYPE lanparty_relay_quic_connections gauge\n"
 	             "lanparty_relay_quic_connections %zu\n"
+	             "# HELP lanparty_relay_quic_handshaking QUIC connections still in their "
+	             "handshake.\n"
+	             "# TYPE lanparty_relay_quic_handshaking gauge\n"
+	             "lanparty_relay_quic_handshaking %zu\n"
+	             "# HELP lanparty_relay_quic_retries_total Retry packets sent (address "
+	             "validation under load).\n"
+	             "# TYPE lanparty_relay_quic_retries_total counter\n"
+	             "lanparty_relay_quic_retries_total %llu\n"
+	             "# HELP lanparty_relay_quic_bad_tokens_total Initials dropped for an "
+	             "invalid or expired token.\n"
+	             "# TYPE lanparty_relay_quic_bad_tokens_total counter\n"
+	             "lanparty_relay_quic_bad_tokens_total %llu\n"
+	             "# HELP lanparty_relay_quic_source_capped_total Initials dropped by the "
+	             "per-source caps.\n"
+	             "# TYPE lanparty_relay_quic_source_capped_total counter\n"
+	             "lanparty_relay_quic_source_capped_total %llu\n"
 	             "# HELP lanparty_relay_quic_dropped_packets_total UDP payloads dropped "
 	             "before reaching a connection.\n"
 	             "# TYPE lanparty_relay_quic_dropped_packets_total counter\n"
 	             "lanparty_relay_quic_dropped_packets_total %llu\n",
-	             lp_quic_server_conn_count(d->server),
+	             lp_quic_server_conn_count(d->server), lp_quic_server_handshaking(d->server),
+	             (unsigned long long)lp_quic_server_retries(d->server),
+	             (unsigned long long)lp_quic_server_bad_tokens(d->server),
+	             (unsigned long long)lp_quic_server_source_capped(d->server),
 	             (unsigned long long)lp_quic_server_dropped(d->server));
 	if (m < 0 || (size_t)m >= cap - (size_t)n)
 		return LP_ERR_NOBUF;
@@ -598,6 +773,11 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	lp_log_ratelimit_init(&d->proto_rl, 10, 10 * LP_NS_PER_SEC);
 	lp_loop_timer_init(&d->quic_timer, on_quic_timer, d);
 	lp_loop_timer_init(&d->house_timer, on_house_timer, d);
+	if (lp_os_random(&d->src_k0, sizeof(d->src_k0)) != 0 ||
+	    lp_os_random(&d->src_k1, sizeof(d->src_k1)) != 0) {
+		rv = LP_ERR_IO;
+		goto fail;
+	}
 
 	d->rx_mem = malloc((size_t)RX_BATCH * RX_BUF_LEN);
 	if (d->rx_mem == NULL) {
@@ -608,7 +788,17 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		d->rx[i].data = d->rx_mem + i * RX_BUF_LEN;
 		d->rx[i].cap = RX_BUF_LEN;
 	}
-	rv = lp_quic_ctx_new_server(&cfg->quic, log, &d->ctx);
+	if (d->cfg.rooms_per_source == 0)
+		d->cfg.rooms_per_source = ROOMS_PER_SOURCE;
+	if (d->cfg.hello_timeout_ns == 0)
+		d->cfg.hello_timeout_ns = HELLO_DEADLINE_NS;
+	if (d->cfg.quic.retry_pending == 0)
+		d->cfg.quic.retry_pending = RETRY_PENDING;
+	if (d->cfg.quic.pending_per_source == 0)
+		d->cfg.quic.pending_per_source = PENDING_PER_SOURCE;
+	if (d->cfg.quic.conns_per_source == 0)
+		d->cfg.quic.conns_per_source = CONNS_PER_SOURCE;
+	rv = lp_quic_ctx_new_server(&d->cfg.quic, log, &d->ctx);
 	if (rv != 0)
 		goto fail;
 	rv = lp_quic_server_new(d->ctx, &srv_cbs, d, &d->server);

@@ -23,6 +23,8 @@ struct relayd_cfg {
 	struct sockaddr_storage metrics_listen;
 	uint64_t status_interval_ns; /* 0: no periodic status line */
 	uint64_t pmtud_wait_ns;      /* how long a hello may wait for our PMTUD */
+	uint32_t rooms_per_source;   /* rooms one address (/32, /64) may open; 0: 16 */
+	uint64_t hello_timeout_ns;   /* hello due this long after the handshake; 0: 3 s */
 };
 
 struct relayd;

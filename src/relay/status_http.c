@@ -8,7 +8,7 @@
 #include "status_http.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +17,24 @@
 
 #define REQ_MAX 4096
 #define CLIENTS_MAX 8
-#define CLIENT_TIMEOUT_NS (1 * LP_NS_PER_SEC)
+/* From accept to the end of the request, and from accept to the last byte
+ * of the answer. A scraper on loopback or an operator network takes
+ * milliseconds; a reader slower than this loses its answer, the rooms do
+ * not wait for it. */
+#define REQUEST_TIMEOUT_NS (1 * LP_NS_PER_SEC)
+#define ANSWER_DEADLINE_NS (5 * LP_NS_PER_SEC)
 #define BODY_MAX (64u << 20)
+#define HEAD_MAX 256
 
 struct http_client {
 	struct status_http *h;
 	int fd;
 	size_t have;
+	bool writing;
+	char *out; /* the whole answer (head + body) once the request is complete */
+	size_t out_len;
+	size_t out_sent;
+	uint64_t accepted;
 	struct lp_loop_timer timer;
 	char req[REQ_MAX];
 };
@@ -35,6 +46,7 @@ struct status_http {
 	void *user;
 	int fd;
 	struct http_client *clients[CLIENTS_MAX];
+	struct lp_log_ratelimit slow_rl;
 };
 
 static void client_del(struct http_client *c)
@@ -47,75 +59,108 @@ static void client_del(struct http_client *c)
 	lp_loop_timer_cancel(h->loop, &c->timer);
 	lp_loop_unwatch(h->loop, c->fd);
 	close(c->fd);
+	free(c->out);
 	free(c);
 }
 
-/* The response is written with a bounded blocking send: metrics bodies are
- * small and the endpoint is for operators, not for the public. */
-static void respond(struct http_client *c, const char *status, const char *type, const char *body,
-                    size_t len)
+/* Writes as much of the answer as the socket takes now, never waiting.
+ * Returns true when the client is finished with (answer sent or the
+ * connection failed) and must be deleted. */
+static bool flush_out(struct http_client *c)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	char head[256];
+	while (c->out_sent < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;
+		if (w <= 0)
+			return true;
+		c->out_sent += (size_t)w;
+	}
+	return true;
+}
+
+/* Builds the answer in c->out (head + body), then writes it as the socket
+ * allows: the loop watches the socket for writing until it is all sent or
+ * the answer deadline passes. Returns true when the client is done. */
+static bool respond(struct http_client *c, const char *status, const char *type, char *body,
+                    size_t len, size_t body_off)
+{
+	char head[HEAD_MAX];
 	int n;
 
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	             "Connection: close\r\n\r\n",
 	             status, type, len);
-	if (n < 0 || (size_t)n >= sizeof(head))
-		return;
-	(void)fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
-	(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (send(c->fd, head, (size_t)n, MSG_NOSIGNAL) != n)
-		return;
-	while (len > 0) {
-		ssize_t w = send(c->fd, body, len, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return;
-		body += w;
-		len -= (size_t)w;
+	if (n < 0 || (size_t)n >= sizeof(head) || (size_t)n > body_off) {
+		free(body);
+		return true;
 	}
+	/* The body was rendered HEAD_MAX bytes into the buffer: the head goes
+	 * right in front of it, and the answer is one contiguous write. */
+	memcpy(body + body_off - (size_t)n, head, (size_t)n);
+	c->out = body;
+	c->out_sent = body_off - (size_t)n;
+	c->out_len = body_off + len;
+	if (flush_out(c))
+		return true;
+	c->writing = true;
+	if (lp_loop_watch_mod(c->h->loop, c->fd, LP_LOOP_WRITE) != 0)
+		return true;
+	return false;
 }
 
-static void serve(struct http_client *c)
+static bool respond_text(struct http_client *c, const char *status, const char *text)
+{
+	size_t len = strlen(text);
+	char *buf = malloc(HEAD_MAX + len);
+
+	if (buf == NULL)
+		return true;
+	memcpy(buf + HEAD_MAX, text, len);
+	return respond(c, status, "text/plain", buf, len, HEAD_MAX);
+}
+
+static bool serve(struct http_client *c)
 {
 	struct status_http *h = c->h;
 	size_t cap = 64 * 1024;
 	char *buf = NULL;
 	ssize_t n = LP_ERR_NOBUF;
 
-	if (strncmp(c->req, "GET /metrics ", 13) != 0 &&
-	    strncmp(c->req, "GET /metrics\r", 13) != 0) {
-		static const char msg[] = "not found: try GET /metrics\n";
-
-		respond(c, "404 Not Found", "text/plain", msg, sizeof(msg) - 1);
-		return;
-	}
+	if (strncmp(c->req, "GET /metrics ", 13) != 0 && strncmp(c->req, "GET /metrics\r", 13) != 0)
+		return respond_text(c, "404 Not Found", "not found: try GET /metrics\n");
 	while (n == LP_ERR_NOBUF && cap <= BODY_MAX) {
-		char *nb = realloc(buf, cap);
+		char *nb = realloc(buf, HEAD_MAX + cap);
 
 		if (nb == NULL)
 			break;
 		buf = nb;
-		n = h->render(h->user, buf, cap);
+		n = h->render(h->user, buf + HEAD_MAX, cap);
 		cap *= 2;
 	}
-	if (n >= 0)
-		respond(c, "200 OK", "text/plain; version=0.0.4", buf, (size_t)n);
-	else
-		respond(c, "500 Internal Server Error", "text/plain", "", 0);
-	free(buf);
+	if (n < 0) {
+		free(buf);
+		return respond_text(c, "500 Internal Server Error", "");
+	}
+	return respond(c, "200 OK", "text/plain; version=0.0.4", buf, (size_t)n, HEAD_MAX);
 }
 
 static void on_client(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
 	struct http_client *c = arg;
+	bool done;
 	ssize_t n;
 
-	(void)l;
-	(void)events;
+	if (c->writing) {
+		if ((events & LP_LOOP_ERROR) != 0 || flush_out(c))
+			client_del(c);
+		return;
+	}
 	n = recv(fd, c->req + c->have, sizeof(c->req) - 1 - c->have, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -128,18 +173,37 @@ static void on_client(struct lp_loop *l, intptr_t fd, unsigned events, void *arg
 	if (strstr(c->req, "\r\n\r\n") == NULL && strstr(c->req, "\n\n") == NULL) {
 		if (c->have < sizeof(c->req) - 1)
 			return;
-		respond(c, "431 Request Header Fields Too Large", "text/plain", "", 0);
+		done = respond_text(c, "431 Request Header Fields Too Large", "");
 	} else {
-		serve(c);
+		done = serve(c);
 	}
+	/* The request is complete: from now on only the answer deadline. */
+	if (!done && lp_loop_timer_arm(l, &c->timer, c->accepted + ANSWER_DEADLINE_NS) == 0)
+		return;
 	client_del(c);
 }
 
 static void on_client_timeout(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
-	(void)l;
+	struct http_client *c = arg;
+	uint64_t skipped = 0;
+
 	(void)t;
-	client_del(arg);
+	if (c->writing && lp_log_ratelimit_ok(&c->h->slow_rl, lp_loop_now(l), &skipped))
+		lp_log(c->h->log, LP_LOG_WARN,
+		       "metrics: cut off a reader that took %zu of %zu bytes in %llu s (%llu "
+		       "similar skipped)",
+		       c->out_sent, c->out_len,
+		       (unsigned long long)(ANSWER_DEADLINE_NS / LP_NS_PER_SEC),
+		       (unsigned long long)skipped);
+	if (c->writing) {
+		/* Reset rather than close: a plain close would leave the kernel
+		 * sending the buffered rest to the stalled reader. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	client_del(c);
 }
 
 static void on_accept(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
@@ -163,9 +227,10 @@ static void on_accept(struct lp_loop *l, intptr_t fd, unsigned events, void *arg
 	}
 	c->h = h;
 	c->fd = cfd;
+	c->accepted = lp_loop_now(l);
 	lp_loop_timer_init(&c->timer, on_client_timeout, c);
 	if (lp_loop_watch(l, cfd, LP_LOOP_READ, on_client, c) != 0 ||
-	    lp_loop_timer_arm(l, &c->timer, lp_loop_now(l) + CLIENT_TIMEOUT_NS) != 0) {
+	    lp_loop_timer_arm(l, &c->timer, c->accepted + REQUEST_TIMEOUT_NS) != 0) {
 		lp_loop_unwatch(l, cfd);
 		close(cfd);
 		free(c);
@@ -190,6 +255,7 @@ int status_http_new(struct lp_loop *loop, const struct sockaddr *addr, status_ht
 	h->log = log;
 	h->render = fn;
 	h->user = user;
+	lp_log_ratelimit_init(&h->slow_rl, 5, 60 * LP_NS_PER_SEC);
 	h->fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lp_net_addr_format(addr, text, sizeof(text)) != 0)
 		snprintf(text, sizeof(text), "?");

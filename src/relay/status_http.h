@@ -3,7 +3,12 @@
  * answers the relay's state in the Prometheus text exposition format.
  *
  * It serves one short request per connection and closes; a client that
- * sends nothing within a second or more than 4 KiB of request is dropped.
+ * sends no complete request within a second or more than 4 KiB of request
+ * is dropped. The answer is rendered once, then written without blocking
+ * as the socket takes it; a reader that has not taken all of it 5 s after
+ * connecting is cut off (logged, rate-limited). At most 8 clients at once;
+ * more are refused at accept. Nothing here ever waits on a socket, so a
+ * slow or stalled reader cannot delay the loop (and the rooms on it).
  * Meant for loopback or an operator network: it has no authentication.
  */
 #ifndef LP_STATUS_HTTP_H

@@ -604,7 +604,7 @@ static struct rp_peer *peer_alloc(struct rp_world *w, const char *name, enum rp_
 	p->kind = kind;
 	p->record_tags = true;
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_addr.s_addr = htonl(w->bind_ip != 0 ? w->bind_ip : INADDR_LOOPBACK);
 	rv = lp_udp_open((const struct sockaddr *)&a, &p->udp);
 	if (rv == 0)
 		rv = lp_udp_local(p->udp, &p->path.local);
@@ -864,7 +864,8 @@ static void peer_read(struct rp_world *w, struct rp_peer *p)
 			size_t seg = rx[i].segment_size ? rx[i].segment_size : rx[i].len;
 			uint64_t now = lp_now_ns();
 
-			for (size_t off = 0; seg > 0 && off < rx[i].len && !p->done; off += seg) {
+			for (size_t off = 0; seg > 0 && off < rx[i].len && !p->done && !p->deaf;
+			     off += seg) {
 				size_t len = rx[i].len - off < seg ? rx[i].len - off : seg;
 
 				if (p->kind == RP_SESSION)

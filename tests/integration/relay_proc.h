@@ -109,7 +109,9 @@ struct rp_peer {
 	struct lp_quic_conn *qc;     /* RP_RAW */
 	struct lp_ctrl_decoder *dec; /* RP_RAW: control stream from the relay */
 	bool frozen;                 /* not pumped any more: the peer "vanished" */
-	bool done;                   /* session CLOSED / raw connection closed */
+	bool deaf; /* packets from the relay are read and thrown away (never ACKed,
+	            * stream never read), timers and writes go on */
+	bool done; /* session CLOSED / raw connection closed */
 
 	/* RP_SESSION */
 	struct rp_event ev[RP_EVENTS_MAX];
@@ -148,6 +150,7 @@ struct rp_world {
 	uint8_t *rxmem;
 	struct lp_logger *log;  /* RP_DEBUG=1 in the environment: stderr */
 	uint64_t pmtud_wait_ns; /* for sessions made after it is set; 0: the default 1 s */
+	uint32_t bind_ip;       /* host order; peers created next bind it (0: 127.0.0.1) */
 };
 
 /* Client context pinned to the relay's certificate (keepalive 500 ms so a

@@ -653,6 +653,105 @@ static void test_parse_text_limits(void **state)
 	assert_round_trip(&m);
 }
 
+/* Nests `depth` arrays in an extra member of a disconnect body. */
+static size_t nested_body(char *out, size_t cap, size_t depth)
+{
+	size_t n = (size_t)snprintf(out, cap, "{\"type\":\"disconnect\",\"reason\":\"x\",\"ext\":");
+
+	for (size_t i = 0; i < depth; i++)
+		out[n++] = '[';
+	for (size_t i = 0; i < depth; i++)
+		out[n++] = ']';
+	out[n++] = '}';
+	out[n] = '\0';
+	assert_true(n < cap);
+	return n;
+}
+
+static void test_parse_json_caps(void **state)
+{
+	static char body[LP_CTRL_FRAME_MAX + 64];
+	struct lp_ctrl_msg m;
+	size_t n;
+
+	(void)state;
+	/* Depth: the body object is level 1, so LP_CTRL_JSON_DEPTH - 1 arrays
+	 * inside it are the deepest accepted. */
+	nested_body(body, sizeof(body), LP_CTRL_JSON_DEPTH - 1);
+	assert_int_equal(parse_str(body, &m), 0);
+	nested_body(body, sizeof(body), LP_CTRL_JSON_DEPTH);
+	assert_int_equal(parse_code(body), LP_ERR_JSON_LIMIT);
+	/* Jansson alone would take 2000 levels: the cap is ours. */
+	nested_body(body, sizeof(body), 2000);
+	assert_int_equal(parse_code(body), LP_ERR_JSON_LIMIT);
+
+	/* Elements: an array of small values in an unknown member. */
+	n = (size_t)snprintf(body, sizeof(body),
+	                     "{\"type\":\"disconnect\",\"reason\":\"x\",\"ext\":[0");
+	for (size_t i = 0; i < LP_CTRL_JSON_ELEMENTS; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, ",0");
+	snprintf(body + n, sizeof(body) - n, "]}");
+	assert_int_equal(parse_code(body), LP_ERR_JSON_LIMIT);
+	/* ... and the same count of separators inside a string is text. */
+	n = (size_t)snprintf(body, sizeof(body), "{\"type\":\"disconnect\",\"reason\":\"");
+	for (size_t i = 0; i < LP_CTRL_TEXT_MAX / 2; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, i % 2 ? "[:" : "\\\"{");
+	snprintf(body + n, sizeof(body) - n, "\"}");
+	assert_int_equal(parse_str(body, &m), 0);
+	assert_int_equal(m.type, LP_CTRL_DISCONNECT);
+
+	/* Size: one byte over the frame ceiling, even as whitespace. */
+	n = (size_t)snprintf(body, sizeof(body), "{\"type\":\"disconnect\",\"reason\":\"x\"");
+	memset(body + n, ' ', LP_CTRL_FRAME_MAX + 1 - n - 1);
+	body[LP_CTRL_FRAME_MAX] = '}';
+	assert_int_equal(lp_ctrl_parse_json((const uint8_t *)body, LP_CTRL_FRAME_MAX + 1, &m),
+	                 LP_ERR_JSON_LIMIT);
+	assert_int_equal(lp_ctrl_parse_json((const uint8_t *)body + 1, LP_CTRL_FRAME_MAX, &m),
+	                 LP_ERR_JSON); /* "\"type..." is not an object: size alone passes */
+}
+
+static void test_parse_stats_cap(void **state)
+{
+	static uint8_t enc[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
+	static char body[LP_CTRL_STATS_MAX + 64];
+	struct lp_ctrl_msg m, back;
+	size_t commas = 0;
+	ssize_t n;
+
+	(void)state;
+	/* The largest valid stats body (every counter and every drop reason
+	 * at its maximum) encodes, parses and stays under both caps. */
+	memset(&m, 0, sizeof(m));
+	m.type = LP_CTRL_STATS;
+	m.u.stats.counters.frames_rx = m.u.stats.counters.frames_tx = (uint64_t)INT64_MAX;
+	m.u.stats.counters.datagrams_rx = m.u.stats.counters.datagrams_tx = (uint64_t)INT64_MAX;
+	m.u.stats.counters.bytes_rx = m.u.stats.counters.bytes_tx = (uint64_t)INT64_MAX;
+	m.u.stats.counters.broadcast_rx = (uint64_t)INT64_MAX;
+	for (size_t i = 1; i < LP_DROP__COUNT; i++)
+		m.u.stats.counters.drops[i] = (uint64_t)INT64_MAX;
+	n = lp_ctrl_encode(&m, enc, sizeof(enc));
+	assert_true(n > 0);
+	n -= LP_CTRL_PREFIX_LEN;
+	print_message("largest stats body: %zd bytes\n", n);
+	assert_true((size_t)n <= LP_CTRL_STATS_MAX / 2);
+	for (ssize_t i = 0; i < n; i++)
+		commas += enc[LP_CTRL_PREFIX_LEN + i] == ',' || enc[LP_CTRL_PREFIX_LEN + i] == ':';
+	assert_true(commas + 1 <= LP_CTRL_JSON_ELEMENTS / 2);
+	assert_int_equal(lp_ctrl_parse_json(enc + LP_CTRL_PREFIX_LEN, (size_t)n, &back), 0);
+
+	/* The same body padded past LP_CTRL_STATS_MAX is refused; any other
+	 * type of that size is not. */
+	memset(body, ' ', sizeof(body));
+	memcpy(body, enc + LP_CTRL_PREFIX_LEN, (size_t)n);
+	assert_int_equal(lp_ctrl_parse_json((const uint8_t *)body, LP_CTRL_STATS_MAX, &back), 0);
+	assert_int_equal(lp_ctrl_parse_json((const uint8_t *)body, LP_CTRL_STATS_MAX + 1, &back),
+	                 LP_ERR_JSON_LIMIT);
+	memset(body, ' ', sizeof(body));
+	memcpy(body, "{\"type\":\"disconnect\",\"reason\":\"x\"}", 34);
+	assert_int_equal(lp_ctrl_parse_json((const uint8_t *)body, LP_CTRL_STATS_MAX + 1, &back),
+	                 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +770,8 @@ int main(void)
 		cmocka_unit_test(test_parse_welcome_peer_stats),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_text_limits),
+		cmocka_unit_test(test_parse_json_caps),
+		cmocka_unit_test(test_parse_stats_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,6 +84,48 @@ static void test_disabled_and_clock_back(void **state)
 	assert_false(lp_relay_tb_take(&tb, 0, 1));
 }
 
+static void test_ctrl_limit(void **state)
+{
+	struct lp_relay_ctrl_limit l;
+	uint64_t t0 = 3 * SEC;
+	unsigned ok = 0;
+
+	(void)state;
+	lp_relay_ctrl_limit_init(&l, LP_RELAY_CTRL_MSGS_PER_SEC, LP_RELAY_CTRL_MSGS_BURST,
+	                         LP_RELAY_CTRL_BYTES_PER_SEC, LP_RELAY_CTRL_BYTES_BURST, t0);
+	/* A legitimate peer: a 300-byte hello, then a 900-byte stats report
+	 * every second for an hour, never refused. */
+	assert_true(lp_relay_ctrl_limit_take(&l, t0, 300));
+	for (uint64_t s = 1; s <= 3600; s++)
+		assert_true(lp_relay_ctrl_limit_take(&l, t0 + s * SEC, 900));
+	assert_int_equal(l.refused, 0);
+
+	/* A spammer of small messages: the burst, then the message rate. */
+	lp_relay_ctrl_limit_init(&l, LP_RELAY_CTRL_MSGS_PER_SEC, LP_RELAY_CTRL_MSGS_BURST,
+	                         LP_RELAY_CTRL_BYTES_PER_SEC, LP_RELAY_CTRL_BYTES_BURST, t0);
+	for (unsigned i = 0; i < 1000; i++)
+		ok += lp_relay_ctrl_limit_take(&l, t0, 40);
+	assert_int_equal(ok, LP_RELAY_CTRL_MSGS_BURST);
+	assert_int_equal(l.refused, 1000 - LP_RELAY_CTRL_MSGS_BURST);
+	assert_false(lp_relay_ctrl_limit_take(&l, t0 + 49 * MS, 40));
+	assert_true(lp_relay_ctrl_limit_take(&l, t0 + 50 * MS, 40)); /* 1 / 20 s later */
+
+	/* A spammer of large messages: the byte bucket refuses first, and a
+	 * refused frame takes no message token. */
+	lp_relay_ctrl_limit_init(&l, LP_RELAY_CTRL_MSGS_PER_SEC, LP_RELAY_CTRL_MSGS_BURST,
+	                         LP_RELAY_CTRL_BYTES_PER_SEC, LP_RELAY_CTRL_BYTES_BURST, t0);
+	ok = 0;
+	for (unsigned i = 0; i < 10; i++)
+		ok += lp_relay_ctrl_limit_take(&l, t0, 16384);
+	assert_int_equal(ok, LP_RELAY_CTRL_BYTES_BURST / 16384);
+	assert_int_equal(lp_relay_tb_available(&l.msgs, t0), LP_RELAY_CTRL_MSGS_BURST - ok);
+
+	/* Rates of 0: unlimited. */
+	lp_relay_ctrl_limit_init(&l, 0, 0, 0, 0, t0);
+	for (unsigned i = 0; i < 10000; i++)
+		assert_true(lp_relay_ctrl_limit_take(&l, t0, 16384));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_refill_caps_at_burst),
 		cmocka_unit_test(test_byte_costs),
 		cmocka_unit_test(test_disabled_and_clock_back),
+		cmocka_unit_test(test_ctrl_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
