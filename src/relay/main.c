@@ -29,7 +29,9 @@ enum {
 	OPT_RATE_TOTAL,
 	OPT_MALFORMED,
 	OPT_METRICS,
-	OPT_STATUS
+	OPT_STATUS,
+	OPT_PCAP,
+	OPT_PCAP_MAX
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -63,6 +65,11 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "(no authentication: keep it on loopback or an operator network)" },
 	{ OPT_STATUS, "status-interval", "SECONDS", "60", false,
 	  "period of the status log line (0: none)" },
+	{ OPT_PCAP, "pcap", "FILE", NULL, false,
+	  "debugging aid: write every frame the relay forwards, as it sees it, to this pcap file "
+	  "(mode 0600; open rooms' frames are plaintext there)" },
+	{ OPT_PCAP_MAX, "pcap-max-mb", "N", "100", false,
+	  "stop the --pcap capture when the file reaches N MiB (1-100000)" },
 };
 
 static const char relay_examples[] =
@@ -165,6 +172,13 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_STATUS:
 		return lp_cli_parse_seconds("status-interval", arg, 0, 86400 * LP_NS_PER_SEC,
 		                            &cfg->status_interval_ns, err, cap);
+	case OPT_PCAP:
+		cfg->pcap_path = arg;
+		return 0;
+	case OPT_PCAP_MAX:
+		rv = parse_u32("pcap-max-mb", arg, 1, 100000, &v, err, cap);
+		cfg->pcap_max_bytes = (uint64_t)v << 20;
+		return rv;
 	default:
 		return LP_ERR_INVAL;
 	}
@@ -207,6 +221,7 @@ int main(int argc, char **argv)
 	lp_relay_cfg_defaults(&cfgp->engine);
 	cfgp->status_interval_ns = 60 * LP_NS_PER_SEC;
 	cfgp->pmtud_wait_ns = 1 * LP_NS_PER_SEC;
+	cfgp->pcap_max_bytes = (uint64_t)100 << 20;
 	if (parse_addr("listen", a.listen_text, &cfgp->listen, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return LP_CLI_EXIT_FAIL;

@@ -18,6 +18,7 @@
 #include "lp_ctrl.h"
 #include "lp_obs.h"
 #include "metrics.h"
+#include "pcap.h"
 #include "status_http.h"
 
 #define RX_BATCH 32
@@ -49,6 +50,7 @@ struct relayd {
 	struct lp_relay *engine;
 	struct lp_udp *udp;
 	struct status_http *http;
+	struct relay_pcap *pcap; /* NULL without --pcap */
 	struct lp_loop_timer quic_timer;
 	struct lp_loop_timer house_timer;
 	struct lp_loop_timer stop_timer;
@@ -274,11 +276,14 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 static void cb_datagram(struct lp_quic_conn *c, const uint8_t *data, size_t len, void *user)
 {
 	struct rconn *rc = user;
+	struct lp_relay_verdict v;
 
 	(void)c;
-	if (rc->peer != NULL)
-		lp_relay_datagram(rc->d->engine, rc->peer, data, len, lp_loop_now(rc->d->loop),
-		                  NULL);
+	if (rc->peer == NULL)
+		return;
+	lp_relay_datagram(rc->d->engine, rc->peer, data, len, lp_loop_now(rc->d->loop), &v);
+	if (v.targets > 0)
+		relay_pcap_datagram(rc->d->pcap, data, len);
 }
 
 static const char *close_text(int err, const char *reason)
@@ -449,6 +454,7 @@ static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 	uint64_t now = lp_loop_now(l);
 
 	hellos_poll(d, now);
+	relay_pcap_flush(d->pcap);
 	if (now >= d->next_expire) {
 		lp_relay_expire(d->engine, now);
 		d->next_expire = now + EXPIRE_EVERY_NS;
@@ -561,6 +567,11 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		if (rv != 0)
 			goto fail;
 	}
+	if (cfg->pcap_path != NULL) {
+		rv = relay_pcap_open(cfg->pcap_path, cfg->pcap_max_bytes, log, &d->pcap);
+		if (rv != 0)
+			goto fail;
+	}
 	d->next_expire = lp_loop_now(loop) + EXPIRE_EVERY_NS;
 	d->next_status = lp_loop_now(loop) + cfg->status_interval_ns;
 	rv = lp_loop_timer_arm(loop, &d->house_timer, lp_loop_now(loop) + HOUSEKEEPING_NS);
@@ -630,6 +641,7 @@ void relayd_del(struct relayd *d)
 	if (d->shutting_down)
 		lp_loop_timer_cancel(d->loop, &d->stop_timer);
 	status_http_del(d->http);
+	relay_pcap_close(d->pcap);
 	if (d->udp != NULL) {
 		lp_loop_unwatch(d->loop, (int)lp_udp_fd(d->udp));
 		lp_udp_close(d->udp);

@@ -23,6 +23,8 @@ struct relayd_cfg {
 	struct sockaddr_storage metrics_listen;
 	uint64_t status_interval_ns; /* 0: no periodic status line */
 	uint64_t pmtud_wait_ns;      /* how long a hello may wait for our PMTUD */
+	const char *pcap_path;       /* --pcap: capture forwarded frames here; NULL: none */
+	uint64_t pcap_max_bytes;     /* the capture file's size limit */
 };
 
 struct relayd;
