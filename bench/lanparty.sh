@@ -6,6 +6,10 @@
 #   baseline: c1 wan0 198.18.0.3 -> relay's bridge -> gw wan0 198.18.0.2
 #             (the same veth hops the QUIC packets cross, without the tunnel)
 #
+# The tunnel is measured twice in the same run: in an open room and in a
+# private room (frames sealed end to end, tests/netns/lib.sh LP_PRIVATE=1),
+# with the private/open ratio.
+#
 # It also prints the wake-up floor: the RTT of six plain UDP forwarders in a
 # chain (bench/wakeup_chain), the number of processes a tunnel round trip wakes.
 #
@@ -47,6 +51,22 @@ floor=$("$LP_BUILD/bench/wakeup_chain" 6 50 20000 | awk '{print $1}')
 tun_up=$(iperf lan 10.77.0.1 c1)
 tun_down=$(iperf lan 10.77.0.1 c1 -R)
 tun_rtt=$(rtt c1 10.77.0.1)
+open_mtu=$(ns c1 cat /sys/class/net/lanparty0/mtu)
+
+# The same peers again, in a private room.
+lp_stop c1
+lp_stop gateway
+LP_PRIVATE=1
+lp_start_gateway || { echo "bench: private gateway did not start" >&2; exit 1; }
+lp_wait_for 20 "private gateway admitted" lp_log_has gateway admitted || exit 1
+lp_start_client c1
+lp_wait_for 20 "private c1 admitted" lp_log_has c1 admitted || { cat "$LP_TMP"/*.log; exit 1; }
+lp_dhcp c1 >/dev/null || { echo "bench: no DHCP lease in the private room" >&2; exit 1; }
+priv_up=$(iperf lan 10.77.0.1 c1)
+priv_down=$(iperf lan 10.77.0.1 c1 -R)
+priv_rtt=$(rtt c1 10.77.0.1)
+priv_mtu=$(ns c1 cat /sys/class/net/lanparty0/mtu)
+
 base_up=$(iperf gw 198.18.0.2 c1)
 base_down=$(iperf gw 198.18.0.2 c1 -R)
 base_rtt=$(rtt c1 198.18.0.2)
@@ -59,5 +79,9 @@ row "ping RTT (ms)" "$tun_rtt" "$base_rtt"
 printf '%-34s %12s\n' "added RTT (ms)" "$(awk -v a="$tun_rtt" -v b="$base_rtt" 'BEGIN { printf "%.3f", a - b }')"
 printf '%-34s %12s   (6 plain UDP forwarders in a chain: the wake-up floor)\n' \
 	"floor for 6 process hops (ms)" "$floor"
-printf 'room MTU %s; iperf3 %s s per direction; 2 cores shared by every process\n' \
-	"$(ns c1 cat /sys/class/net/lanparty0/mtu)" "$secs"
+printf '\n%-34s %12s %12s %8s\n' "path" "private" "open" "ratio"
+row "TCP client -> LAN (Mbit/s)" "$priv_up" "$tun_up"
+row "TCP LAN -> client (Mbit/s)" "$priv_down" "$tun_down"
+row "ping RTT (ms)" "$priv_rtt" "$tun_rtt"
+printf 'room MTU %s open, %s private; iperf3 %s s per direction; 2 cores shared by every process\n' \
+	"$open_mtu" "$priv_mtu" "$secs"

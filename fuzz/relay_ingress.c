@@ -1,8 +1,9 @@
 /*
  * relay_ingress: arbitrary datagrams from an admitted client and the
  * gateway into a room of four peers. Asserts that the engine never sends a
- * datagram back to its sender, only ever hands out the ingress bytes
- * themselves, and survives malformed-input disconnects and rejoins.
+ * datagram back to its sender, hands out a client's ingress bytes
+ * themselves and the gateway's with only FROM_GATEWAY added, and survives
+ * malformed-input disconnects and rejoins.
  *
  * Input: a sequence of records
  *   byte 0     bit 0: sender (0 client A, 1 gateway), bit 1: wrap the bytes
@@ -25,7 +26,14 @@ static int want_close[4];
 static int send_dg(void *user, void *conn, const uint8_t *data, size_t len)
 {
 	(void)user;
-	if (conn == ingress_conn || data != ingress_data || len != ingress_len)
+	if (conn == ingress_conn || len != ingress_len || len < LP_PROTO_OVERLAY_HDR_LEN)
+		abort();
+	if (ingress_conn != &conns[0] && data != ingress_data)
+		abort();
+	if (ingress_conn == &conns[0] &&
+	    (data[0] != ingress_data[0] ||
+	     data[1] != (ingress_data[1] | LP_PROTO_FLAG_FROM_GATEWAY) ||
+	     memcmp(data + 2, ingress_data + 2, len - 2) != 0))
 		abort();
 	return conn == &conns[3] ? LP_ERR_AGAIN : 0;
 }

@@ -97,6 +97,8 @@ step format format_check
 step analyzer analyze
 if [ -x tests/netns/run.sh ]; then
 	step netns tests/netns/run.sh
+	# The same LAN party in a private room: invites, sealed frames, receivers' filters.
+	step netns-private env LP_PRIVATE=1 tests/netns/run.sh
 fi
 if [ -x scripts/windows.sh ]; then
 	step windows scripts/windows.sh check

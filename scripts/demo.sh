@@ -13,6 +13,8 @@ set -uo pipefail
 LP_SRC=$(cd "$(dirname "$0")/.." && pwd)
 cd "$LP_SRC"
 LP_BUILD=${LP_BUILD:-build}
+# A private room: the players join with the gateway's invite alone.
+LP_PRIVATE=${LP_PRIVATE:-1}
 . tests/netns/lib.sh
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
@@ -34,15 +36,27 @@ trap cleanup EXIT
 say "building a LAN party in network namespaces: a LAN with a DHCP server, a gateway, a relay, two remote players"
 lp_topology_up || fail "could not create the namespaces"
 lp_start_relay || fail "the relay did not start"
-say "relay up on $LP_RELAY_ADDR (its development certificate is pinned by everyone)"
-lp_start_gateway
+pin=$(grep -o 'relay pin: sha256:[A-Za-z0-9_-]*' "$LP_TMP/relay.log" | head -1)
+say "relay up on $LP_RELAY_ADDR; it keeps its key in a state directory (${pin:-relay pin: ?})"
+lp_start_gateway || fail "the gateway did not start"
 lp_wait_for 15 "gateway admitted" lp_log_has gateway admitted || fail "the gateway did not join"
-say "gateway joined room $LP_ROOM and bridges the LAN port"
+if [ "$LP_PRIVATE" = 1 ]; then
+	room=$(grep -o 'room ~[A-Za-z0-9_-]*' "$LP_TMP/gateway.log" | head -1)
+	say "gateway made its room file and joined ${room:-its private room}; its invite for the players:"
+	say "  $(cut -d'#' -f1 "$LP_TMP/party.invite")#<secret>"
+else
+	say "gateway joined open room $LP_ROOM and bridges the LAN port"
+fi
 for c in c1 c2; do
 	lp_start_client $c
 	lp_wait_for 15 "$c admitted" lp_log_has $c admitted || fail "$c did not join"
 done
-say "two remote players joined room $LP_ROOM; each got a TAP interface 'lanparty0'"
+if [ "$LP_PRIVATE" = 1 ]; then
+	say "two remote players joined with nothing but the invite; each got a TAP interface 'lanparty0'"
+	say "every frame between the players and the LAN is sealed end to end: the relay cannot read it"
+else
+	say "two remote players joined room $LP_ROOM; each got a TAP interface 'lanparty0'"
+fi
 mtu=$(ns c1 cat /sys/class/net/lanparty0/mtu 2>/dev/null)
 say "the relay chose a room MTU of $mtu bytes (what one QUIC datagram carries; never fragmented)"
 

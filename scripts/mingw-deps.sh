@@ -17,7 +17,9 @@ set -euo pipefail
 
 HOST=x86_64-w64-mingw32
 # Bump when the configure flags below change: old caches then no longer match the stamp.
-RECIPE=4
+# The recipe is part of the cache directory's name, so branches on different recipes (merged
+# or not yet) each keep their own build instead of rebuilding over each other's.
+RECIPE=5
 CACHE_ROOT=${LP_MINGW_CACHE:-/var/cache/softlan-vpn/mingw}
 JOBS=${LP_MINGW_JOBS:-2}
 
@@ -95,7 +97,8 @@ fi
 
 read -r wolfssl_v ngtcp2_v jansson_v cmocka_v <<<"$versions"
 # Colons (epochs) would break make rules that mention the path.
-dir="$CACHE_ROOT/${versions//[: ]/_}"
+vkey=${versions//[: ]/_}
+dir="$CACHE_ROOT/${vkey}_r$RECIPE"
 prefix="$dir/prefix"
 [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "recipe $RECIPE" ] && finish "$prefix"
 
@@ -178,11 +181,14 @@ cd "$dir/src/wolfssl"
 # autogen.sh, not bare autoreconf: it creates the placeholder files Makefile.am expects.
 ./autogen.sh >build.log 2>&1 || die "wolfSSL autogen failed, see $PWD/build.log"
 # --enable-quic implies opensslextra (ngtcp2 uses the EVP API), aesctr (header protection),
-# alpn and sni; the rest is what ngtcp2's crypto/wolfssl calls. DH, pre-1.2 TLS and OS CA
+# alpn and sni; the rest is what ngtcp2's crypto/wolfssl calls, plus what private rooms need:
+# Ed25519 (admission and host proofs, lib/room) and keying-material (the TLS exporter the
+# proofs are bound to). DH, pre-1.2 TLS and OS CA
 # stores are off: QUIC is TLS 1.3 with ECDHE, and the client pins the relay's certificate.
 ./configure --host="$HOST" --prefix="$prefix" --enable-static --disable-shared \
   --enable-quic --enable-tls13 --enable-session-ticket --enable-hkdf --enable-aesgcm \
   --enable-aesctr --enable-alpn --enable-sni --enable-earlydata \
+  --enable-ed25519 --enable-keying-material \
   --disable-oldtls --disable-dh --disable-sys-ca-certs \
   --disable-examples --disable-crypttests --disable-benchmark >>build.log 2>&1 ||
   die "wolfSSL configure failed, see $PWD/build.log"
@@ -216,9 +222,13 @@ rm -rf "${prefix:?}"/lib/*.la "${prefix:?}/bin" "${prefix:?}/share" "${prefix:?}
   "${prefix:?}/lib/cmake" "${dir:?}/src"
 
 printf 'recipe %s\n' "$RECIPE" >"$dir/.stamp"
-# Older Debian versions are dead weight once the new one is built.
+# Older Debian versions are dead weight once the new one is built; other recipes of the same
+# versions may still be in use by a branch that has not moved to this one.
 for old in "$CACHE_ROOT"/*/.stamp; do
-  [ "${old%/.stamp}" = "$dir" ] || rm -rf "${old%/.stamp}"
+  case ${old%/.stamp} in
+    "$CACHE_ROOT/$vkey" | "$CACHE_ROOT/${vkey}_r"*) ;;
+    *) rm -rf "${old%/.stamp}" ;;
+  esac
 done
 log "done"
 finish "$prefix"

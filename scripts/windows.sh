@@ -70,7 +70,7 @@ start_relay() {
 	local name=$1 port=$2
 	shift 2
 	"$ldir/src/relay/lanparty-relay" --listen "127.0.0.1:$port" --log-level debug \
-		--status-interval 0 "$@" >"$work/$name.log" 2>&1 &
+		--status-interval 0 --state-dir "$work/$name-state" "$@" >"$work/$name.log" 2>&1 &
 	relay_pids+=($!)
 }
 
@@ -171,6 +171,13 @@ check() {
 		log "client-win end-to-end under Wine passed ($((SECONDS - tb))s)"
 	else
 		failed+=(client-win-e2e)
+	fi
+	# The same in a private room: the .exe joins with the gateway's invite alone.
+	tb=$SECONDS
+	if LP_PRIVATE=1 tests/wine/test_client_win_e2e.sh "$ldir" "$bdir"; then
+		log "client-win end-to-end in a private room under Wine passed ($((SECONDS - tb))s)"
+	else
+		failed+=(client-win-e2e-private)
 	fi
 }
 

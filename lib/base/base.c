@@ -54,6 +54,8 @@ static const char *const err_text[] = {
 	[46] = "not supported on this platform",
 	[47] = "not found",
 	[48] = "permission denied",
+	[49] = "authentication failed",
+	[50] = "cryptographic backend failure",
 };
 
 _Static_assert(LP_ARRAY_LEN(err_text) == (size_t)(-LP_ERR__MIN), "one text per error code");

@@ -83,7 +83,9 @@ enum lp_err {
 	LP_ERR_UNSUPPORTED = -46,    /* not supported on this platform */
 	LP_ERR_NOT_FOUND = -47,      /* no such adapter, route, file or entry */
 	LP_ERR_PERM = -48,           /* permission denied */
-	LP_ERR__MIN = -49
+	LP_ERR_AUTH = -49,           /* signature, tag or room id does not verify */
+	LP_ERR_CRYPTO = -50,         /* crypto backend or random source failed */
+	LP_ERR__MIN = -51
 };
 
 /* Human text for an LP_ERR_* code; never NULL, also for unknown codes. */

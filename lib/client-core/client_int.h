@@ -3,6 +3,7 @@
 #define LP_CLIENT_INT_H
 
 #include "lp_client.h"
+#include "lp_l2filter.h"
 
 struct lp_client {
 	struct lp_quic_conn *conn;
@@ -43,9 +44,33 @@ struct lp_client {
 	struct lp_counters ctr;
 	struct lp_log_ratelimit rl;
 	struct lp_ctrl_decoder dec;
-	/* Encoded overlay datagram; the budget check keeps frames far below this. */
-	uint8_t scratch[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX];
+
+	/* Private room (private.c). */
+	bool private_room;
+	struct lp_room_keys keys;
+	uint8_t host_seed[LP_ROOM_SEED_LEN];
+	struct lp_room_sealer *sealer;
+	struct lp_room_opener *opener;
+	bool own_opener;
+	bool rx_from_gateway; /* of the frame being delivered */
+
+	/* Encoded overlay datagram (sealed in place); the budget check keeps
+	 * frames far below this. */
+	uint8_t scratch[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX + LP_ROOM_SEAL_OVERHEAD];
+	/* A received datagram opened in place (the ingress bytes are read-only). */
+	uint8_t rx_scratch[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX];
 };
+
+/* private.c: the private-room half of the session. */
+/* Copies the keys and makes the sealer (and an opener unless cfg has one);
+ * the shown room name becomes "~" + 8 characters of the id. */
+int lp_client_private_init(struct lp_client *s, const struct lp_client_cfg *cfg) LP_WUR;
+void lp_client_private_free(struct lp_client *s);
+/* Fills the private fields of h (role and the rest set) for this connection. */
+int lp_client_private_hello(struct lp_client *s, struct lp_ctrl_hello *h) LP_WUR;
+/* Opens a received datagram into rx_scratch: the plain datagram's length,
+ * or a negative LP_ERR_* with the drop counted. */
+ssize_t lp_client_private_open(struct lp_client *s, const uint8_t *data, size_t len) LP_WUR;
 
 /* Adds or updates a known peer. LP_ERR_NOMEM when the table is full. */
 int lp_client_peers_put(struct lp_client *s, const struct lp_client_peer *p) LP_WUR;

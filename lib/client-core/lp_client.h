@@ -53,6 +53,7 @@
 #include "lp_obs.h"
 #include "lp_proto.h"
 #include "lp_quic.h"
+#include "lp_room.h"
 
 #define LP_CLIENT_STATS_INTERVAL_DEFAULT (10 * LP_NS_PER_SEC)
 #define LP_CLIENT_PMTUD_WAIT_DEFAULT (1 * LP_NS_PER_SEC)
@@ -76,7 +77,17 @@ enum lp_client_state {
 
 struct lp_client_cfg {
 	enum lp_role role;
-	const char *room;           /* copied; validated with lp_ctrl_room_validate */
+	const char *room; /* open room: copied; validated with lp_ctrl_room_validate */
+	/* A private room (see PRIVATE ROOMS below): its keys, from an invite or
+	 * the room file (copied; the session wipes its copy). room is then
+	 * not used and may be NULL. */
+	const struct lp_room_keys *room_keys;
+	/* Gateway of a private room: the room file's host seed (copied). */
+	const uint8_t *host_seed;
+	/* Receiver state kept across sessions, so a replay window survives a
+	 * reconnect (made with lp_room_opener_new from room_keys; borrowed,
+	 * must outlive the session). NULL: the session makes its own. */
+	struct lp_room_opener *opener;
 	struct lp_mac mac;          /* the peer's tunnel identity (validated for the role) */
 	const char *software;       /* copied, truncated to 63 bytes; NULL: "" */
 	uint64_t stats_interval_ns; /* 0: 10 s; UINT64_MAX: never send stats */
@@ -132,8 +143,14 @@ struct lp_client_event {
 };
 
 struct lp_client_cbs {
-	/* One Ethernet frame from the tunnel (overlay decoded, header parsed). */
+	/* One Ethernet frame from the tunnel (overlay decoded, header parsed;
+	 * in a private room opened and authenticated).
+	 * lp_client_frame_from_gateway tells, during the call, whether the
+	 * relay attested that it came from the room's gateway. */
 	void (*frame)(struct lp_client *s, const uint8_t *frame, size_t len, void *user);
+	/* Optional tap for tests and diagnostics: every overlay datagram as it
+	 * arrived from the relay, before it is opened or decoded. */
+	void (*datagram_rx)(struct lp_client *s, const uint8_t *dgram, size_t len, void *user);
 	/* Control events; ev is valid for the call only. */
 	void (*event)(struct lp_client *s, const struct lp_client_event *ev, void *user);
 };
@@ -144,12 +161,40 @@ bool lp_client_reject_is_permanent(enum lp_reject_reason r);
 const char *lp_client_state_name(enum lp_client_state st);
 
 /*
+ * PRIVATE ROOMS: with cfg.room_keys the hello names the room by id with
+ * the public verifier and host key, and proves the admission key (and for
+ * the gateway the host key) over this connection's TLS exporter, so the
+ * proof is worthless on any other connection. Every frame sent is sealed
+ * (lp_room_seal: AES-256-GCM under a fresh epoch per session) and every
+ * datagram received must open (lp_room_open), else it is dropped and
+ * counted in drops[] by reason: unsealed, auth (altered, forged or another
+ * room's), replay, too_old, retired_epoch, malformed. The room MTU of the
+ * welcome already leaves room for the 32 bytes a seal adds.
+ *
+ * A client session (open or private room) also runs lp_l2filter_rx on each
+ * frame before the frame callback, with FROM_GATEWAY as the sender's role:
+ * DHCP, DHCPv6 and router advertisements only from the gateway's side;
+ * refused frames are counted in drops[] by their filter reason.
+ */
+
+/* During the frame callback: true when the relay set FROM_GATEWAY on the
+ * datagram (the frame came from the room's gateway). The bit is the
+ * relay's attestation, not covered by the seal. */
+bool lp_client_frame_from_gateway(const struct lp_client *s) LP_WUR;
+/* The pin of the certificate the relay presented and our TLS checks
+ * accepted (also with --ca-file trust). LP_ERR_STATE before the handshake. */
+int lp_client_relay_pin(const struct lp_client *s, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
+/* For tests: handles one overlay datagram as if the relay had sent it. */
+void lp_client_inject_datagram(struct lp_client *s, const uint8_t *dgram, size_t len);
+
+/*
  * Starts a session: opens a QUIC connection on path (path->local is the
  * bound socket address, path->remote the relay) with the client context
  * quic (borrowed: it must outlive the session). Nothing is sent until
- * lp_client_write. Errors: LP_ERR_INVAL (NULL arguments), the room errors
- * of lp_ctrl_room_validate, LP_ERR_ROLE / LP_ERR_ROLE_MAC, LP_ERR_NOMEM,
- * and the errors of lp_quic_conn_connect.
+ * lp_client_write. Errors: LP_ERR_INVAL (NULL arguments, a private gateway
+ * without host_seed), the room errors of lp_ctrl_room_validate, LP_ERR_ROLE
+ * / LP_ERR_ROLE_MAC, LP_ERR_NOMEM, LP_ERR_CRYPTO, and the errors of
+ * lp_quic_conn_connect.
  */
 int lp_client_new(struct lp_quic_ctx *quic, const struct lp_client_cfg *cfg,
                   const struct lp_quic_path *path, const struct lp_client_cbs *cbs, void *user,
@@ -319,7 +364,9 @@ struct lp_client_runner_cfg {
 	 * Without it a permanent reject stops the runner (STOPPED event) -
 	 * except duplicate_mac / gateway_exists after this runner had already
 	 * been admitted once: that is most likely our own stale session still
-	 * held by the relay, so the runner retries with backoff. */
+	 * held by the relay, so the runner retries with backoff; likewise
+	 * not_admitted once admitted (the invite was right: the relay's
+	 * per-address failure limit, which ends by itself). */
 	bool retry_permanent;
 };
 

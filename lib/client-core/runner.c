@@ -37,6 +37,11 @@ struct lp_client_runner {
 	struct lp_client_cfg scfg;
 	char room[LP_CTRL_ROOM_MAX + 1];
 	char software[64];
+	/* A private room: the keys sessions copy, and one opener for all of
+	 * them, so a replay window survives a reconnect. */
+	struct lp_room_keys room_keys;
+	uint8_t host_seed[LP_ROOM_SEED_LEN];
+	struct lp_room_opener *opener;
 	/* TLS: the context sessions borrow, the settings it is rebuilt from
 	 * (strings copied) and the pinned file's signature it was built with. */
 	struct lp_quic_ctx *quic;
@@ -70,6 +75,33 @@ struct lp_client_runner {
 };
 
 static void runner_flush(struct lp_client_runner *r);
+
+/* The session's room settings, with the private room's keys copied. */
+static int copy_room(struct lp_client_runner *r, const struct lp_client_cfg *c)
+{
+	r->scfg = *c;
+	if (c->room_keys != NULL) {
+		r->room_keys = *c->room_keys;
+		r->scfg.room_keys = &r->room_keys;
+		r->scfg.room = NULL;
+		if (c->host_seed != NULL) {
+			memcpy(r->host_seed, c->host_seed, sizeof(r->host_seed));
+			r->scfg.host_seed = r->host_seed;
+		}
+		if (c->opener == NULL) {
+			int rc = lp_room_opener_new(&r->room_keys, 0, &r->opener);
+
+			if (rc < 0)
+				return rc;
+			r->scfg.opener = r->opener;
+		}
+		return 0;
+	}
+	if (lp_strlcpy_checked(r->room, sizeof(r->room), c->room) < 0)
+		return LP_ERR_ROOM_LONG;
+	r->scfg.room = r->room;
+	return 0;
+}
 static void on_socket(struct lp_loop *l, intptr_t src, unsigned events, void *arg);
 static void runner_after_io(struct lp_client_runner *r);
 static void runner_arm(struct lp_client_runner *r);
@@ -106,10 +138,14 @@ static void on_event(struct lp_client *s, const struct lp_client_event *ev, void
 		r->end_err = ev->err;
 		rej = ev->reject;
 		/* After we were admitted once, gateway_exists / duplicate_mac most
-		 * likely name our own previous session the relay has not timed out. */
+		 * likely name our own previous session the relay has not timed out;
+		 * and not_admitted cannot mean a wrong invite any more (it admitted
+		 * us): the relay's per-address limit, tripped by someone else behind
+		 * our address, ends on its own. */
 		own_stale = rej != NULL && r->ever_admitted &&
 		            (rej->reason == LP_REJECT_DUPLICATE_MAC ||
-		             rej->reason == LP_REJECT_GATEWAY_EXISTS);
+		             rej->reason == LP_REJECT_GATEWAY_EXISTS ||
+		             rej->reason == LP_REJECT_NOT_ADMITTED);
 		r->end_permanent = rej != NULL && lp_client_reject_is_permanent(rej->reason) &&
 		                   !r->retry_permanent && !own_stale;
 		break;
@@ -463,7 +499,8 @@ int lp_client_runner_new(struct lp_loop *loop, const struct lp_client_runner_cfg
 		goto out;
 	*out = NULL;
 	if (loop == NULL || cfg == NULL || cfg->relay == NULL || cfg->relay_count == 0 ||
-	    cfg->relay_count > RUNNER_RELAY_MAX || cfg->session.room == NULL)
+	    cfg->relay_count > RUNNER_RELAY_MAX ||
+	    (cfg->session.room == NULL && cfg->session.room_keys == NULL))
 		goto out;
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
@@ -480,12 +517,9 @@ int lp_client_runner_new(struct lp_loop *loop, const struct lp_client_runner_cfg
 		r->cbs = *cbs;
 	r->user = user;
 	r->retry_permanent = cfg->retry_permanent;
-	r->scfg = cfg->session;
-	if (lp_strlcpy_checked(r->room, sizeof(r->room), cfg->session.room) < 0) {
-		rc = LP_ERR_ROOM_LONG;
+	rc = copy_room(r, &cfg->session);
+	if (rc < 0)
 		goto out;
-	}
-	r->scfg.room = r->room;
 	if (cfg->session.software != NULL) {
 		snprintf(r->software, sizeof(r->software), "%s", cfg->session.software);
 		r->scfg.software = r->software;
@@ -598,6 +632,9 @@ void lp_client_runner_del(struct lp_client_runner *r)
 	lp_loop_timer_cancel(r->loop, &r->retry_timer);
 	drop_session(r);
 	lp_quic_ctx_del(r->quic);
+	lp_room_opener_del(r->opener);
+	lp_room_keys_wipe(&r->room_keys);
+	lp_room_wipe(r->host_seed, sizeof(r->host_seed));
 	for (i = 0; i < LP_ARRAY_LEN(r->tls_strings); i++)
 		free(r->tls_strings[i]);
 	free(r->txbuf);

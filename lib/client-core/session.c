@@ -45,6 +45,7 @@ bool lp_client_reject_is_permanent(enum lp_reject_reason r)
 	case LP_REJECT_BAD_ROOM:
 	case LP_REJECT_GATEWAY_EXISTS:
 	case LP_REJECT_DUPLICATE_MAC:
+	case LP_REJECT_NOT_ADMITTED: /* a wrong invite does not get better */
 		return true;
 	case LP_REJECT_ROOM_FULL:
 	case LP_REJECT_TOO_MANY_ROOMS:
@@ -127,6 +128,15 @@ static void send_hello(struct lp_client *s)
 	m.u.hello.mac = s->mac;
 	m.u.hello.datagram_budget = (uint32_t)budget;
 	memcpy(m.u.hello.software, s->software, sizeof(m.u.hello.software));
+	if (s->private_room) {
+		rc = lp_client_private_hello(s, &m.u.hello);
+		if (rc < 0) {
+			snprintf(text, sizeof(text), "cannot make the admission proof: %s",
+			         lp_strerror(rc));
+			close_local(s, rc, LP_QUIC_APP_PROTOCOL, text);
+			return;
+		}
+	}
 	lp_log(s->log, LP_LOG_DEBUG,
 	       "client: hello room=%s role=%s budget=%zu (path max UDP payload %zu, PMTUD %s)",
 	       s->room, lp_ctrl_role_name(s->role), budget, info.max_udp_payload,
@@ -210,6 +220,8 @@ static void on_welcome(struct lp_client *s, const struct lp_ctrl_welcome *w)
 	int rc;
 
 	rc = lp_proto_budget_for_mtu(w->mtu, &need);
+	if (s->private_room)
+		need += LP_ROOM_SEAL_OVERHEAD;
 	if (rc < 0 || need > budget) {
 		snprintf(
 		        text, sizeof(text),
@@ -375,11 +387,24 @@ static void session_datagram(struct lp_quic_conn *c, const uint8_t *data, size_t
 
 	(void)c;
 	s->ctr.datagrams_rx++;
+	if (s->cbs.datagram_rx != NULL)
+		s->cbs.datagram_rx(s, data, len, s->user);
 	if (s->state != LP_CLIENT_ADMITTED) {
 		lp_obs_count_drop(&s->ctr, LP_DROP_NOT_READY);
 		return;
 	}
+	if (s->private_room) {
+		ssize_t n = lp_client_private_open(s, data, len);
+
+		if (n < 0)
+			return; /* counted by reason */
+		data = s->rx_scratch;
+		len = (size_t)n;
+	}
 	rc = lp_proto_overlay_decode(data, len, &ov);
+	/* A sealed datagram in an open room is nobody's frame. */
+	if (rc == 0 && (ov.flags & LP_PROTO_FLAG_SEALED) != 0)
+		rc = LP_ERR_INVAL;
 	if (rc == 0)
 		rc = lp_proto_eth_parse(ov.payload, ov.payload_len, &eth);
 	if (rc < 0) {
@@ -395,8 +420,45 @@ static void session_datagram(struct lp_quic_conn *c, const uint8_t *data, size_t
 	s->ctr.bytes_rx += ov.payload_len;
 	if (lp_proto_mac_is_group(&eth.dst))
 		s->ctr.broadcast_rx++;
+	s->rx_from_gateway = (ov.flags & LP_PROTO_FLAG_FROM_GATEWAY) != 0;
+	/* A client lets DHCP, DHCPv6 and router advertisements in from the
+	 * gateway's side only: in a private room nobody else can check (the
+	 * relay reads no payload), in an open room it is a second line. The
+	 * gateway filters room frames itself (every one comes from a client). */
+	if (s->role == LP_ROLE_CLIENT) {
+		enum lp_drop_reason why =
+		        lp_l2filter_rx(ov.payload, ov.payload_len, s->rx_from_gateway);
+
+		if (why != LP_DROP_NONE) {
+			lp_obs_count_drop(&s->ctr, why);
+			if (lp_log_ratelimit_ok(&s->rl, s->now, &skipped))
+				lp_log(s->log, LP_LOG_INFO,
+				       "client: filtered a frame of room %s not from the gateway's "
+				       "side (%s, %zu bytes; %llu similar skipped)",
+				       s->room, lp_obs_drop_name(why), (size_t)ov.payload_len,
+				       (unsigned long long)skipped);
+			s->rx_from_gateway = false;
+			return;
+		}
+	}
 	if (s->cbs.frame != NULL)
 		s->cbs.frame(s, ov.payload, ov.payload_len, s->user);
+	s->rx_from_gateway = false;
+}
+
+bool lp_client_frame_from_gateway(const struct lp_client *s)
+{
+	return s->rx_from_gateway;
+}
+
+int lp_client_relay_pin(const struct lp_client *s, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	return lp_quic_conn_peer_pin(s->conn, pin);
+}
+
+void lp_client_inject_datagram(struct lp_client *s, const uint8_t *dgram, size_t len)
+{
+	session_datagram(s->conn, dgram, len, s);
 }
 
 /* Human reason for a close we did not initiate. */
@@ -483,9 +545,10 @@ int lp_client_new(struct lp_quic_ctx *quic, const struct lp_client_cfg *cfg,
 	if (out == NULL)
 		return LP_ERR_INVAL;
 	*out = NULL;
-	if (quic == NULL || cfg == NULL || cfg->room == NULL || path == NULL)
+	if (quic == NULL || cfg == NULL || (cfg->room == NULL && cfg->room_keys == NULL) ||
+	    path == NULL)
 		return LP_ERR_INVAL;
-	rc = lp_ctrl_room_validate(cfg->room);
+	rc = cfg->room_keys != NULL ? 0 : lp_ctrl_room_validate(cfg->room);
 	if (rc < 0)
 		return rc;
 	rc = lp_ctrl_role_mac_validate(cfg->role, &cfg->mac);
@@ -499,7 +562,13 @@ int lp_client_new(struct lp_quic_ctx *quic, const struct lp_client_cfg *cfg,
 		s->cbs = *cbs;
 	s->user = user;
 	s->role = cfg->role;
-	snprintf(s->room, sizeof(s->room), "%s", cfg->room);
+	if (cfg->room_keys != NULL) {
+		rc = lp_client_private_init(s, cfg);
+		if (rc < 0)
+			goto out;
+	} else {
+		snprintf(s->room, sizeof(s->room), "%s", cfg->room);
+	}
 	s->mac = cfg->mac;
 	/* Truncation is fine for an informational string, but not mid-character. */
 	if (cfg->software != NULL) {
@@ -536,6 +605,7 @@ void lp_client_del(struct lp_client *s)
 	if (s == NULL)
 		return;
 	lp_quic_conn_del(s->conn);
+	lp_client_private_free(s);
 	free(s->peers);
 	free(s);
 }
@@ -601,6 +671,8 @@ int lp_client_send_frame(struct lp_client *s, const uint8_t *frame, size_t len)
 		return LP_ERR_RUNT;
 	}
 	budget = lp_quic_conn_datagram_budget(s->conn);
+	if (s->private_room)
+		budget = budget > LP_ROOM_SEAL_OVERHEAD ? budget - LP_ROOM_SEAL_OVERHEAD : 0;
 	rc = lp_proto_check_budget(len, budget);
 	if (rc < 0) {
 		lp_obs_count_drop(&s->ctr, LP_DROP_TOO_BIG);
@@ -609,6 +681,13 @@ int lp_client_send_frame(struct lp_client *s, const uint8_t *frame, size_t len)
 	n = lp_proto_overlay_encode(s->scratch, sizeof(s->scratch), LP_PROTO_TYPE_ETHERNET, frame,
 	                            len);
 	assert(n > 0); /* the budget check above bounds len far below the scratch size */
+	if (s->private_room) {
+		n = lp_room_seal(s->sealer, s->scratch, (size_t)n, sizeof(s->scratch));
+		if (n < 0) {
+			lp_obs_count_drop(&s->ctr, LP_DROP_MALFORMED);
+			return (int)n;
+		}
+	}
 	rc = lp_quic_conn_datagram_send(s->conn, s->scratch, (size_t)n);
 	switch (rc) {
 	case 0:

@@ -15,13 +15,23 @@
  *                 1..32 of [A-Za-z0-9_-]; mac is unicast and non-zero,
  *                 "aa:bb:.." or "aa-bb-..", any case; datagram_budget is
  *                 1..65535; software is at most 63 bytes.
+ *   hello of a private room: "room" is absent and these take its place
+ *                 (written after "role"):
+ *                 "room_id":"<22>","verifier":"<43>","host":"<43>",
+ *                 "proof":"<86>" and, for role gateway only,
+ *                 "host_proof":"<86>": unpadded base64url of exactly 16,
+ *                 32, 32, 64 and 64 bytes (lp_room_b64url_decode_exact).
+ *                 A hello with both "room" and "room_id", a client with a
+ *                 host_proof, a private field in an open hello: refused
+ *                 (LP_ERR_FIELD_RANGE); a gateway without host_proof or a
+ *                 private hello missing a field: LP_ERR_FIELD_MISSING.
  *   welcome      {"type":"welcome","version":1,"mode":"relay","peer_id":7,
  *                 "mtu":1380,"gateway_present":true}
  *                 peer_id is 1..2147483647; mtu is 1280..65521.
  *   reject       {"type":"reject","reason":"duplicate_mac","message":"text"}
  *                 reason is one of bad_hello, version, bad_room,
  *                 gateway_exists, duplicate_mac, room_full, too_many_rooms,
- *                 budget_too_small, shutting_down; message is at most 200
+ *                 budget_too_small, shutting_down, not_admitted; message is at most 200
  *                 bytes (may be empty).
  *   peer_joined  {"type":"peer_joined","peer_id":7,"role":"gateway",
  *                 "mac":"aa:bb:cc:dd:ee:ff"}
@@ -62,6 +72,15 @@
 
 #include <jansson.h>
 #include <string.h>
+
+#include "lp_room.h"
+
+_Static_assert(LP_CTRL_ROOM_ID_LEN == LP_ROOM_ID_LEN && LP_CTRL_KEY_LEN == LP_ROOM_PUB_LEN &&
+                       LP_CTRL_SIG_LEN == LP_ROOM_SIG_LEN,
+               "hello fields carry lib/room's values");
+
+/* Members of a private hello, in wire order. */
+static const char *const private_keys[] = { "room_id", "verifier", "host", "proof", "host_proof" };
 
 static int get_member(json_t *obj, const char *key, json_t **out)
 {
@@ -186,6 +205,48 @@ static int get_room(json_t *obj, char *dst, size_t cap)
 	return lp_strlcpy_checked(dst, cap, s);
 }
 
+/* A binary member: unpadded base64url of exactly n bytes. */
+static int get_b64(json_t *obj, const char *key, uint8_t *out, size_t n)
+{
+	const char *s;
+	int rc = get_str(obj, key, &s);
+
+	if (rc != 0)
+		return rc;
+	return lp_room_b64url_decode_exact(s, out, n) == 0 ? 0 : LP_ERR_FIELD_RANGE;
+}
+
+static int parse_private(json_t *o, struct lp_ctrl_hello *h)
+{
+	struct lp_ctrl_room_proof *p = &h->priv;
+	int rc;
+
+	if (json_object_get(o, "room") != NULL)
+		return LP_ERR_FIELD_RANGE;
+	h->private_room = true;
+	rc = get_b64(o, "room_id", p->room_id, sizeof(p->room_id));
+	if (rc == 0)
+		rc = get_b64(o, "verifier", p->verifier, sizeof(p->verifier));
+	if (rc == 0)
+		rc = get_b64(o, "host", p->host, sizeof(p->host));
+	if (rc == 0)
+		rc = get_b64(o, "proof", p->proof, sizeof(p->proof));
+	if (rc == 0 && json_object_get(o, "host_proof") != NULL) {
+		p->has_host_proof = true;
+		rc = get_b64(o, "host_proof", p->host_proof, sizeof(p->host_proof));
+	}
+	return rc;
+}
+
+/* An open hello: the room code, and none of the private members. */
+static int parse_open(json_t *o, struct lp_ctrl_hello *h)
+{
+	for (size_t i = 0; i < LP_ARRAY_LEN(private_keys); i++)
+		if (json_object_get(o, private_keys[i]) != NULL)
+			return LP_ERR_FIELD_RANGE;
+	return get_room(o, h->room, sizeof(h->room));
+}
+
 static int parse_hello(json_t *o, struct lp_ctrl_hello *h)
 {
 	json_t *sw;
@@ -195,7 +256,7 @@ static int parse_hello(json_t *o, struct lp_ctrl_hello *h)
 	if (rc == 0)
 		rc = get_role(o, &h->role);
 	if (rc == 0)
-		rc = get_room(o, h->room, sizeof(h->room));
+		rc = json_object_get(o, "room_id") != NULL ? parse_private(o, h) : parse_open(o, h);
 	if (rc == 0)
 		rc = get_mac(o, &h->mac);
 	if (rc == 0)
@@ -405,15 +466,49 @@ static json_t *build_peer(const struct lp_ctrl_msg *m)
 	return o;
 }
 
+/* Adds one binary member; set_new takes the reference even on failure. */
+static int put_b64(json_t *o, const char *key, const uint8_t *data, size_t n)
+{
+	char text[LP_ROOM_B64_SIG_LEN + 1];
+
+	if (lp_room_b64url_encode(data, n, text, sizeof(text)) < 0)
+		return -1;
+	return json_object_set_new(o, key, json_string(text));
+}
+
+static int put_private(json_t *o, const struct lp_ctrl_room_proof *p)
+{
+	if (put_b64(o, "room_id", p->room_id, sizeof(p->room_id)) != 0 ||
+	    put_b64(o, "verifier", p->verifier, sizeof(p->verifier)) != 0 ||
+	    put_b64(o, "host", p->host, sizeof(p->host)) != 0 ||
+	    put_b64(o, "proof", p->proof, sizeof(p->proof)) != 0)
+		return -1;
+	if (p->has_host_proof &&
+	    put_b64(o, "host_proof", p->host_proof, sizeof(p->host_proof)) != 0)
+		return -1;
+	return 0;
+}
+
 static json_t *build_hello(const struct lp_ctrl_hello *h)
 {
 	char mac[LP_MAC_STR_LEN];
 	json_t *o;
 
 	lp_proto_mac_format(&h->mac, mac);
-	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I}", "type", "hello", "version",
-	              (json_int_t)h->version, "role", lp_ctrl_role_name(h->role), "room", h->room,
-	              "mac", mac, "datagram_budget", (json_int_t)h->datagram_budget);
+	o = json_pack("{s:s, s:I, s:s}", "type", "hello", "version", (json_int_t)h->version, "role",
+	              lp_ctrl_role_name(h->role));
+	if (o != NULL &&
+	    (h->private_room ? put_private(o, &h->priv)
+	                     : json_object_set_new(o, "room", json_string(h->room))) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o != NULL && (json_object_set_new(o, "mac", json_string(mac)) != 0 ||
+	                  json_object_set_new(o, "datagram_budget",
+	                                      json_integer((json_int_t)h->datagram_budget)) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o != NULL && h->software[0] != '\0' &&
 	    json_object_set_new(o, "software", json_string(h->software)) != 0) {
 		json_decref(o);

@@ -28,6 +28,10 @@
 #define LP_CTRL_TEXT_MAX 200     /* human-readable texts (reject message, reasons) */
 #define LP_CTRL_PEER_ID_MAX UINT32_C(0x7fffffff) /* peer ids are 1..this */
 #define LP_CTRL_BUDGET_MAX LP_PROTO_PAYLOAD_MAX
+/* Private-room hello fields (binary, unpadded base64url on the wire). */
+#define LP_CTRL_ROOM_ID_LEN 16
+#define LP_CTRL_KEY_LEN 32 /* verifier V, host key P_H */
+#define LP_CTRL_SIG_LEN 64 /* proof, host_proof */
 
 enum lp_ctrl_type {
 	LP_CTRL_NONE = 0,
@@ -57,13 +61,29 @@ enum lp_reject_reason {
 	LP_REJECT_TOO_MANY_ROOMS,   /* rooms-per-relay limit */
 	LP_REJECT_BUDGET_TOO_SMALL, /* cannot carry the room MTU */
 	LP_REJECT_SHUTTING_DOWN,
-	LP_REJECT__MAX = LP_REJECT_SHUTTING_DOWN
+	LP_REJECT_NOT_ADMITTED, /* private room: any proof failed (one fixed message) */
+	LP_REJECT__MAX = LP_REJECT_NOT_ADMITTED
+};
+
+/* The private-room part of a hello: everything public (the relay learns
+ * no secret), the proofs bound to this connection's TLS exporter. */
+struct lp_ctrl_room_proof {
+	uint8_t room_id[LP_CTRL_ROOM_ID_LEN];
+	uint8_t verifier[LP_CTRL_KEY_LEN];
+	uint8_t host[LP_CTRL_KEY_LEN];
+	uint8_t proof[LP_CTRL_SIG_LEN];
+	bool has_host_proof; /* exactly when role is gateway */
+	uint8_t host_proof[LP_CTRL_SIG_LEN];
 };
 
 struct lp_ctrl_hello {
 	uint32_t version;
 	enum lp_role role;
+	/* An open room has a code; a private room (private_room set) has an
+	 * empty room and the proofs in priv instead. */
 	char room[LP_CTRL_ROOM_MAX + 1];
+	bool private_room;
+	struct lp_ctrl_room_proof priv;
 	struct lp_mac mac;
 	uint32_t datagram_budget; /* largest overlay datagram this peer's path carries */
 	char software[64];        /* optional, e.g. "softlan-vpn 0.1 linux" */

@@ -24,6 +24,7 @@ static const char *const reject_names[] = {
 	[LP_REJECT_TOO_MANY_ROOMS] = "too_many_rooms",
 	[LP_REJECT_BUDGET_TOO_SMALL] = "budget_too_small",
 	[LP_REJECT_SHUTTING_DOWN] = "shutting_down",
+	[LP_REJECT_NOT_ADMITTED] = "not_admitted",
 };
 
 _Static_assert(LP_ARRAY_LEN(reject_names) == LP_REJECT__MAX + 1, "one name per reject reason");
@@ -136,6 +137,17 @@ static int text_validate(const char *s, size_t cap)
 	return 0;
 }
 
+/* A private hello names no room code, and carries a host proof exactly
+ * when it asks for the gateway slot. */
+static int private_hello_validate(const struct lp_ctrl_hello *h)
+{
+	if (h->room[0] != '\0')
+		return LP_ERR_FIELD_RANGE;
+	if (h->priv.has_host_proof != (h->role == LP_ROLE_GATEWAY))
+		return h->priv.has_host_proof ? LP_ERR_FIELD_RANGE : LP_ERR_FIELD_MISSING;
+	return 0;
+}
+
 static int hello_validate(const struct lp_ctrl_hello *h)
 {
 	int rc;
@@ -144,7 +156,9 @@ static int hello_validate(const struct lp_ctrl_hello *h)
 		return LP_ERR_VERSION;
 	if (memchr(h->room, '\0', sizeof(h->room)) == NULL)
 		return LP_ERR_ROOM_LONG;
-	rc = lp_ctrl_room_validate(h->room);
+	if (!h->private_room && h->priv.has_host_proof)
+		return LP_ERR_FIELD_RANGE;
+	rc = h->private_room ? private_hello_validate(h) : lp_ctrl_room_validate(h->room);
 	if (rc == 0)
 		rc = lp_ctrl_role_mac_validate(h->role, &h->mac);
 	if (rc == 0 && (h->datagram_budget < 1 || h->datagram_budget > LP_CTRL_BUDGET_MAX))

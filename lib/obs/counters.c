@@ -29,6 +29,11 @@ static const char *const drop_names[LP_DROP__COUNT] = {
 	[LP_DROP_RATE_BROADCAST] = "rate_broadcast",
 	[LP_DROP_RATE_UNKNOWN] = "rate_unknown",
 	[LP_DROP_RATE_TOTAL] = "rate_total",
+	[LP_DROP_UNSEALED] = "unsealed",
+	[LP_DROP_AUTH] = "auth",
+	[LP_DROP_REPLAY] = "replay",
+	[LP_DROP_TOO_OLD] = "too_old",
+	[LP_DROP_RETIRED_EPOCH] = "retired_epoch",
 };
 
 const char *lp_obs_drop_name(enum lp_drop_reason r)

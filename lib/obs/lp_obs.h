@@ -61,6 +61,12 @@ enum lp_drop_reason {
 	LP_DROP_RATE_BROADCAST, /* rate-limited: broadcast/multicast */
 	LP_DROP_RATE_UNKNOWN,   /* rate-limited: unknown unicast */
 	LP_DROP_RATE_TOTAL,     /* rate-limited: total bandwidth */
+	/* Private rooms: the receiving peer's opener (lib/room) and the relay. */
+	LP_DROP_UNSEALED, /* a frame without SEALED in a private room (or with it in an open one) */
+	LP_DROP_AUTH,     /* the GCM tag did not verify: altered or forged */
+	LP_DROP_REPLAY,   /* a counter already seen */
+	LP_DROP_TOO_OLD,  /* a counter below the replay window */
+	LP_DROP_RETIRED_EPOCH, /* an epoch its sender left behind */
 	LP_DROP__COUNT
 };
 

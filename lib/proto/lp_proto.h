@@ -21,7 +21,10 @@
  * Every QUIC DATAGRAM frame carries one overlay datagram:
  *
  *   byte 0      version (high nibble, LP_PROTO_VERSION) | type (low nibble)
- *   byte 1      flags, must be 0 in version 1 (reserved)
+ *   byte 1      flags: LP_PROTO_FLAG_SEALED (0x01, set by the sender of a
+ *               private room, authenticated), LP_PROTO_FLAG_FROM_GATEWAY
+ *               (0x80, set by the relay on frames from the room's gateway,
+ *               not authenticated); every other bit must be 0
  *   bytes 2-3   payload length, big-endian
  *   bytes 4..   payload (type ETHERNET: one whole Ethernet frame, no FCS)
  *
@@ -30,6 +33,9 @@
 #define LP_PROTO_VERSION 1
 #define LP_PROTO_TYPE_ETHERNET 1
 #define LP_PROTO_OVERLAY_HDR_LEN 4
+#define LP_PROTO_FLAG_SEALED 0x01u
+#define LP_PROTO_FLAG_FROM_GATEWAY 0x80u
+#define LP_PROTO_FLAGS_KNOWN (LP_PROTO_FLAG_SEALED | LP_PROTO_FLAG_FROM_GATEWAY)
 /* The overlay payload-length ceiling: the largest payload the header can
  * describe. Capture buffers are sized to it so that oversized LAN frames are
  * seen whole before the budget check refuses them. */

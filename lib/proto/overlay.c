@@ -57,7 +57,7 @@ int lp_proto_overlay_decode(const uint8_t *data, size_t len, struct lp_proto_ove
 		return LP_ERR_VERSION;
 	if ((vt & 0x0f) != LP_PROTO_TYPE_ETHERNET)
 		return LP_ERR_TYPE;
-	if (flags != 0)
+	if ((flags & ~LP_PROTO_FLAGS_KNOWN) != 0)
 		return LP_ERR_INVAL;
 	lp_buf_bytes(&b, &payload, plen);
 	if (b.err != 0)

@@ -49,6 +49,16 @@
 #define LP_QUIC_APP_MALFORMED 0x3 /* too many malformed datagrams */
 #define LP_QUIC_APP_SHUTDOWN 0x4  /* peer is shutting down */
 
+/* A relay's pin: SHA-256 of its certificate's SubjectPublicKeyInfo (the
+ * key, not the certificate: a renewal that keeps the key keeps the pin). */
+#define LP_QUIC_PIN_LEN 32
+/* The TLS exporter (RFC 8446 section 7.5, empty context) that binds a room
+ * admission proof to one connection. */
+#define LP_QUIC_EXPORTER_ADMISSION "EXPORTER-softlan-vpn-admission"
+#define LP_QUIC_EXPORTER_LEN 32
+/* The development key's file in lp_quic_server_cfg.dev_state_dir. */
+#define LP_QUIC_DEV_KEY_FILE "relay-dev-key.pem"
+
 struct lp_quic_ctx;
 struct lp_quic_conn;
 struct lp_quic_server;
@@ -63,6 +73,13 @@ struct lp_quic_client_cfg {
 	const char *pin_der_file;
 	/* PEM CA bundle; with neither this nor a pin, the system trust store. */
 	const char *ca_file;
+	/* --relay-pin, or the pin of an invite: the relay's leaf certificate
+	 * must carry this key (see LP_QUIC_PIN_LEN). With the pin alone no
+	 * chain and no name are checked (the pin is the trust) and
+	 * server_name may be NULL; pin_der_file or ca_file, when also given,
+	 * must pass as well. */
+	bool spki_pin_set;
+	uint8_t spki_pin[LP_QUIC_PIN_LEN];
 	uint64_t idle_timeout_ns;      /* 0: default 30 s */
 	uint64_t keepalive_ns;         /* 0: default 5 s (PING when idle) */
 	uint64_t handshake_timeout_ns; /* 0: default 10 s */
@@ -79,6 +96,12 @@ struct lp_quic_server_cfg {
 	const char *dev_cert_names;
 	/* Write the generated certificate (DER) here for clients to pin. */
 	const char *dev_cert_der_out;
+	/* Without cert_file: the development key lives in this existing
+	 * directory (LP_QUIC_DEV_KEY_FILE, mode 0600), loaded when present,
+	 * generated and saved when not, so the pin survives restarts; the
+	 * certificate is made afresh for dev_cert_names at each start. NULL:
+	 * a new key every start. */
+	const char *dev_state_dir;
 	uint64_t idle_timeout_ns; /* 0: default 30 s */
 	size_t datagram_queue;    /* 0: default 256 datagrams */
 	size_t max_connections;   /* 0: default 4096; Initials beyond are ignored */
@@ -104,6 +127,19 @@ int lp_quic_ctx_reload_cert(struct lp_quic_ctx *ctx, const char *cert_file,
                             const char *key_file) LP_WUR;
 /* DER of the server's current certificate (for tests and logs). */
 int lp_quic_ctx_cert_der(const struct lp_quic_ctx *ctx, const uint8_t **der, size_t *len) LP_WUR;
+/* The pin of the server's current certificate. Errors: LP_ERR_STATE (client
+ * context), LP_ERR_INVAL (the certificate does not parse), LP_ERR_TLS. */
+int lp_quic_ctx_cert_pin(const struct lp_quic_ctx *ctx, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
+
+/* ---- Pins ----------------------------------------------------------------- */
+/* The SubjectPublicKeyInfo element (tag and length included) inside a DER
+ * certificate, pointing into der. Errors: LP_ERR_INVAL, LP_ERR_TRUNCATED. */
+int lp_quic_cert_spki(const uint8_t *der, size_t len, const uint8_t **spki,
+                      size_t *spki_len) LP_WUR;
+/* The pin of a DER certificate. Errors: those of lp_quic_cert_spki, LP_ERR_TLS. */
+int lp_quic_cert_pin(const uint8_t *der, size_t len, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
+/* Constant-time comparison of two pins. */
+bool lp_quic_pin_equal(const uint8_t a[LP_QUIC_PIN_LEN], const uint8_t b[LP_QUIC_PIN_LEN]);
 void lp_quic_ctx_del(struct lp_quic_ctx *ctx);
 
 /* ---- Connections ---------------------------------------------------------- */
@@ -212,6 +248,19 @@ size_t lp_quic_conn_datagram_budget(const struct lp_quic_conn *c);
 void lp_quic_conn_close(struct lp_quic_conn *c, uint64_t app_code, const char *reason);
 
 void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *out);
+/*
+ * The TLS exporter of the connection (RFC 8446 section 7.5, empty context):
+ * len bytes for label, the same on both ends of this connection only.
+ * Errors: LP_ERR_STATE (handshake not completed), LP_ERR_INVAL, LP_ERR_TLS.
+ */
+int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8_t *out,
+                          size_t len) LP_WUR;
+/* Client: the pin of the certificate the relay presented and our checks
+ * accepted (for an invite: the pin --ca-file trust verified). LP_ERR_STATE
+ * before the handshake completed. */
+int lp_quic_conn_peer_pin(const struct lp_quic_conn *c, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
+/* The peer's address on the current path. LP_ERR_STATE when unknown. */
+int lp_quic_conn_remote(const struct lp_quic_conn *c, struct sockaddr_storage *out) LP_WUR;
 enum lp_quic_state lp_quic_conn_state(const struct lp_quic_conn *c);
 /* cbs is kept by pointer (use static storage); NULL silences the connection. */
 void lp_quic_conn_set_user(struct lp_quic_conn *c, const struct lp_quic_conn_cbs *cbs, void *user);

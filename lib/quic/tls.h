@@ -33,10 +33,11 @@ struct lp_tls_creds;
 struct lp_tls_session;
 
 /*
- * Client credentials from cfg: pin_der_file (exact DER match), else ca_file
- * (PEM CA bundle + server_name check), else the system trust store.
- * Errors: LP_ERR_IO (file unreadable, logged), LP_ERR_INVAL (server_name
- * NULL without a pin, empty pin), LP_ERR_TLS, LP_ERR_NOMEM.
+ * Client credentials from cfg: spki_pin (the leaf's key), checked first
+ * when set; then pin_der_file (exact DER match), else ca_file (PEM CA
+ * bundle + server_name check), else - without spki_pin - the system trust
+ * store. Errors: LP_ERR_IO (file unreadable, logged), LP_ERR_INVAL
+ * (server_name NULL without a pin, empty pin), LP_ERR_TLS, LP_ERR_NOMEM.
  */
 int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct lp_logger *log,
                             struct lp_tls_creds **out) LP_WUR;
@@ -72,7 +73,16 @@ int lp_tls_session_check_alpn(struct lp_tls_session *s) LP_WUR;
 /* Client: true once the peer certificate was refused by our verification
  * (pin mismatch, untrusted chain, wrong name); the reason is logged. */
 bool lp_tls_session_cert_failed(const struct lp_tls_session *s);
+/* Client: the pin of the leaf certificate our verification accepted;
+ * LP_ERR_STATE before it ran. */
+int lp_tls_session_peer_pin(const struct lp_tls_session *s, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
+/* The exporter (empty context) once the handshake completed. LP_ERR_TLS. */
+int lp_tls_session_exporter(struct lp_tls_session *s, const char *label, uint8_t *out,
+                            size_t len) LP_WUR;
 void lp_tls_session_del(struct lp_tls_session *s);
+
+/* SHA-256. Errors: LP_ERR_TLS. */
+int lp_tls_sha256(const void *data, size_t len, uint8_t out[32]) LP_WUR;
 
 /* Cryptographically strong random bytes. Errors: LP_ERR_TLS. */
 int lp_tls_random(void *buf, size_t len) LP_WUR;

@@ -4,10 +4,13 @@
 #include "tls.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -41,6 +44,8 @@ struct lp_tls_creds {
 	bool sni;           /* server_name is a DNS name, not an IP literal */
 	bool verify_chain;  /* CA file or system trust */
 	char *pin_file;
+	bool spki_pin_set; /* --relay-pin: the leaf's key */
+	uint8_t spki_pin[LP_QUIC_PIN_LEN];
 };
 
 struct lp_tls_session {
@@ -52,6 +57,8 @@ struct lp_tls_session {
 	struct lp_tls_creds *cr;
 	struct cred_ref *ref;
 	bool cert_failed;
+	bool peer_pin_set; /* the leaf passed our checks */
+	uint8_t peer_pin[LP_QUIC_PIN_LEN];
 };
 
 static void cred_put(struct cred_ref *r)
@@ -116,12 +123,14 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 	int rv;
 
 	*out = NULL;
-	if (cfg->server_name == NULL && cfg->pin_der_file == NULL)
+	if (cfg->server_name == NULL && cfg->pin_der_file == NULL && !cfg->spki_pin_set)
 		return LP_ERR_INVAL;
 	cr = calloc(1, sizeof(*cr));
 	if (cr == NULL)
 		return LP_ERR_NOMEM;
 	cr->log = log;
+	cr->spki_pin_set = cfg->spki_pin_set;
+	memcpy(cr->spki_pin, cfg->spki_pin, sizeof(cr->spki_pin));
 	rv = cred_alloc(&cr->cur);
 	if (rv != 0)
 		goto fail;
@@ -156,7 +165,7 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 			goto fail;
 		}
 		cr->verify_chain = true;
-	} else {
+	} else if (!cfg->spki_pin_set) {
 		rv = gnutls_certificate_set_x509_system_trust(cr->cur->cred);
 		if (rv < 0) {
 			lp_log(log, LP_LOG_ERROR, "cannot load the system trust store: %s",
@@ -227,18 +236,139 @@ static int verify_chain(struct lp_tls_session *s, gnutls_session_t gs)
 	return -1;
 }
 
+/* The leaf's pin, checked against --relay-pin when one is set. */
+static int verify_spki(struct lp_tls_session *s, gnutls_session_t gs, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	const struct lp_tls_creds *cr = s->cr;
+	const gnutls_datum_t *peers;
+	unsigned n = 0;
+
+	peers = gnutls_certificate_get_peers(gs, &n);
+	if (peers == NULL || n == 0) {
+		lp_log(cr->log, LP_LOG_ERROR, "the relay sent no certificate");
+		return -1;
+	}
+	if (lp_quic_cert_pin(peers[0].data, peers[0].size, pin) != 0) {
+		lp_log(cr->log, LP_LOG_ERROR, "the relay's certificate does not parse");
+		return -1;
+	}
+	if (cr->spki_pin_set && !lp_quic_pin_equal(pin, cr->spki_pin)) {
+		lp_log(cr->log, LP_LOG_ERROR,
+		       "the relay's key does not match the pin (--relay-pin or the invite): "
+		       "wrong relay, or it has a new key");
+		return -1;
+	}
+	return 0;
+}
+
 static int verify_cb(gnutls_session_t gs)
 {
 	struct lp_tls_session *s = session_of(gs);
+	uint8_t pin[LP_QUIC_PIN_LEN];
 	int rv;
 
-	rv = s->cr->pin.data != NULL ? verify_pin(s, gs) : verify_chain(s, gs);
-	if (rv != 0)
+	rv = verify_spki(s, gs, pin);
+	if (rv == 0 && s->cr->pin.data != NULL)
+		rv = verify_pin(s, gs);
+	else if (rv == 0 && s->cr->verify_chain)
+		rv = verify_chain(s, gs);
+	if (rv != 0) {
 		s->cert_failed = true;
-	return rv;
+		return rv;
+	}
+	memcpy(s->peer_pin, pin, sizeof(pin));
+	s->peer_pin_set = true;
+	return 0;
 }
 
 /* ---- server --------------------------------------------------------------- */
+
+/* Writes path atomically: a fresh "<path>.tmp" with mode, flushed, renamed
+ * over path, so a crash leaves the old file or the new one. */
+static int write_atomic(const struct lp_logger *log, const char *path, const gnutls_datum_t *d,
+                        mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd = -1, rv = LP_ERR_IO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return LP_ERR_INVAL;
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 || write(fd, d->data, d->size) != (ssize_t)d->size || fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	rv = 0;
+out:
+	if (rv != 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		(void)unlink(tmp);
+	}
+	return rv;
+}
+
+/*
+ * The development key: loaded from the state directory when it is there,
+ * else generated (and saved there when there is one), so the relay's pin
+ * survives restarts.
+ */
+static int dev_key(const struct lp_quic_server_cfg *cfg, const struct lp_logger *log,
+                   gnutls_x509_privkey_t key)
+{
+	char path[PATH_MAX];
+	gnutls_datum_t d = { NULL, 0 };
+	int rv;
+
+	if (cfg->dev_state_dir != NULL) {
+		if (snprintf(path, sizeof(path), "%s/" LP_QUIC_DEV_KEY_FILE, cfg->dev_state_dir) >=
+		    (int)sizeof(path))
+			return LP_ERR_INVAL;
+		rv = gnutls_load_file(path, &d);
+		if (rv == 0) {
+			rv = gnutls_x509_privkey_import(key, &d, GNUTLS_X509_FMT_PEM);
+			gnutls_memset(d.data, 0, d.size);
+			gnutls_free(d.data);
+			if (rv < 0) {
+				lp_log(log, LP_LOG_ERROR,
+				       "development key %s is not a PEM private key: %s "
+				       "(delete it to make a new one: the relay's pin changes)",
+				       path, gnutls_strerror(rv));
+				return LP_ERR_TLS;
+			}
+			return 0;
+		}
+		if (errno != ENOENT) {
+			lp_log(log, LP_LOG_ERROR, "cannot read development key %s: %s", path,
+			       strerror(errno));
+			return LP_ERR_IO;
+		}
+	}
+	rv = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+	                                  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	if (rv < 0) {
+		lp_log(log, LP_LOG_ERROR, "cannot generate the development key: %s",
+		       gnutls_strerror(rv));
+		return LP_ERR_TLS;
+	}
+	if (cfg->dev_state_dir == NULL)
+		return 0;
+	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d) < 0)
+		return LP_ERR_TLS;
+	rv = write_atomic(log, path, &d, 0600);
+	gnutls_memset(d.data, 0, d.size);
+	gnutls_free(d.data);
+	if (rv == 0)
+		lp_log(log, LP_LOG_INFO, "generated a development key, kept in %s", path);
+	return rv;
+}
 
 static int gen_dev_cert(const struct lp_quic_server_cfg *cfg, const struct lp_logger *log,
                         struct cred_ref *r)
@@ -256,10 +386,10 @@ static int gen_dev_cert(const struct lp_quic_server_cfg *cfg, const struct lp_lo
 		return LP_ERR_INVAL;
 	if (gnutls_x509_privkey_init(&key) < 0 || gnutls_x509_crt_init(&crt) < 0)
 		goto out;
-	rv = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-	                                  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
-	if (rv < 0)
-		goto tls_fail;
+	err = dev_key(cfg, log, key);
+	if (err != 0)
+		goto out;
+	err = LP_ERR_TLS;
 	if (gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial)) < 0)
 		goto out;
 	serial[0] &= 0x7f; /* positive */
@@ -513,6 +643,22 @@ bool lp_tls_session_cert_failed(const struct lp_tls_session *s)
 	return s->cert_failed;
 }
 
+int lp_tls_session_peer_pin(const struct lp_tls_session *s, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	if (!s->peer_pin_set)
+		return LP_ERR_STATE;
+	memcpy(pin, s->peer_pin, LP_QUIC_PIN_LEN);
+	return 0;
+}
+
+int lp_tls_session_exporter(struct lp_tls_session *s, const char *label, uint8_t *out, size_t len)
+{
+	/* TLS 1.3 makes no difference between an absent and an empty context. */
+	if (gnutls_prf_rfc5705(s->s, strlen(label), label, 0, NULL, len, (char *)out) < 0)
+		return LP_ERR_TLS;
+	return 0;
+}
+
 void lp_tls_session_del(struct lp_tls_session *s)
 {
 	if (s == NULL)
@@ -520,6 +666,11 @@ void lp_tls_session_del(struct lp_tls_session *s)
 	gnutls_deinit(s->s);
 	cred_put(s->ref);
 	free(s);
+}
+
+int lp_tls_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	return gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, out) == 0 ? 0 : LP_ERR_TLS;
 }
 
 int lp_tls_random(void *buf, size_t len)

@@ -2,11 +2,12 @@
  * tls_wolfssl.c - the wolfSSL backend of tls.h, for the Windows build.
  *
  * Client only: the Windows build runs no relay, so the server half of
- * tls.h answers LP_ERR_UNSUPPORTED. Trust is either an exact DER pin of
- * the relay's certificate (--relay-ca-cert) or a PEM CA file plus a name
- * check. wolfSSL is built without access to the Windows certificate store
- * (scripts/mingw-deps.sh: --disable-sys-ca-certs), so a client with
- * neither is refused up front instead of failing every handshake.
+ * tls.h answers LP_ERR_UNSUPPORTED. Trust is a pin of the relay's key
+ * (--relay-pin, an invite), an exact DER pin of the relay's certificate
+ * (--relay-ca-cert) or a PEM CA file plus a name check. wolfSSL is built
+ * without access to the Windows certificate store (scripts/mingw-deps.sh:
+ * --disable-sys-ca-certs), so a client with none of them is refused up
+ * front instead of failing every handshake.
  *
  * wolfSSL_free() zeroes the session's traffic secrets itself (ForceZero in
  * FreeKeys); the client holds no private key.
@@ -21,6 +22,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/sha256.h>
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
 
 /* The pin is checked in the verify callback on the leaf certificate, which
@@ -42,6 +44,9 @@ struct lp_tls_creds {
 	char *pin_file;
 	char *server_name; /* SNI and name check; NULL only with a pin */
 	bool name_is_ip;   /* server_name is an IP literal: no SNI, IP SAN check */
+	bool verify_chain; /* ca_file trust (with the name check) */
+	bool spki_pin_set; /* --relay-pin: the leaf's key */
+	uint8_t spki_pin[LP_QUIC_PIN_LEN];
 };
 
 struct lp_tls_session {
@@ -51,6 +56,9 @@ struct lp_tls_session {
 	WOLFSSL *ssl;
 	struct lp_tls_creds *cr;
 	bool cert_failed;
+	bool leaf_pin_set; /* computed at depth 0 */
+	bool leaf_ok;      /* every check of the leaf passed */
+	uint8_t leaf_pin[LP_QUIC_PIN_LEN];
 };
 
 static bool is_ip_literal(const char *s)
@@ -146,6 +154,33 @@ static int verify_chain(struct lp_tls_session *s, int preverify, WOLFSSL_X509_ST
 	return 0;
 }
 
+/* At depth 0: the leaf's pin, checked against --relay-pin when set. */
+static int verify_spki(struct lp_tls_session *s, WOLFSSL_X509_STORE_CTX *st)
+{
+	const struct lp_tls_creds *cr = s->cr;
+	WOLFSSL_X509 *leaf;
+	const unsigned char *der = NULL;
+	int len = 0;
+
+	if (wolfSSL_X509_STORE_CTX_get_error_depth(st) != 0)
+		return 1;
+	leaf = wolfSSL_X509_STORE_CTX_get_current_cert(st);
+	if (leaf != NULL)
+		der = wolfSSL_X509_get_der(leaf, &len);
+	if (der == NULL || len <= 0 || lp_quic_cert_pin(der, (size_t)len, s->leaf_pin) != 0) {
+		lp_log(cr->log, LP_LOG_ERROR, "the relay sent no usable certificate");
+		return 0;
+	}
+	s->leaf_pin_set = true;
+	if (cr->spki_pin_set && !lp_quic_pin_equal(s->leaf_pin, cr->spki_pin)) {
+		lp_log(cr->log, LP_LOG_ERROR,
+		       "the relay's key does not match the pin (--relay-pin or the invite): "
+		       "wrong relay, or it has a new key");
+		return 0;
+	}
+	return 1;
+}
+
 /* Returns 1 to accept, 0 to fail the handshake with bad_certificate. */
 static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *st)
 {
@@ -155,9 +190,16 @@ static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *st)
 
 	if (s == NULL)
 		return 0;
-	ok = s->cr->pin != NULL ? verify_pin(s, st) : verify_chain(s, preverify, st);
+	ok = verify_spki(s, st);
+	if (ok && s->cr->pin != NULL)
+		ok = verify_pin(s, st);
+	else if (ok && s->cr->verify_chain)
+		ok = verify_chain(s, preverify, st);
+	/* With the key pin alone there is no chain to trust: the pin is. */
 	if (!ok)
 		s->cert_failed = true;
+	else if (wolfSSL_X509_STORE_CTX_get_error_depth(st) == 0)
+		s->leaf_ok = true;
 	return ok;
 }
 
@@ -170,13 +212,14 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 	int rv;
 
 	*out = NULL;
-	if (cfg->server_name == NULL && cfg->pin_der_file == NULL)
+	if (cfg->server_name == NULL && cfg->pin_der_file == NULL && !cfg->spki_pin_set)
 		return LP_ERR_INVAL;
-	if (cfg->pin_der_file == NULL && cfg->ca_file == NULL) {
+	if (cfg->pin_der_file == NULL && cfg->ca_file == NULL && !cfg->spki_pin_set) {
 		lp_log(log, LP_LOG_ERROR,
 		       "the Windows client cannot use the system certificate store: "
-		       "pass the relay's certificate with --relay-ca-cert FILE.der, "
-		       "or a PEM CA bundle with --ca-file FILE");
+		       "join with an invite, pin the relay with --relay-pin, pass its "
+		       "certificate with --relay-ca-cert FILE.der, or a PEM CA bundle with "
+		       "--ca-file FILE");
 		return LP_ERR_UNSUPPORTED;
 	}
 	if (wolfSSL_Init() != WOLFSSL_SUCCESS)
@@ -187,6 +230,8 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 		return LP_ERR_NOMEM;
 	}
 	cr->log = log;
+	cr->spki_pin_set = cfg->spki_pin_set;
+	memcpy(cr->spki_pin, cfg->spki_pin, sizeof(cr->spki_pin));
 	rv = LP_ERR_NOMEM;
 	if (cfg->server_name != NULL) {
 		cr->server_name = strdup(cfg->server_name);
@@ -216,7 +261,7 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 			rv = LP_ERR_INVAL;
 			goto fail;
 		}
-	} else {
+	} else if (cfg->ca_file != NULL) {
 		/* fopen first: wolfSSL reports a missing file and a file
 		 * without certificates alike. */
 		FILE *f = fopen(cfg->ca_file, "rb");
@@ -235,6 +280,11 @@ int lp_tls_client_creds_new(const struct lp_quic_client_cfg *cfg, const struct l
 			rv = LP_ERR_TLS;
 			goto fail;
 		}
+		if (cr->server_name == NULL) {
+			rv = LP_ERR_INVAL;
+			goto fail;
+		}
+		cr->verify_chain = true;
 	}
 	wolfSSL_CTX_set_verify(cr->ctx, WOLFSSL_VERIFY_PEER, verify_cb);
 	*out = cr;
@@ -311,6 +361,10 @@ int lp_tls_session_new(struct lp_tls_creds *cr, bool server, ngtcp2_crypto_conn_
 	}
 	wolfSSL_set_app_data(s->ssl, &s->ref_copy);
 	wolfSSL_SetCertCbCtx(s->ssl, s);
+	/* The exporter (lp_tls_session_exporter) reads the handshake's saved
+	 * secrets, which wolfSSL otherwise frees when the handshake ends;
+	 * wolfSSL_free zeroes them (ForceZero in FreeArrays). */
+	wolfSSL_KeepArrays(s->ssl);
 	wolfSSL_set_connect_state(s->ssl);
 	if (wolfSSL_UseALPN(s->ssl, alpn, (unsigned)(sizeof(alpn) - 1),
 	                    WOLFSSL_ALPN_FAILED_ON_MISMATCH) != WOLFSSL_SUCCESS)
@@ -319,7 +373,7 @@ int lp_tls_session_new(struct lp_tls_creds *cr, bool server, ngtcp2_crypto_conn_
 	    wolfSSL_UseSNI(s->ssl, WOLFSSL_SNI_HOST_NAME, cr->server_name,
 	                   (unsigned short)strlen(cr->server_name)) != WOLFSSL_SUCCESS)
 		goto fail;
-	if (cr->pin == NULL) {
+	if (cr->verify_chain) {
 		/* Chain trust needs the name check too: any certificate the CA
 		 * signed would do otherwise. */
 		if (cr->name_is_ip) {
@@ -359,12 +413,37 @@ bool lp_tls_session_cert_failed(const struct lp_tls_session *s)
 	return s->cert_failed;
 }
 
+int lp_tls_session_peer_pin(const struct lp_tls_session *s, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	if (!s->leaf_pin_set || !s->leaf_ok || s->cert_failed)
+		return LP_ERR_STATE;
+	memcpy(pin, s->leaf_pin, LP_QUIC_PIN_LEN);
+	return 0;
+}
+
+int lp_tls_session_exporter(struct lp_tls_session *s, const char *label, uint8_t *out, size_t len)
+{
+	/* use_context 0: TLS 1.3 hashes an empty context either way, which is
+	 * what GnuTLS's gnutls_prf_rfc5705 with no context computes. */
+	if (wolfSSL_export_keying_material(s->ssl, out, len, label, strlen(label), NULL, 0, 0) !=
+	    WOLFSSL_SUCCESS)
+		return LP_ERR_TLS;
+	return 0;
+}
+
 void lp_tls_session_del(struct lp_tls_session *s)
 {
 	if (s == NULL)
 		return;
 	wolfSSL_free(s->ssl);
 	free(s);
+}
+
+int lp_tls_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	if (len > UINT32_MAX)
+		return LP_ERR_INVAL;
+	return wc_Sha256Hash(data, (word32)len, out) == 0 ? 0 : LP_ERR_TLS;
 }
 
 int lp_tls_random(void *buf, size_t len)

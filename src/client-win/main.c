@@ -24,6 +24,7 @@ enum { OPT_TAP = LP_PEER_OPT__NEXT, OPT_ALLOW_NO_ROUTE };
 
 static const struct lp_cli_opt win_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
+	LP_PEER_CLI_CLIENT_OPTS,
 	LP_PEER_CLI_IDENTITY_OPTS(LP_CTRL_IDENTITY_FILE, ", relative to the working directory"),
 	{ OPT_TAP, "tap", "NAME|GUID", "the first TAP-Windows6 adapter", false,
 	  "TAP-Windows6 adapter to use: its connection name or {GUID}" },
@@ -60,7 +61,8 @@ static const char win_summary[] =
         "TAP-Windows6 adapter, as if plugged into its switch.";
 
 static const char win_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1\n"
+        "  " PROG " --invite-file party.invite\n"
+        "  " PROG " --relay relay.example.org --room LAN1   (open room)\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test ^\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --tap \"LAN party\"\n";
 

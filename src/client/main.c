@@ -21,6 +21,7 @@ enum { OPT_TAP = LP_PEER_OPT__NEXT };
 
 static const struct lp_cli_opt lnx_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
+	LP_PEER_CLI_CLIENT_OPTS,
 	LP_PEER_CLI_IDENTITY_OPTS("./" LP_CTRL_IDENTITY_FILE, ""),
 	{ OPT_TAP, "tap", "NAME", TAP_DEFAULT, false, "name of the TAP interface to create" },
 	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,
@@ -52,7 +53,9 @@ static const char lnx_summary[] =
         "interface, as if plugged into its switch.";
 
 static const char lnx_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1\n"
+        "  " PROG " --invite-file party.invite\n"
+        "  " PROG " --invite 'softlan://relay.example.org/...'\n"
+        "  " PROG " --relay relay.example.org --room LAN1   (open room)\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --tap lanparty0\n"
         "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n";

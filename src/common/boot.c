@@ -39,12 +39,36 @@ static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void
 		lp_pump_from_relay(b->pump, frame, len);
 }
 
+/* The gateway's invite on stdout, a line of its own; relay_pin is the pin
+ * the --ca-file chain verified (NULL before a connection). */
+static int print_invite(struct lp_boot *b, const uint8_t *relay_pin)
+{
+	int rc = lp_peer_cli_print_invite(&b->args, relay_pin, stdout);
+
+	if (rc == 0)
+		b->invite_printed = true;
+	else if (rc != LP_ERR_STATE || relay_pin != NULL)
+		lp_log(b->log, LP_LOG_ERROR, "cannot write the invite: %s", lp_strerror(rc));
+	else if (b->args.print_invite)
+		lp_log(b->log, LP_LOG_ERROR,
+		       "--print-invite with --ca-file needs --relay-pin (the relay logs its pin at "
+		       "start)");
+	else
+		lp_log(b->log, LP_LOG_INFO,
+		       "the invite follows once the relay's certificate is verified (--ca-file)");
+	return rc;
+}
+
 static void on_event(struct lp_client *s, const struct lp_client_event *ev, void *user)
 {
 	struct lp_boot *b = user;
 	enum lp_peer_action act;
+	uint8_t pin[LP_QUIC_PIN_LEN];
 
 	if (ev->type == LP_CLIENT_EV_WELCOME) {
+		if (b->args.room_file != NULL && !b->invite_printed &&
+		    lp_client_relay_pin(s, pin) == 0)
+			(void)print_invite(b, pin);
 		b->app->peer->session.welcome(b, s, ev);
 		return;
 	}
@@ -105,11 +129,14 @@ static int wait_on_loop(void *user, uint64_t ns)
 /* Steps 1-3 after parsing; 0, or the exit status. */
 static int prepare(struct lp_boot *b, struct lp_client_runner_cfg *rcfg)
 {
-	const struct lp_peer_args *a = &b->args;
+	struct lp_peer_args *a = &b->args;
 	int rc;
 
 	if (lp_peer_cli_check_files(a, b->log) < 0)
 		return LP_CLI_EXIT_FAIL;
+	(void)lp_peer_cli_room_name(a, b->room_name, sizeof(b->room_name));
+	if (a->room_file != NULL)
+		(void)print_invite(b, NULL);
 	if (b->app->peer->role == LP_ROLE_CLIENT &&
 	    lp_peer_identity_load(&a->id, b->log, &b->mac) < 0)
 		return LP_CLI_EXIT_FAIL;
@@ -158,11 +185,11 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 		return LP_CLI_EXIT_FAIL;
 
 	lp_log(b->log, LP_LOG_INFO, "%s %s: joining room %s", app->prog.name, LP_VERSION,
-	       b->args.room);
+	       b->room_name);
 	snprintf(software, cap, "softlan-vpn %s %s %s", LP_VERSION,
 	         lp_ctrl_role_name(app->peer->role), lp_boot_os_name);
 	rcfg->session.role = app->peer->role;
-	rcfg->session.room = b->args.room;
+	lp_peer_cli_session(&b->args, &rcfg->session);
 	rcfg->session.mac = b->mac;
 	rcfg->session.software = software;
 	rcfg->session.stats_interval_ns = b->args.status_interval;
@@ -236,7 +263,7 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	rc = lp_cli_parse(&app->prog, argc, argv, on_opt, &b, &common);
 	if (rc == LP_CLI_DONE)
 		return LP_CLI_EXIT_OK;
-	if (rc < 0 || lp_peer_cli_finish(&b.args, &app->prog) < 0)
+	if (rc < 0 || lp_peer_cli_finish(&b.args, app->peer->role, &app->prog) < 0)
 		return LP_CLI_EXIT_USAGE;
 	if (lp_boot_os_init(app) < 0)
 		return LP_CLI_EXIT_FAIL;
@@ -245,6 +272,14 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	b.log = &b.sink.logger;
 	lp_peer_events_init(&b.pe, b.log);
 
+	if (b.args.print_invite) {
+		/* --print-invite: the room file (made when missing), the line, exit. */
+		status = lp_peer_cli_check_files(&b.args, b.log) == 0 && print_invite(&b, NULL) == 0
+		                 ? LP_CLI_EXIT_OK
+		                 : LP_CLI_EXIT_FAIL;
+		lp_peer_cli_free(&b.args);
+		return status;
+	}
 	status = prepare(&b, &rcfg);
 	if (status == 0)
 		status = start(&b, &rcfg, software, sizeof(software));
@@ -258,5 +293,6 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	lp_quic_ctx_del(rcfg.quic);
 	lp_loop_del(b.loop);
 	lp_boot_os_fini();
+	lp_peer_cli_free(&b.args);
 	return status;
 }

@@ -108,6 +108,9 @@ struct lp_boot {
 	struct lp_peer_events pe; /* the runner (pe.runner) and the event lines */
 	struct lp_pump *pump;     /* frames and the status timers (from step 6) */
 	bool failed;
+	/* The room as logs name it (lp_peer_cli_room_name), from step 1. */
+	char room_name[LP_CTRL_ROOM_MAX + 1];
+	bool invite_printed; /* the gateway of a private room printed its invite */
 };
 
 /* Runs the binary: steps 1-7. Returns the exit status. */

@@ -334,7 +334,7 @@ static void on_welcome(struct lp_boot *boot, struct lp_client *s, const struct l
 	b->peer_id = ev->welcome->peer_id;
 	b->mtu = ev->welcome->mtu;
 	lp_log(b->log, LP_LOG_INFO, "admitted to room %s as peer %u, MTU %u, datagram budget %zu",
-	       boot->args.room, (unsigned)b->peer_id, (unsigned)b->mtu,
+	       boot->room_name, (unsigned)b->peer_id, (unsigned)b->mtu,
 	       s != NULL ? lp_client_datagram_budget(s) : (size_t)0);
 	/* The relay now replays the room's clients as peer_joined. */
 	cam_reset(b);
@@ -386,7 +386,7 @@ static void on_status(struct lp_boot *boot)
 	}
 	if (s != NULL && b->admitted)
 		snprintf(relay, sizeof(relay),
-		         "relay up, room %s peer %u MTU %u budget %zu, %zu peers", boot->args.room,
+		         "relay up, room %s peer %u MTU %u budget %zu, %zu peers", boot->room_name,
 		         (unsigned)b->peer_id, (unsigned)b->mtu, lp_client_datagram_budget(s),
 		         lp_client_peer_count(s));
 	else
@@ -411,6 +411,10 @@ static int on_open(struct lp_boot *boot)
 	char mac[LP_MAC_STR_LEN];
 	int rc;
 
+	if (g->iface == NULL) {
+		lp_log(boot->log, LP_LOG_ERROR, "--iface IFACE is required (the wired LAN port)");
+		return LP_ERR_INVAL;
+	}
 	rc = lp_capture_open(g->iface, &g->cap);
 	if (rc == LP_ERR_NOT_FOUND)
 		lp_log(boot->log, LP_LOG_ERROR, "no such interface '%s' (--iface)", g->iface);
@@ -459,7 +463,7 @@ static int on_start(struct lp_boot *boot)
 	}
 	b->watching = true;
 	lp_log(b->log, LP_LOG_INFO, "bridging LAN interface %s into room %s", g->iface,
-	       boot->args.room);
+	       boot->room_name);
 	return 0;
 }
 

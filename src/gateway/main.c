@@ -18,7 +18,9 @@ enum { OPT_IFACE = LP_PEER_OPT__NEXT, OPT_CAM_INTERVAL };
 
 static const struct lp_cli_opt gw_opts[] = {
 	LP_PEER_CLI_OPTS("room to bridge the LAN into"),
-	{ OPT_IFACE, "iface", "IFACE", NULL, true, "wired LAN interface to bridge (e.g. eth0)" },
+	LP_PEER_CLI_GATEWAY_OPTS,
+	{ OPT_IFACE, "iface", "IFACE", NULL, false,
+	  "wired LAN interface to bridge (e.g. eth0); required unless --print-invite" },
 	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,
 	  "user to switch to once the LAN socket is open, before connecting" },
 	{ OPT_CAM_INTERVAL, "cam-interval", "SECONDS", "30", false,
@@ -51,7 +53,9 @@ static const char gw_summary[] =
         "clients as QUIC datagrams, and theirs come out on the LAN.";
 
 static const char gw_examples[] =
-        "  " PROG " --relay relay.example.org --room LAN1 --iface eth0\n"
+        "  " PROG " --relay relay.example.org --room-file party.room --iface eth0\n"
+        "  " PROG " --relay relay.example.org --room-file party.room --print-invite\n"
+        "  " PROG " --relay relay.example.org --room LAN1 --iface eth0   (open room)\n"
         "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
         "      --relay-ca-cert relay-cert.der --room LAN1 --iface eth0 --log-level debug\n";
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lp_l2filter.h"
+#include "lp_room.h"
 #include "room_int.h"
 
 /* Forced expiry sweeps of a full MAC table: at most one per second. */
@@ -209,13 +210,45 @@ static enum lp_drop_reason rate_limit(struct lp_relay_peer *p, enum dest_class c
 	return LP_DROP_NONE;
 }
 
+/*
+ * The overlay header, its flags and the Ethernet header of a datagram (see
+ * PRIVATE ROOMS in room.h): FROM_GATEWAY is the relay's to set, never a
+ * peer's; SEALED is required in a private room and refused in an open one.
+ * In a private room only the clear header is parsed (lp_room_sealed_parse:
+ * the seal's trailer is not part of the frame) and *eth carries no L3
+ * bytes, so the filters see no payload to judge. Returns LP_DROP_NONE,
+ * LP_DROP_UNSEALED, or LP_DROP_MALFORMED with *err.
+ */
+static enum lp_drop_reason ingress_parse(const struct lp_relay_room *room, const uint8_t *data,
+                                         size_t len, struct lp_eth *eth, int *err)
+{
+	struct lp_proto_overlay ov;
+	uint8_t flags = 0;
+
+	if (room->private_room) {
+		*err = lp_room_sealed_parse(data, len, &flags, eth);
+		if (*err == LP_ERR_STATE)
+			return LP_DROP_UNSEALED;
+		eth->l3_len = 0;
+	} else {
+		*err = lp_proto_overlay_decode(data, len, &ov);
+		flags = ov.flags;
+		if (*err == 0 && (flags & LP_PROTO_FLAG_SEALED) != 0)
+			*err = LP_ERR_INVAL;
+		if (*err == 0)
+			*err = lp_proto_eth_parse(ov.payload, ov.payload_len, eth);
+	}
+	if (*err == 0 && (flags & LP_PROTO_FLAG_FROM_GATEWAY) != 0)
+		*err = LP_ERR_INVAL;
+	return *err == 0 ? LP_DROP_NONE : LP_DROP_MALFORMED;
+}
+
 void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_t *data, size_t len,
                        uint64_t now_ns, struct lp_relay_verdict *out)
 {
 	struct lp_relay_room *room = p->room;
 	struct lp_relay_verdict v = { LP_OBS_FORWARDED, LP_DROP_NONE, 0 };
 	struct lp_relay_peer *target = NULL;
-	struct lp_proto_overlay ov;
 	enum lp_drop_reason why, skip = LP_DROP_NONE;
 	enum dest_class cls = DEST_GROUP;
 	struct lp_eth eth;
@@ -227,17 +260,25 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 	p->counters.bytes_rx += len;
 	r->totals.datagrams_rx++;
 	r->totals.bytes_rx += len;
+	if (p->detached) {
+		/* Replaced by its host's new gateway: no room to log against. */
+		lp_relay_count_drop(r, p, LP_DROP_NOT_READY);
+		if (out != NULL)
+			*out = (struct lp_relay_verdict){ LP_OBS_DROPPED, LP_DROP_NOT_READY, 0 };
+		return;
+	}
 	if (p->closing) {
 		why = LP_DROP_NOT_READY;
 		lp_relay_count_drop(r, p, why);
 		goto drop;
 	}
-	rc = lp_proto_overlay_decode(data, len, &ov);
-	if (rc == 0)
-		rc = lp_proto_eth_parse(ov.payload, ov.payload_len, &eth);
-	if (rc != 0) {
-		why = LP_DROP_MALFORMED;
+	why = ingress_parse(room, data, len, &eth, &rc);
+	if (why == LP_DROP_MALFORMED) {
 		malformed(r, p, rc, len, now_ns);
+		goto drop;
+	}
+	if (why != LP_DROP_NONE) {
+		lp_relay_count_drop(r, p, why);
 		goto drop;
 	}
 	parsed = &eth;
@@ -248,7 +289,10 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 		r->totals.broadcast_rx++;
 	}
 
-	why = lp_l2filter_relay(&eth, p->role == LP_ROLE_GATEWAY, &p->mac, room->mtu);
+	/* A private room's payload is sealed: the receivers filter it. */
+	why = room->private_room
+	              ? lp_l2filter_header(&eth, p->role == LP_ROLE_GATEWAY, &p->mac, room->mtu)
+	              : lp_l2filter_relay(&eth, p->role == LP_ROLE_GATEWAY, &p->mac, room->mtu);
 	if (why != LP_DROP_NONE)
 		filtered(r, p, &eth, why, now_ns);
 	if (why == LP_DROP_NONE && p->role == LP_ROLE_GATEWAY)
@@ -260,6 +304,13 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 	if (why != LP_DROP_NONE) {
 		lp_relay_count_drop(r, p, why);
 		goto drop;
+	}
+	/* The relay's attestation of where a frame came from: receivers let
+	 * DHCP and router advertisements in only with it. */
+	if (p->role == LP_ROLE_GATEWAY) {
+		memcpy(r->scratch, data, len);
+		r->scratch[1] |= LP_PROTO_FLAG_FROM_GATEWAY;
+		data = r->scratch;
 	}
 
 	if (target != NULL) {

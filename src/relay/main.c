@@ -2,17 +2,21 @@
  * lanparty-relay - the public QUIC relay: hosts rooms, admits gateways and
  * clients, forwards Ethernet frames between the peers of a room.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "lp_obs.h"
+#include "lp_room.h"
 #include "lp_version.h"
 #include "relayd.h"
 
 #define PROG "lanparty-relay"
+#define DEFAULT_STATE_DIR "/var/lib/softlan-vpn"
 
 enum {
 	OPT_LISTEN = 1,
@@ -31,7 +35,9 @@ enum {
 	OPT_METRICS,
 	OPT_STATUS,
 	OPT_PCAP,
-	OPT_PCAP_MAX
+	OPT_PCAP_MAX,
+	OPT_STATE_DIR,
+	OPT_PRIVATE_ONLY
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -70,11 +76,16 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "(mode 0600; open rooms' frames are plaintext there)" },
 	{ OPT_PCAP_MAX, "pcap-max-mb", "N", "100", false,
 	  "stop the --pcap capture when the file reaches N MiB (1-100000)" },
+	{ OPT_STATE_DIR, "state-dir", "DIR", DEFAULT_STATE_DIR, false,
+	  "without --cert: keep the development key here (created 0700), so the relay's pin "
+	  "survives restarts" },
+	{ OPT_PRIVATE_ONLY, "private-rooms-only", NULL, NULL, false,
+	  "refuse open rooms (a --room code): only private rooms joined with an invite" },
 };
 
 static const char relay_examples[] =
-        "lanparty-relay --listen 443/udp --dev-cert-der-out relay-cert.der \\\n"
-        "    --dev-cert-names relay.example.org\n"
+        "lanparty-relay --listen 443/udp --state-dir /var/lib/softlan-vpn \\\n"
+        "    --dev-cert-names relay.example.org --private-rooms-only\n"
         "lanparty-relay --listen [::]:443 --cert fullchain.pem --key privkey.pem \\\n"
         "    --metrics-listen 127.0.0.1:9477\n";
 
@@ -87,6 +98,8 @@ static const char relay_notes[] =
 struct relay_args {
 	struct relayd_cfg cfg;
 	const char *listen_text;
+	const char *state_dir;
+	bool state_dir_given;
 };
 
 static int parse_addr(const char *flag, const char *s, struct sockaddr_storage *out, char *err,
@@ -179,9 +192,75 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 		rv = parse_u32("pcap-max-mb", arg, 1, 100000, &v, err, cap);
 		cfg->pcap_max_bytes = (uint64_t)v << 20;
 		return rv;
+	case OPT_STATE_DIR:
+		a->state_dir = arg;
+		a->state_dir_given = true;
+		return 0;
+	case OPT_PRIVATE_ONLY:
+		cfg->engine.private_rooms_only = true;
+		return 0;
 	default:
 		return LP_ERR_INVAL;
 	}
+}
+
+/*
+ * The state directory for the development key: created 0700 when missing.
+ * An explicit --state-dir that cannot be used is fatal; the default one
+ * (a service's) only costs a stable pin, so a relay run by hand without it
+ * warns and goes on with a key of its own each start.
+ */
+static int prepare_state_dir(struct relay_args *a, const struct lp_logger *log)
+{
+	struct stat st;
+
+	if (a->cfg.quic.cert_file != NULL)
+		return 0;
+	if (mkdir(a->state_dir, 0700) != 0 && errno != EEXIST)
+		goto fail;
+	if (stat(a->state_dir, &st) != 0)
+		goto fail;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		goto fail;
+	}
+	if ((st.st_mode & 0077) != 0)
+		lp_log(log, LP_LOG_WARN,
+		       "state directory %s is open to other users (mode %03o): the relay's "
+		       "development key is kept there",
+		       a->state_dir, (unsigned)(st.st_mode & 0777));
+	a->cfg.quic.dev_state_dir = a->state_dir;
+	return 0;
+fail:
+	if (a->state_dir_given) {
+		lp_log(log, LP_LOG_ERROR, "cannot use --state-dir %s: %s", a->state_dir,
+		       strerror(errno));
+		return LP_ERR_IO;
+	}
+	lp_log(log, LP_LOG_WARN,
+	       "cannot use the state directory %s (%s): the development key is new at every "
+	       "start, so the relay's pin and every invite change with it; give --state-dir",
+	       a->state_dir, strerror(errno));
+	return 0;
+}
+
+static void log_pin(struct relayd *d, const struct relay_args *a, const struct lp_logger *log)
+{
+	uint8_t pin[LP_QUIC_PIN_LEN];
+	char text[LP_ROOM_PIN_STR_SIZE];
+
+	if (relayd_cert_pin(d, pin) != 0 || lp_room_pin_format(pin, text) != 0) {
+		lp_log(log, LP_LOG_WARN, "cannot compute the relay's pin");
+		return;
+	}
+	lp_log(log, LP_LOG_INFO, "relay pin: %s (%s)", text,
+	       a->cfg.quic.cert_file != NULL ? "the key of --cert: renewals that keep the key "
+	                                       "keep it"
+	       : a->cfg.quic.dev_state_dir != NULL ? "development key in the state directory"
+	                                           : "development key of this run only");
+	if (!a->cfg.engine.private_rooms_only)
+		lp_log(log, LP_LOG_INFO,
+		       "open rooms (a --room code) are allowed; --private-rooms-only refuses them");
 }
 
 static void on_signal(struct lp_loop *l, int signo, void *arg)
@@ -209,7 +288,7 @@ int main(int argc, char **argv)
 		                    .n_opts = LP_ARRAY_LEN(relay_opts),
 		                    .examples = relay_examples,
 		                    .notes = relay_notes };
-	struct relay_args a = { .listen_text = "443/udp" };
+	struct relay_args a = { .listen_text = "443/udp", .state_dir = DEFAULT_STATE_DIR };
 	struct relayd_cfg *cfgp = &a.cfg;
 	struct lp_cli_common common;
 	struct lp_obs_sink sink;
@@ -248,6 +327,9 @@ int main(int argc, char **argv)
 		       lp_strerror(rv));
 		return 1;
 	}
+	rv = prepare_state_dir(&a, &sink.logger);
+	if (rv != 0)
+		goto out;
 	rv = relayd_new(cfgp, loop, &sink.logger, &d);
 	if (rv != 0)
 		goto out;
@@ -260,6 +342,7 @@ int main(int argc, char **argv)
 	}
 	lp_log(&sink.logger, LP_LOG_INFO, "relay up on %s/udp (softlan-vpn %s)", a.listen_text,
 	       LP_VERSION);
+	log_pin(d, &a, &sink.logger);
 	if (cfgp->quic.dev_cert_der_out != NULL)
 		lp_log(&sink.logger, LP_LOG_INFO,
 		       "development certificate written to %s: pin it with --relay-ca-cert",

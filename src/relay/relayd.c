@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "lp_ctrl.h"
+#include "lp_room.h"
 #include "lp_obs.h"
 #include "metrics.h"
 #include "pcap.h"
@@ -119,20 +121,50 @@ static void hello_unqueue(struct rconn *rc)
 		lp_list_remove(&rc->hello_node);
 }
 
+/* What a private hello is checked against: this connection's exporter
+ * and its source address. */
+struct conn_info {
+	struct lp_relay_conn_info ci;
+	uint8_t exporter[LP_QUIC_EXPORTER_LEN];
+	uint8_t key[LP_RELAY_SRC_KEY_MAX];
+};
+
+static const struct lp_relay_conn_info *conn_info(struct rconn *rc, struct conn_info *out)
+{
+	struct sockaddr_storage ss;
+
+	memset(out, 0, sizeof(*out));
+	if (lp_quic_conn_exporter(rc->qc, LP_QUIC_EXPORTER_ADMISSION, out->exporter,
+	                          sizeof(out->exporter)) == 0)
+		out->ci.exporter = out->exporter;
+	if (lp_quic_conn_remote(rc->qc, &ss) == 0) {
+		out->ci.src_key = out->key;
+		out->ci.src_key_len = lp_relay_src_key((const struct sockaddr *)&ss, out->key);
+	}
+	return &out->ci;
+}
+
 static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 {
+	struct conn_info ci;
 	struct lp_ctrl_msg reply;
-	char mac[LP_MAC_STR_LEN];
+	char mac[LP_MAC_STR_LEN], room[LP_CTRL_ROOM_MAX + 1];
 	size_t budget = lp_quic_conn_datagram_budget(rc->qc);
 	int rv;
 
 	hello_unqueue(rc);
 	lp_proto_mac_format(&rc->hello.mac, mac);
-	rv = lp_relay_admit(d->engine, &rc->hello, rc, budget, now, &reply, &rc->peer);
+	/* A private room is logged by a short name, never by its id. */
+	if (rc->hello.private_room)
+		lp_relay_private_name(rc->hello.priv.room_id, room);
+	else
+		snprintf(room, sizeof(room), "%s", rc->hello.room);
+	rv = lp_relay_admit_conn(d->engine, &rc->hello, conn_info(rc, &ci), rc, budget, now, &reply,
+	                         &rc->peer);
 	if (rv == 0) {
 		rc->budget_seen = budget;
 		lp_log(d->log, LP_LOG_INFO,
-		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", rc->hello.room,
+		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
 		       lp_relay_peer_budget(rc->peer), reply.u.welcome.mtu,
 		       reply.u.welcome.gateway_present ? ", gateway present" : "");
@@ -140,7 +172,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	}
 	rc->peer = NULL;
 	if (rv == LP_ERR_REJECTED) {
-		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", rc->hello.room,
+		lp_log(d->log, LP_LOG_INFO, "room %s: rejected %s %s: %s (%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac,
 		       lp_ctrl_reject_name(reply.u.reject.reason), reply.u.reject.message);
 		rc->closing = true;
@@ -586,6 +618,9 @@ fail:
 
 void relayd_reload(struct relayd *d)
 {
+	uint8_t before[LP_QUIC_PIN_LEN], after[LP_QUIC_PIN_LEN];
+	char text[LP_ROOM_PIN_STR_SIZE];
+	bool had = false;
 	int rv;
 
 	if (d->cfg.quic.cert_file == NULL) {
@@ -593,14 +628,28 @@ void relayd_reload(struct relayd *d)
 		       "SIGHUP: development certificate in use, nothing to reload");
 		return;
 	}
+	had = lp_quic_ctx_cert_pin(d->ctx, before) == 0;
 	rv = lp_quic_ctx_reload_cert(d->ctx, d->cfg.quic.cert_file, d->cfg.quic.key_file);
-	if (rv != 0)
+	if (rv != 0) {
 		lp_log(d->log, LP_LOG_ERROR,
 		       "SIGHUP: certificate not reloaded, keeping the old one: %s",
 		       lp_strerror(rv));
-	else
-		lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
-		       d->cfg.quic.cert_file);
+		return;
+	}
+	lp_log(d->log, LP_LOG_INFO, "SIGHUP: certificate reloaded from %s; rooms kept",
+	       d->cfg.quic.cert_file);
+	/* Invites carry the key's pin: say whether they still hold. */
+	if (lp_quic_ctx_cert_pin(d->ctx, after) == 0 && lp_room_pin_format(after, text) == 0)
+		lp_log(d->log, had && lp_quic_pin_equal(before, after) ? LP_LOG_INFO : LP_LOG_WARN,
+		       "relay pin: %s (%s)", text,
+		       had && lp_quic_pin_equal(before, after)
+		               ? "same key: invites stay valid"
+		               : "a new key: peers pinning the old one must get a new invite");
+}
+
+int relayd_cert_pin(const struct relayd *d, uint8_t pin[LP_QUIC_PIN_LEN])
+{
+	return lp_quic_ctx_cert_pin(d->ctx, pin);
 }
 
 void relayd_log_snapshot(struct relayd *d)

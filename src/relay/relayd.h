@@ -35,6 +35,8 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
                struct relayd **out) LP_WUR;
 /* SIGHUP: reload the PEM certificate and key; rooms stay. */
 void relayd_reload(struct relayd *d);
+/* The pin of the relay's current certificate (SHA-256 of its key). */
+int relayd_cert_pin(const struct relayd *d, uint8_t pin[LP_QUIC_PIN_LEN]) LP_WUR;
 /* SIGUSR1: the room snapshot into the log. */
 void relayd_log_snapshot(struct relayd *d);
 /* Graceful stop: close every connection, flush, then stop the loop (bounded). */

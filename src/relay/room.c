@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lp_room.h"
 #include "room_int.h"
 
 /* Log lines about one peer's bad input: 5 at once, then one per 10 s. */
@@ -27,6 +28,9 @@ void lp_relay_cfg_defaults(struct lp_relay_cfg *cfg)
 	cfg->malformed_threshold = LP_RELAY_DEFAULT_MALFORMED_MAX;
 	cfg->mac_limit = LP_RELAY_DEFAULT_MAC_LIMIT;
 	cfg->mac_aging_ns = LP_RELAY_DEFAULT_MAC_AGING_NS;
+	cfg->private_rooms_only = false;
+	cfg->fail_limit = LP_RELAY_DEFAULT_FAIL_LIMIT;
+	cfg->fail_window_ns = LP_RELAY_DEFAULT_FAIL_WINDOW_NS;
 }
 
 int lp_relay_cfg_validate(const struct lp_relay_cfg *cfg)
@@ -36,7 +40,7 @@ int lp_relay_cfg_validate(const struct lp_relay_cfg *cfg)
 	if (cfg->max_rooms == 0 || cfg->max_peers_per_room < 2 ||
 	    cfg->max_peers_per_room > LP_RELAY_MAX_PEERS_LIMIT || cfg->malformed_threshold == 0 ||
 	    cfg->mac_limit == 0 || cfg->mac_limit > LP_RELAY_MAC_LIMIT_MAX ||
-	    cfg->mac_aging_ns == 0)
+	    cfg->mac_aging_ns == 0 || cfg->fail_limit == 0 || cfg->fail_window_ns == 0)
 		return LP_ERR_INVAL;
 	if ((cfg->bcast_fps != 0 && cfg->bcast_burst == 0) ||
 	    (cfg->unknown_fps != 0 && cfg->unknown_burst == 0) ||
@@ -73,6 +77,10 @@ int lp_relay_new(struct lp_relay **out, const struct lp_relay_cfg *cfg,
 		rc = LP_ERR_NOMEM;
 		goto out;
 	}
+	rc = lp_relay_failtab_init(&r->fails, LP_RELAY_FAIL_SLOTS, r->cfg.fail_limit,
+	                           r->cfg.fail_window_ns);
+	if (rc != 0)
+		goto out;
 	r->cb = *cb;
 	r->log = log;
 	r->next_peer_id = 1;
@@ -101,9 +109,12 @@ void lp_relay_del(struct lp_relay *r)
 	for (size_t i = 0; i < r->nrooms; i++)
 		room_free(r->rooms[i]);
 	free(r->rooms);
+	lp_relay_failtab_free(&r->fails);
 	free(r);
 }
 
+/* By name: an open room's code (never matches a private room: "~" is not
+ * a code character), or a private room's shown name. */
 static struct lp_relay_room *room_find(const struct lp_relay *r, const char *name)
 {
 	for (size_t i = 0; i < r->nrooms; i++)
@@ -112,7 +123,18 @@ static struct lp_relay_room *room_find(const struct lp_relay *r, const char *nam
 	return NULL;
 }
 
-static struct lp_relay_room *room_new(const struct lp_relay *r, const char *name, size_t mtu)
+static struct lp_relay_room *room_find_private(const struct lp_relay *r,
+                                               const uint8_t id[LP_CTRL_ROOM_ID_LEN])
+{
+	for (size_t i = 0; i < r->nrooms; i++)
+		if (r->rooms[i]->private_room &&
+		    memcmp(r->rooms[i]->id, id, LP_CTRL_ROOM_ID_LEN) == 0)
+			return r->rooms[i];
+	return NULL;
+}
+
+static struct lp_relay_room *room_new(const struct lp_relay *r, const char *name, size_t mtu,
+                                      size_t overhead)
 {
 	struct lp_relay_room *room = calloc(1, sizeof(*room));
 
@@ -124,6 +146,7 @@ static struct lp_relay_room *room_new(const struct lp_relay *r, const char *name
 	room->mac_limit = r->cfg.mac_limit;
 	if (lp_proto_budget_for_mtu(mtu, &room->min_budget) != 0)
 		goto fail;
+	room->min_budget += overhead;
 	room->peers = calloc(r->cfg.max_peers_per_room, sizeof(*room->peers));
 	if (room->peers == NULL)
 		goto fail;
@@ -173,9 +196,15 @@ static int reject(struct lp_relay *r, void *conn, const struct lp_ctrl_hello *h,
 	va_end(ap);
 	r->rejected[reason]++;
 	if (lp_log_enabled(r->log, LP_LOG_INFO)) {
+		char label[LP_CTRL_ROOM_MAX + 1];
+
 		lp_proto_mac_format(&h->mac, mac);
-		lp_log(r->log, LP_LOG_INFO, "reject %s %s for room %.32s: %s (%s)",
-		       lp_ctrl_role_name(h->role), mac, h->room, lp_ctrl_reject_name(reason),
+		if (h->private_room)
+			lp_relay_private_name(h->priv.room_id, label);
+		else
+			(void)snprintf(label, sizeof(label), "%.32s", h->room);
+		lp_log(r->log, LP_LOG_INFO, "reject %s %s for room %s: %s (%s)",
+		       lp_ctrl_role_name(h->role), mac, label, lp_ctrl_reject_name(reason),
 		       m.u.reject.message);
 	}
 	r->cb.send_ctrl(r->cb.user, conn, &m);
@@ -204,10 +233,13 @@ static int admit_check_hello(struct lp_relay *r, const struct lp_ctrl_hello *h, 
 		return reject(r, conn, h, LP_REJECT_VERSION, reply,
 		              "protocol version %u is not supported (relay speaks %u)",
 		              (unsigned)h->version, (unsigned)LP_CTRL_VERSION);
-	if (lp_ctrl_room_validate(h->room) != 0)
+	if (!h->private_room && lp_ctrl_room_validate(h->room) != 0)
 		return reject(r, conn, h, LP_REJECT_BAD_ROOM, reply,
 		              "room code must be 1..%d characters of A-Z a-z 0-9 _ -",
 		              LP_CTRL_ROOM_MAX);
+	if (!h->private_room && r->cfg.private_rooms_only)
+		return reject(r, conn, h, LP_REJECT_BAD_ROOM, reply,
+		              "this relay hosts private rooms only: join with an invite");
 	if (lp_ctrl_role_mac_validate(h->role, &h->mac) != 0)
 		return reject(r, conn, h, LP_REJECT_BAD_HELLO, reply,
 		              "role or MAC invalid: the MAC must be a unicast, non-zero address");
@@ -224,23 +256,24 @@ static int admit_check_hello(struct lp_relay *r, const struct lp_ctrl_hello *h, 
 	return 0;
 }
 
-/* Checks against an existing room. 0 or a reject. */
+/* Checks against an existing room, as if `replacing` (the gateway a valid
+ * host takes over from, or NULL) had left already. 0 or a reject. */
 static int admit_check_room(struct lp_relay *r, const struct lp_relay_room *room,
-                            const struct lp_ctrl_hello *h, void *conn, size_t budget,
-                            uint64_t now_ns, struct lp_ctrl_msg *reply)
+                            const struct lp_relay_peer *replacing, const struct lp_ctrl_hello *h,
+                            void *conn, size_t budget, uint64_t now_ns, struct lp_ctrl_msg *reply)
 {
 	const struct lp_relay_peer *owner;
 	char mac[LP_MAC_STR_LEN];
 
-	if (room->npeers >= r->cfg.max_peers_per_room)
+	if (room->npeers - (replacing != NULL) >= r->cfg.max_peers_per_room)
 		return reject(r, conn, h, LP_REJECT_ROOM_FULL, reply, "room %s is full (%u peers)",
 		              room->name, (unsigned)r->cfg.max_peers_per_room);
-	if (h->role == LP_ROLE_GATEWAY && room->gateway != NULL)
+	if (h->role == LP_ROLE_GATEWAY && room->gateway != NULL && room->gateway != replacing)
 		return reject(r, conn, h, LP_REJECT_GATEWAY_EXISTS, reply,
 		              "room %s already has a LAN gateway (peer %u)", room->name,
 		              (unsigned)room->gateway->id);
 	owner = lp_relay_room_lookup(room, &h->mac, now_ns);
-	if (owner != NULL) {
+	if (owner != NULL && owner != replacing) {
 		lp_proto_mac_format(&h->mac, mac);
 		if (lp_proto_mac_equal(&owner->mac, &h->mac))
 			return reject(r, conn, h, LP_REJECT_DUPLICATE_MAC, reply,
@@ -284,15 +317,72 @@ static struct lp_relay_peer *peer_new(struct lp_relay *r, const struct lp_ctrl_h
 	return p;
 }
 
+/* The proofs of a private hello, before any lookup; see PRIVATE ROOMS. */
+static int admit_check_private(struct lp_relay *r, const struct lp_ctrl_hello *h,
+                               const struct lp_relay_conn_info *ci, void *conn, uint64_t now_ns,
+                               struct lp_ctrl_msg *reply)
+{
+	const uint8_t *src = ci != NULL ? ci->src_key : NULL;
+	size_t src_len = ci != NULL && ci->src_key != NULL ? ci->src_key_len : 0;
+
+	if (!lp_relay_failtab_over(&r->fails, src, src_len, now_ns) &&
+	    lp_relay_private_verify(h, ci != NULL ? ci->exporter : NULL) == 0)
+		return 0;
+	lp_relay_failtab_record(&r->fails, src, src_len, now_ns);
+	/* One answer for every failure: it must not tell a wrong secret from
+	 * a missing room, nor a player from a stranger. */
+	return reject(r, conn, h, LP_REJECT_NOT_ADMITTED, reply,
+	              "not admitted: the invite is wrong or outdated, or the relay refused "
+	              "too many attempts from this address");
+}
+
+/*
+ * A valid host's gateway takes the slot of the one the room has (most
+ * likely a connection that died without a close): the old one is asked to
+ * close and leaves the room now, so the new one can take its MAC.
+ */
+static void detach_gateway(struct lp_relay *r, struct lp_relay_room *room)
+{
+	struct lp_relay_peer *old = room->gateway;
+	struct lp_ctrl_msg m;
+
+	lp_log(r->log, LP_LOG_INFO, "room %s: the host's gateway reconnected, replacing peer %u",
+	       room->name, (unsigned)old->id);
+	lp_relay_peer_close(r, old, "replaced");
+	for (size_t i = 0; i < room->npeers; i++) {
+		if (room->peers[i] != old)
+			continue;
+		memmove(&room->peers[i], &room->peers[i + 1],
+		        (room->npeers - i - 1) * sizeof(*room->peers));
+		room->npeers--;
+		break;
+	}
+	room->gateway = NULL;
+	r->npeers--;
+	(void)lp_relay_mactab_remove_peer(&room->macs, old);
+	peer_msg(&m, LP_CTRL_PEER_LEFT, old, "replaced");
+	for (size_t i = 0; i < room->npeers; i++)
+		r->cb.send_ctrl(r->cb.user, room->peers[i]->conn, &m);
+	old->room = NULL;
+	old->detached = true;
+}
+
 int lp_relay_admit(struct lp_relay *r, const struct lp_ctrl_hello *h, void *conn, size_t budget,
                    uint64_t now_ns, struct lp_ctrl_msg *reply, struct lp_relay_peer **out)
 {
+	return lp_relay_admit_conn(r, h, NULL, conn, budget, now_ns, reply, out);
+}
+
+int lp_relay_admit_conn(struct lp_relay *r, const struct lp_ctrl_hello *h,
+                        const struct lp_relay_conn_info *ci, void *conn, size_t budget,
+                        uint64_t now_ns, struct lp_ctrl_msg *reply, struct lp_relay_peer **out)
+{
 	struct lp_relay_room *room, *created = NULL;
-	struct lp_relay_peer *p = NULL;
+	struct lp_relay_peer *p = NULL, *replacing = NULL;
 	struct lp_relay_mac_entry *stale;
 	struct lp_ctrl_msg m;
-	char mac[LP_MAC_STR_LEN];
-	size_t mtu, need;
+	char mac[LP_MAC_STR_LEN], name[LP_CTRL_ROOM_MAX + 1];
+	size_t mtu, need, overhead = 0;
 	int rc;
 
 	*out = NULL;
@@ -303,9 +393,22 @@ int lp_relay_admit(struct lp_relay *r, const struct lp_ctrl_hello *h, void *conn
 	rc = admit_check_hello(r, h, conn, reply);
 	if (rc != 0)
 		return rc;
-	room = room_find(r, h->room);
+	if (h->private_room) {
+		rc = admit_check_private(r, h, ci, conn, now_ns, reply);
+		if (rc != 0)
+			return rc;
+		overhead = LP_ROOM_SEAL_OVERHEAD;
+		lp_relay_private_name(h->priv.room_id, name);
+		room = room_find_private(r, h->priv.room_id);
+	} else {
+		(void)snprintf(name, sizeof(name), "%s", h->room);
+		room = room_find(r, h->room);
+	}
 	if (room != NULL) {
-		rc = admit_check_room(r, room, h, conn, budget, now_ns, reply);
+		/* Only the holder of the host key passed a private gateway hello. */
+		if (room->private_room && h->role == LP_ROLE_GATEWAY)
+			replacing = room->gateway;
+		rc = admit_check_room(r, room, replacing, h, conn, budget, now_ns, reply);
 		if (rc != 0)
 			return rc;
 	} else {
@@ -314,9 +417,10 @@ int lp_relay_admit(struct lp_relay *r, const struct lp_ctrl_hello *h, void *conn
 			        r, conn, h, LP_REJECT_TOO_MANY_ROOMS, reply,
 			        "relay already hosts %u rooms (its limit); cannot open room %s",
 			        (unsigned)r->cfg.max_rooms, h->room);
-		if (lp_proto_mtu_from_budget(budget, &mtu) != 0) {
+		if (budget < overhead || lp_proto_mtu_from_budget(budget - overhead, &mtu) != 0) {
 			if (lp_proto_budget_for_mtu(LP_MTU_MIN, &need) != 0)
 				need = 0;
+			need += overhead;
 			return reject(r, conn, h, LP_REJECT_BUDGET_TOO_SMALL, reply,
 			              "datagram budget %zu bytes cannot carry the minimum MTU %u "
 			              "(needs %zu bytes)",
@@ -324,15 +428,26 @@ int lp_relay_admit(struct lp_relay *r, const struct lp_ctrl_hello *h, void *conn
 		}
 		if (mtu > r->cfg.mtu_ceiling)
 			mtu = r->cfg.mtu_ceiling;
-		room = created = room_new(r, h->room, mtu);
+		room = created = room_new(r, name, mtu, overhead);
 		if (room == NULL)
 			return LP_ERR_NOMEM;
+		if (h->private_room) {
+			room->private_room = true;
+			memcpy(room->id, h->priv.room_id, sizeof(room->id));
+		} else {
+			lp_log(r->log, LP_LOG_WARN,
+			       "room %s: open room: anyone who knows or guesses its code can join "
+			       "(private rooms with an invite cannot be joined that way)",
+			       room->name);
+		}
 	}
 	p = peer_new(r, h, conn, budget, now_ns);
 	if (p == NULL) {
 		rc = LP_ERR_NOMEM;
 		goto fail;
 	}
+	if (replacing != NULL)
+		detach_gateway(r, room);
 	/* A live entry for this MAC was refused as duplicate above, so one
 	 * still in the table is an aged learned entry not swept yet. */
 	stale = lp_relay_mactab_find(&room->macs, &h->mac);
@@ -340,6 +455,9 @@ int lp_relay_admit(struct lp_relay *r, const struct lp_ctrl_hello *h, void *conn
 		lp_relay_mactab_remove(&room->macs, stale);
 	if (lp_relay_mactab_insert(&room->macs, &h->mac, p, true, now_ns) == NULL) {
 		rc = LP_ERR_NOMEM;
+		/* A takeover already emptied the slot: a room left empty goes. */
+		if (created == NULL && room->npeers == 0)
+			room_remove(r, room);
 		goto fail;
 	}
 	if (created != NULL)
@@ -404,6 +522,11 @@ void lp_relay_peer_leave(struct lp_relay *r, struct lp_relay_peer *p, const char
 	char mac[LP_MAC_STR_LEN];
 	size_t learned;
 
+	if (p->detached) {
+		/* It left its room at the takeover already. */
+		free(p);
+		return;
+	}
 	if (p->bye_reason[0] != '\0')
 		reason = p->bye_reason;
 	else if (p->close_reason[0] != '\0')
@@ -444,6 +567,8 @@ int lp_relay_peer_ctrl(struct lp_relay *r, struct lp_relay_peer *p, const struct
                        uint64_t now_ns)
 {
 	p->last_seen_ns = now_ns;
+	if (p->detached)
+		return 0; /* on its way out */
 	switch (m->type) {
 	case LP_CTRL_STATS:
 		p->stats = m->u.stats.counters;
@@ -524,6 +649,16 @@ uint32_t lp_relay_room_mtu(const struct lp_relay_room *room)
 	return room->mtu;
 }
 
+bool lp_relay_room_is_private(const struct lp_relay_room *room)
+{
+	return room->private_room;
+}
+
+uint64_t lp_relay_fail_limited_total(const struct lp_relay *r)
+{
+	return r->fails.limited;
+}
+
 const struct lp_relay_peer *lp_relay_room_gateway(const struct lp_relay_room *room)
 {
 	return room->gateway;
@@ -602,7 +737,7 @@ uint64_t lp_relay_peer_malformed(const struct lp_relay_peer *p)
 
 size_t lp_relay_peer_learned_count(const struct lp_relay_peer *p)
 {
-	return lp_relay_mactab_count_peer(&p->room->macs, p);
+	return p->room != NULL ? lp_relay_mactab_count_peer(&p->room->macs, p) : 0;
 }
 
 const struct lp_counters *lp_relay_peer_counters(const struct lp_relay_peer *p)

@@ -48,12 +48,37 @@
  *     broadcast volume and unknown unicast the room exists to carry, and a
  *     gateway flood would be a LAN problem that dropping at the relay would
  *     only hide as random loss.
- *   - egress: the ORIGINAL datagram bytes go to each target whose current
+ *   - egress: the ORIGINAL datagram bytes (with FROM_GATEWAY set when the
+ *     gateway sent them, see PRIVATE ROOMS) go to each target whose current
  *     budget fits them; a target with a smaller budget is skipped (counted
  *     too_big on the target, logged rate-limited); LP_ERR_AGAIN from
  *     send_datagram counts queue_full on the target, other errors io.
  * Every decision is logged at LP_LOG_DEBUG as an lp_obs_frame_event line,
  * formatted only when that level is enabled.
+ *
+ * PRIVATE ROOMS (docs/PRIVATE-ROOMS design, docs/PROTOCOL.md): a hello with
+ * private_room names a room by its id, with the public verifier V and host
+ * key P_H and proofs bound to the connection's TLS exporter (the binary
+ * passes it in struct lp_relay_conn_info). Before any room is looked up the
+ * engine checks room_id == hash(V, P_H), the proof with V and, for the
+ * gateway role, the host proof with P_H; any failure, and any attempt from
+ * a source over the failure limit, gets LP_REJECT_NOT_ADMITTED with one
+ * fixed message and counts against the source (cfg.fail_limit per
+ * cfg.fail_window_ns, in a bounded table), so the answer never depends on
+ * whether the room exists or who is in it. The first admitted member opens
+ * the room. A valid gateway whose room already has a gateway takes the
+ * slot over: the old connection is asked to close with reason "replaced"
+ * and leaves the room at once (PEER_LEFT), its lp_relay_peer stays valid
+ * until lp_relay_peer_leave. A private room's MTU leaves room for the seal:
+ *   mtu = min(cfg.mtu_ceiling, lp_proto_mtu_from_budget(budget - 32))
+ * and every peer needs lp_proto_budget_for_mtu(mtu) + 32. In a private room
+ * every datagram must carry SEALED (else dropped as "unsealed"); the relay
+ * reads only the clear Ethernet header (no payload filters: the receivers
+ * run them). In an open room SEALED is refused as malformed. In both, the
+ * relay sets FROM_GATEWAY on what the gateway sends and refuses it from
+ * anyone (malformed). cfg.private_rooms_only refuses open hellos
+ * (LP_REJECT_BAD_ROOM). Logs and metrics name a private room "~" + 8
+ * characters of its id.
  *
  * ACCOUNTING: each peer has a struct lp_counters kept by the relay:
  * datagrams/bytes/frames_rx and broadcast_rx for what it sent, *_tx for what
@@ -92,6 +117,10 @@ struct lp_relay_peer;
 #define LP_RELAY_DEFAULT_MAC_LIMIT 4096u
 #define LP_RELAY_DEFAULT_MAC_AGING_NS (300 * LP_NS_PER_SEC)
 
+#define LP_RELAY_DEFAULT_FAIL_LIMIT 10u /* failed private admissions per source */
+#define LP_RELAY_DEFAULT_FAIL_WINDOW_NS (60 * LP_NS_PER_SEC)
+#define LP_RELAY_FAIL_SLOTS 4096u /* sources the failure table remembers */
+
 #define LP_RELAY_MAX_PEERS_LIMIT 1024u    /* upper bound for max_peers_per_room */
 #define LP_RELAY_MAC_LIMIT_MAX (1u << 20) /* upper bound for mac_limit */
 
@@ -108,6 +137,9 @@ struct lp_relay_cfg {
 	uint32_t malformed_threshold; /* malformed datagrams before disconnect, >= 1 */
 	uint32_t mac_limit;           /* learned (LAN) MACs per room, 1..LP_RELAY_MAC_LIMIT_MAX */
 	uint64_t mac_aging_ns;        /* learned MAC lifetime without traffic, > 0 */
+	bool private_rooms_only;      /* refuse open rooms (a room code) */
+	uint32_t fail_limit;          /* failed private admissions per source and window, >= 1 */
+	uint64_t fail_window_ns;      /* > 0 */
 };
 
 /* Fills every field with the LP_RELAY_DEFAULT_* values. */
@@ -179,6 +211,21 @@ void lp_relay_del(struct lp_relay *r);
 int lp_relay_admit(struct lp_relay *r, const struct lp_ctrl_hello *h, void *conn, size_t budget,
                    uint64_t now_ns, struct lp_ctrl_msg *reply, struct lp_relay_peer **out) LP_WUR;
 
+/* What the binary knows of a connection beyond its hello. */
+struct lp_relay_conn_info {
+	const uint8_t *exporter; /* LP_QUIC_EXPORTER_LEN bytes of the TLS exporter; NULL: none */
+	const uint8_t *src_key;  /* the source for the failure limit (see admit.h) */
+	size_t src_key_len;      /* 0: not limited */
+};
+
+/* lp_relay_admit with the connection's exporter and source (ci may be
+ * NULL: a private hello then fails), which private hellos need; see
+ * PRIVATE ROOMS above. Same results plus LP_REJECT_NOT_ADMITTED. */
+int lp_relay_admit_conn(struct lp_relay *r, const struct lp_ctrl_hello *h,
+                        const struct lp_relay_conn_info *ci, void *conn, size_t budget,
+                        uint64_t now_ns, struct lp_ctrl_msg *reply,
+                        struct lp_relay_peer **out) LP_WUR;
+
 /*
  * The connection of p is gone (closed, timed out, or closed on request of
  * the disconnect callback). Sends PEER_LEFT to the remaining peers, removes
@@ -243,6 +290,9 @@ const struct lp_relay_room *lp_relay_room_at(const struct lp_relay *r, size_t i)
 const struct lp_relay_room *lp_relay_room_find(const struct lp_relay *r, const char *name) LP_WUR;
 const char *lp_relay_room_name(const struct lp_relay_room *room) LP_WUR;
 uint32_t lp_relay_room_mtu(const struct lp_relay_room *room) LP_WUR;
+bool lp_relay_room_is_private(const struct lp_relay_room *room) LP_WUR;
+/* Private hello attempts refused because their source was over the limit. */
+uint64_t lp_relay_fail_limited_total(const struct lp_relay *r) LP_WUR;
 /* The gateway peer or NULL. */
 const struct lp_relay_peer *lp_relay_room_gateway(const struct lp_relay_room *room) LP_WUR;
 /* Peers in join order. */
@@ -262,6 +312,7 @@ uint32_t lp_relay_peer_id(const struct lp_relay_peer *p) LP_WUR;
 enum lp_role lp_relay_peer_role(const struct lp_relay_peer *p) LP_WUR;
 const struct lp_mac *lp_relay_peer_mac(const struct lp_relay_peer *p) LP_WUR;
 void *lp_relay_peer_conn(const struct lp_relay_peer *p) LP_WUR;
+/* NULL once a takeover detached p from its room. */
 const struct lp_relay_room *lp_relay_peer_room(const struct lp_relay_peer *p) LP_WUR;
 size_t lp_relay_peer_budget(const struct lp_relay_peer *p) LP_WUR; /* effective */
 uint64_t lp_relay_peer_joined_ns(const struct lp_relay_peer *p) LP_WUR;

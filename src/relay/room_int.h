@@ -7,6 +7,7 @@
 #ifndef LP_RELAY_ROOM_INT_H
 #define LP_RELAY_ROOM_INT_H
 
+#include "admit.h"
 #include "mactable.h"
 #include "ratelimit.h"
 #include "room.h"
@@ -22,7 +23,8 @@ struct lp_relay_peer {
 	uint64_t joined_ns;
 	uint64_t last_seen_ns;
 	uint64_t malformed;
-	bool closing; /* the engine asked the binary to disconnect it */
+	bool closing;  /* the engine asked the binary to disconnect it */
+	bool detached; /* taken over: out of its room (room NULL), waiting for peer_leave */
 	bool has_stats;
 	struct lp_counters counters; /* relay's accounting */
 	struct lp_counters stats;    /* peer's last STATS snapshot */
@@ -37,9 +39,11 @@ struct lp_relay_peer {
 };
 
 struct lp_relay_room {
-	char name[LP_CTRL_ROOM_MAX + 1];
+	char name[LP_CTRL_ROOM_MAX + 1]; /* the code, or "~" + 8 id characters */
+	bool private_room;
+	uint8_t id[LP_CTRL_ROOM_ID_LEN]; /* private rooms */
 	uint32_t mtu;
-	size_t min_budget;            /* lp_proto_budget_for_mtu(mtu) */
+	size_t min_budget;            /* lp_proto_budget_for_mtu(mtu) (+ seal overhead) */
 	struct lp_relay_peer **peers; /* join order, cfg.max_peers_per_room slots */
 	size_t npeers;
 	struct lp_relay_peer *gateway;
@@ -62,6 +66,10 @@ struct lp_relay {
 	uint64_t admitted;
 	uint64_t rejected[LP_REJECT__MAX + 1];
 	struct lp_counters totals;
+	struct lp_relay_failtab fails;
+	/* A gateway's datagram with FROM_GATEWAY set (the ingress bytes are
+	 * read-only); the budget check bounds it far below this. */
+	uint8_t scratch[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX];
 };
 
 /* Counts one drop on the relay totals and on peer p. */

@@ -127,6 +127,8 @@ static pid_t spawn(const struct rp_relay *r, const char *bin, const char *const 
 	argv[n++] = metrics;
 	argv[n++] = "--status-interval";
 	argv[n++] = "0";
+	argv[n++] = "--state-dir";
+	argv[n++] = r->state_dir;
 	for (size_t i = 0; extra != NULL && extra[i] != NULL && n + 1 < ARGS_MAX; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -166,6 +168,7 @@ int rp_relay_start(struct rp_relay *r, const char *const *extra_args)
 	}
 	snprintf(r->der_path, sizeof(r->der_path), "%s/relay.der", r->dir);
 	snprintf(r->log_path, sizeof(r->log_path), "%s/relay.log", r->dir);
+	snprintf(r->state_dir, sizeof(r->state_dir), "%s/state", r->dir);
 
 	for (int attempt = 0; attempt < 5; attempt++) {
 		uint64_t deadline = lp_now_ns() + START_TIMEOUT_NS;
@@ -248,6 +251,11 @@ int rp_relay_stop(struct rp_relay *r)
 		r->pid = -1;
 	}
 	if (getenv("RP_KEEP_LOGS") == NULL && r->dir[0] != '\0') {
+		char key[192];
+
+		snprintf(key, sizeof(key), "%s/%s", r->state_dir, LP_QUIC_DEV_KEY_FILE);
+		(void)unlink(key);
+		(void)rmdir(r->state_dir);
 		(void)unlink(r->der_path);
 		(void)unlink(r->log_path);
 		(void)rmdir(r->dir);
@@ -421,8 +429,22 @@ bool rp_has_tag(const struct rp_peer *p, uint32_t tag)
 
 static void sess_frame(struct lp_client *s, const uint8_t *frame, size_t len, void *user)
 {
+	struct rp_peer *p = user;
+
+	if (lp_client_frame_from_gateway(s))
+		p->from_gateway++;
+	record_frame(p, frame, len);
+}
+
+static void sess_datagram(struct lp_client *s, const uint8_t *dg, size_t len, void *user)
+{
+	struct rp_peer *p = user;
+
 	(void)s;
-	record_frame(user, frame, len);
+	if (len <= sizeof(p->last_dg)) {
+		memcpy(p->last_dg, dg, len);
+		p->last_dg_len = len;
+	}
 }
 
 static void sess_event(struct lp_client *s, const struct lp_client_event *ev, void *user)
@@ -600,10 +622,44 @@ static struct rp_peer *peer_alloc(struct rp_world *w, const char *name, enum rp_
 struct rp_peer *rp_session_new(struct rp_world *w, const char *name, enum lp_role role,
                                const char *room, const char *mac, struct lp_quic_ctx *ctx)
 {
-	static const struct lp_client_cbs cbs = { .frame = sess_frame, .event = sess_event };
+	static const struct lp_client_cbs cbs = { .frame = sess_frame,
+		                                  .event = sess_event,
+		                                  .datagram_rx = sess_datagram };
 	struct lp_client_cfg cfg = {
 		.role = role,
 		.room = room,
+		.software = "softlan-vpn e2e test",
+		.stats_interval_ns = UINT64_MAX,
+	};
+	struct rp_peer *p;
+	int rv;
+
+	if (lp_proto_mac_parse(mac, &cfg.mac) != 0)
+		return NULL;
+	p = peer_alloc(w, name, RP_SESSION);
+	if (p == NULL)
+		return NULL;
+	rv = lp_client_new(ctx != NULL ? ctx : w->ctx, &cfg, &p->path, &cbs, p, w->log, lp_now_ns(),
+	                   &p->s);
+	if (rv != 0) {
+		fprintf(stderr, "relay_proc: lp_client_new(%s): %s\n", name, lp_strerror(rv));
+		rp_peer_del(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct rp_peer *rp_session_new_private(struct rp_world *w, const char *name, enum lp_role role,
+                                       const struct lp_room_keys *keys, const uint8_t *host_seed,
+                                       const char *mac, struct lp_quic_ctx *ctx)
+{
+	static const struct lp_client_cbs cbs = { .frame = sess_frame,
+		                                  .event = sess_event,
+		                                  .datagram_rx = sess_datagram };
+	struct lp_client_cfg cfg = {
+		.role = role,
+		.room_keys = keys,
+		.host_seed = host_seed,
 		.software = "softlan-vpn e2e test",
 		.stats_interval_ns = UINT64_MAX,
 	};
@@ -702,6 +758,16 @@ int rp_raw_ctrl_json(struct rp_peer *p, const char *json)
 	lp_put_u32(buf, (uint32_t)len);
 	memcpy(buf + LP_CTRL_PREFIX_LEN, json, len);
 	return lp_quic_conn_stream_send(p->qc, buf, LP_CTRL_PREFIX_LEN + len);
+}
+
+int rp_raw_ctrl_msg(struct rp_peer *p, const struct lp_ctrl_msg *m)
+{
+	uint8_t buf[LP_CTRL_PREFIX_LEN + 4096];
+	ssize_t n = lp_ctrl_encode(m, buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	return lp_quic_conn_stream_send(p->qc, buf, (size_t)n);
 }
 
 int rp_raw_datagram(struct rp_peer *p, const uint8_t *data, size_t len)

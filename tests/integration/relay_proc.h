@@ -41,13 +41,14 @@ struct rp_relay {
 	char dir[64];          /* temporary directory (removed by rp_relay_stop) */
 	char der_path[128];    /* --dev-cert-der-out */
 	char log_path[128];    /* the relay's stderr */
+	char state_dir[128];   /* --state-dir (a later --state-dir in extra_args wins) */
 	struct sockaddr_storage addr;
 };
 
 /*
  * Starts $LP_RELAY_BIN --listen 127.0.0.1:<free port> --dev-cert-der-out
  * <dir>/relay.der --metrics-listen 127.0.0.1:<free port> --status-interval 0
- * followed by extra_args (NULL-terminated list, may be NULL), and waits
+ * --state-dir <dir>/state followed by extra_args (NULL-terminated list, may be NULL), and waits
  * (up to 15 s) until the DER file exists and the metrics port accepts
  * connections (bound after the UDP socket).
  * Retries with other ports when the relay could not bind. The child gets
@@ -131,6 +132,11 @@ struct rp_peer {
 	uint32_t tags[RP_TAGS_MAX];
 	size_t ntags; /* recorded tags (the first RP_TAGS_MAX) */
 	bool record_tags;
+	/* Sessions: frames the relay marked FROM_GATEWAY, and the last
+	 * datagram as it arrived (before it was opened). */
+	uint64_t from_gateway;
+	uint8_t last_dg[2048];
+	size_t last_dg_len;
 };
 
 struct rp_world {
@@ -156,6 +162,11 @@ void rp_world_free(struct rp_world *w);
  */
 struct rp_peer *rp_session_new(struct rp_world *w, const char *name, enum lp_role role,
                                const char *room, const char *mac, struct lp_quic_ctx *ctx);
+/* The same for a private room: keys from an invite or a room file (the
+ * gateway also needs host_seed). */
+struct rp_peer *rp_session_new_private(struct rp_world *w, const char *name, enum lp_role role,
+                                       const struct lp_room_keys *keys, const uint8_t *host_seed,
+                                       const char *mac, struct lp_quic_ctx *ctx);
 /* A bare QUIC connection to the relay; nothing is sent on the control
  * stream until the test does. */
 struct rp_peer *rp_raw_new(struct rp_world *w, const char *name);
@@ -168,6 +179,8 @@ int rp_raw_hello(struct rp_peer *p, enum lp_role role, const char *room, const c
 /* Raw peer: one control frame with this JSON body, byte for byte (the
  * 4-byte length prefix is added). */
 int rp_raw_ctrl_json(struct rp_peer *p, const char *json);
+/* Raw peer: one control message (encoded by lib/ctrl, validation included). */
+int rp_raw_ctrl_msg(struct rp_peer *p, const struct lp_ctrl_msg *m);
 /* Raw peer: one QUIC DATAGRAM with exactly these bytes. */
 int rp_raw_datagram(struct rp_peer *p, const uint8_t *data, size_t len);
 /* Raw peer: the first control message of a type received, or NULL. */

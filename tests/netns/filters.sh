@@ -50,7 +50,8 @@ check() {
 
 learned() {
 	[ "$(ns relay curl -s http://127.0.0.1:9477/metrics |
-		awk '$1 == "lanparty_relay_room_learned_macs{room=\"LAN1\"}" {print $2}')" -ge 1 ]
+		awk -v k="lanparty_relay_room_learned_macs{room=\"$(lp_room_label)\"}" \
+			'$1 == k {print $2}')" -ge 1 ]
 }
 admissions_at_least() { [ "$(grep -c admitted "$LP_TMP/$1.log")" -ge "$2" ]; }
 

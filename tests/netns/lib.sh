@@ -91,21 +91,52 @@ lp_stop() {
 lp_start_relay() {
 	lp_start relay relay "$LP_BUILD/src/relay/lanparty-relay" --listen "$LP_RELAY_ADDR" \
 		--dev-cert-der-out "$LP_TMP/relay-cert.der" --dev-cert-names relay.test,198.18.0.1 \
-		--metrics-listen 127.0.0.1:9477 ${LP_RELAY_ARGS:-}
+		--metrics-listen 127.0.0.1:9477 --state-dir "$LP_TMP/relay-state" ${LP_RELAY_ARGS:-}
 	lp_wait_for 10 "relay up" test -s "$LP_TMP/relay-cert.der"
 }
 
+# LP_PRIVATE=1: a private room. The gateway's room file is made (and its
+# invite written to $LP_TMP/party.invite) on the first start; the clients
+# join with nothing but that invite.
+lp_gateway_room_args() {
+	if [ "${LP_PRIVATE:-0}" = 1 ]; then
+		echo --room-file "$LP_TMP/party.room"
+	else
+		echo --room "$LP_ROOM"
+	fi
+}
+
+# The room as the relay's metrics label it: the code, or in a private room
+# "~" and 8 characters of its id (read from the gateway's log).
+lp_room_label() {
+	if [ "${LP_PRIVATE:-0}" = 1 ]; then
+		grep -o 'room ~[A-Za-z0-9_-]*' "$LP_TMP/gateway.log" | head -1 | cut -d' ' -f2
+	else
+		echo "$LP_ROOM"
+	fi
+}
+
 lp_start_gateway() {
+	# shellcheck disable=SC2046
+	if [ "${LP_PRIVATE:-0}" = 1 ] && [ ! -s "$LP_TMP/party.invite" ]; then
+		"$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
+			--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
+			$(lp_gateway_room_args) --print-invite >"$LP_TMP/party.invite" \
+			2>"$LP_TMP/print-invite.log" || return 1
+	fi
+	# shellcheck disable=SC2046
 	lp_start gateway gw "$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
 		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
-		--room "$LP_ROOM" --iface lanport ${LP_GATEWAY_ARGS:-}
+		$(lp_gateway_room_args) --iface lanport ${LP_GATEWAY_ARGS:-}
 }
 
 lp_start_client() { # lp_start_client c1
-	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" --relay "$LP_RELAY_ADDR" \
-		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
-		--room "$LP_ROOM" --tap lanparty0 --identity "$LP_TMP/$1-identity.json" \
-		${LP_CLIENT_ARGS:-}
+	local room=(--relay "$LP_RELAY_ADDR" --server-name relay.test
+		--relay-ca-cert "$LP_TMP/relay-cert.der" --room "$LP_ROOM")
+	# --relay names the invite's relay by the address this test uses.
+	[ "${LP_PRIVATE:-0}" = 1 ] && room=(--invite-file "$LP_TMP/party.invite" --relay "$LP_RELAY_ADDR")
+	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" "${room[@]}" \
+		--tap lanparty0 --identity "$LP_TMP/$1-identity.json" ${LP_CLIENT_ARGS:-}
 }
 
 # lp_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s.

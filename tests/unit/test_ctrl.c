@@ -87,11 +87,11 @@ static void welcome_msg(struct lp_ctrl_msg *m)
 
 static void test_names(void **state)
 {
-	static const char *const rejects[] = {
-		"bad_hello",      "version",          "bad_room",
-		"gateway_exists", "duplicate_mac",    "room_full",
-		"too_many_rooms", "budget_too_small", "shutting_down"
-	};
+	static const char *const rejects[] = { "bad_hello",      "version",
+		                               "bad_room",       "gateway_exists",
+		                               "duplicate_mac",  "room_full",
+		                               "too_many_rooms", "budget_too_small",
+		                               "shutting_down",  "not_admitted" };
 	enum lp_reject_reason r;
 	enum lp_role role;
 	unsigned i;

@@ -148,9 +148,15 @@ static void test_decode_errors(void **state)
 	d[0] = 0x10;
 	assert_int_equal(lp_proto_overlay_decode(d, 6, &ov), LP_ERR_TYPE);
 	d[0] = 0x11;
-	d[1] = 0x80;
-	assert_int_equal(lp_proto_overlay_decode(d, 6, &ov), LP_ERR_INVAL);
-	d[1] = 0x01;
+	/* Every flag but SEALED and FROM_GATEWAY stays refused. */
+	for (unsigned bit = 0x02; bit < 0x80; bit <<= 1) {
+		d[1] = (uint8_t)bit;
+		assert_int_equal(lp_proto_overlay_decode(d, 6, &ov), LP_ERR_INVAL);
+	}
+	d[1] = 0x81;
+	assert_int_equal(lp_proto_overlay_decode(d, 6, &ov), 0);
+	assert_int_equal(ov.flags, 0x81);
+	d[1] = 0x83;
 	assert_int_equal(lp_proto_overlay_decode(d, 6, &ov), LP_ERR_INVAL);
 }
 

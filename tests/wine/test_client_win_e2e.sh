@@ -123,8 +123,16 @@ lp_wait_for 30 "tap_pipe_server ready" lp_log_has pipesrv "tap_pipe_server: pipe
 	{ dump_logs; exit 1; }
 
 IDENTITY=$LP_TMP/c1-identity.json
-lp_start c1 c1 wine "$CLIENT_EXE" --relay "$LP_RELAY_ADDR" --server-name relay.test \
-	--relay-ca-cert "$(winpath "$LP_TMP/relay-cert.der")" --room "$LP_ROOM" --tap "$PIPE" \
+# LP_PRIVATE=1 (lib.sh): a private room, joined with the gateway's invite alone.
+if [ "${LP_PRIVATE:-0}" = 1 ]; then
+	ROOM_ARGS=(--invite-file "$(winpath "$LP_TMP/party.invite")")
+	ROOM_SHOWN="~"
+else
+	ROOM_ARGS=(--relay "$LP_RELAY_ADDR" --server-name relay.test
+		--relay-ca-cert "$(winpath "$LP_TMP/relay-cert.der")" --room "$LP_ROOM")
+	ROOM_SHOWN=$LP_ROOM
+fi
+lp_start c1 c1 wine "$CLIENT_EXE" "${ROOM_ARGS[@]}" --tap "$PIPE" \
 	--identity "$(winpath "$IDENTITY")" --allow-no-route-protection --status-interval 2 \
 	--log-level debug
 lp_wait_for 60 "client bridging" lp_log_has c1 "bridging TAP adapter" || dump_logs
@@ -139,7 +147,7 @@ case_identity() {
 check "client generates a locally administered identity MAC and saves it" case_identity
 
 case_admitted() {
-	lp_log_has c1 "admitted to room $LP_ROOM" && lp_log_has c1 "LAN gateway present" &&
+	lp_log_has c1 "admitted to room $ROOM_SHOWN" && lp_log_has c1 "LAN gateway present" &&
 		lp_log_has gateway "$MAC"
 }
 check "client is admitted, reports the LAN gateway, the gateway sees its MAC" case_admitted
@@ -161,7 +169,7 @@ check "client opens the adapter found in the registry and starts bridging" case_
 case_order() { # the shared startup order (src/common/boot.c): connect, then admission,
 	# and only then the adapter (after the relay route step)
 	local f="$LP_TMP/c1.log" join conn adm tap
-	join=$(grep -n -m1 "joining room $LP_ROOM" "$f" | cut -d: -f1)
+	join=$(grep -n -m1 "joining room $ROOM_SHOWN" "$f" | cut -d: -f1)
 	conn=$(grep -n -m1 "connecting to relay" "$f" | cut -d: -f1)
 	adm=$(grep -n -m1 "admitted to room" "$f" | cut -d: -f1)
 	tap=$(grep -n -m1 "TAP adapter .* opened" "$f" | cut -d: -f1)
@@ -189,8 +197,7 @@ check "status lines report relay, gateway and broadcast flow" case_status
 
 case_refuses_unprotected() {
 	local rc=0
-	ns c1 timeout 60 wine "$CLIENT_EXE" --relay "$LP_RELAY_ADDR" --server-name relay.test \
-		--relay-ca-cert "$(winpath "$LP_TMP/relay-cert.der")" --room "$LP_ROOM" \
+	ns c1 timeout 60 wine "$CLIENT_EXE" "${ROOM_ARGS[@]}" \
 		--tap "$PIPE" --virtual-mac 02:e2:e0:00:00:02 >"$LP_TMP/c1-strict.log" 2>&1 || rc=$?
 	[ $rc -eq 1 ] && grep -q "refusing to bridge" "$LP_TMP/c1-strict.log" &&
 		! grep -q "bridging TAP adapter" "$LP_TMP/c1-strict.log"

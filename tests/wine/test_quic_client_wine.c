@@ -15,6 +15,12 @@
  *    get a welcome; the first sees the second join (peer_joined);
  *  - a broadcast Ethernet frame from A reaches B as a QUIC DATAGRAM and a
  *    unicast frame from B reaches A, both through the relay;
+ *  - a private room through the Windows stack: pinned by the relay's key
+ *    alone (no name, no certificate file), the TLS exporter wolfSSL
+ *    computes signed with lib/room's wolfSSL Ed25519 (admission and host
+ *    proofs) is what the Linux relay (GnuTLS, nettle) verifies: admitted as
+ *    the gateway; the same hello on another connection gets not_admitted;
+ *    a key pin one bit off fails the handshake;
  *  - with CA.pem / CA_PORT (a relay with a CA-signed certificate for
  *    "localhost"): the CA file plus name check admits "localhost" and
  *    refuses "wrong.example" with LP_ERR_CERT.
@@ -34,6 +40,7 @@
 #include "lp_ctrl.h"
 #include "lp_proto.h"
 #include "lp_quic.h"
+#include "lp_room.h"
 #include "tls.h" /* lp_tls_random: the backend under test */
 
 static int failures;
@@ -279,6 +286,7 @@ struct peer {
 	int ctrl_err;
 	struct lp_ctrl_msg welcome;
 	bool welcomed;
+	enum lp_reject_reason reject_reason;
 	uint32_t joined_id; /* last peer_joined */
 	uint8_t dgram[2048];
 	size_t dgram_len;
@@ -318,6 +326,7 @@ static void on_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 			fprintf(stderr, "%s: rejected: %s %s\n", p->name,
 			        lp_ctrl_reject_name(m.u.reject.reason), m.u.reject.message);
 			p->ctrl_err = LP_ERR_REJECTED;
+			p->reject_reason = m.u.reject.reason;
 		}
 	}
 }
@@ -654,6 +663,95 @@ out:
 	peer_free(&b);
 }
 
+static bool one_answered(void *arg)
+{
+	const struct peer *p = arg;
+
+	return p->welcomed || p->ctrl_err != 0 || p->closed;
+}
+
+static void test_private(const struct sockaddr_storage *relay, const char *pin_file)
+{
+	static struct peer a, b, c;
+	struct peer *pa[1] = { &a }, *pb[1] = { &b }, *pc[1] = { &c };
+	struct lp_quic_client_cfg cfg;
+	struct lp_room_keys k;
+	struct lp_ctrl_msg m;
+	uint8_t der[8192], secret[32], seed[32], pub[32], e[32], hello[1024];
+	ssize_t n = 0;
+	size_t len = 0;
+	FILE *f = fopen(pin_file, "rb");
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	len = fread(der, 1, sizeof(der), f);
+	fclose(f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.spki_pin_set = true;
+	CHECK_RC(lp_quic_cert_pin(der, len, cfg.spki_pin), 0);
+	memset(secret, 0x21, sizeof(secret));
+	memset(seed, 0x42, sizeof(seed));
+	CHECK_RC(lp_room_host_pub_derive(seed, pub), 0);
+	CHECK_RC(lp_room_keys_derive(secret, pub, &k), 0);
+
+	CHECK_RC(peer_start(&a, "private-gateway", relay, &cfg), 0);
+	if (a.conn == NULL)
+		goto out;
+	CHECK(pump(pa, 1, one_ready, &a, 8000));
+	CHECK(a.established && !a.closed);
+	if (!a.established || a.closed)
+		goto out;
+	CHECK_RC(lp_quic_conn_exporter(a.conn, LP_ROOM_EXPORTER_LABEL, e, sizeof(e)), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = LP_CTRL_HELLO;
+	m.u.hello.version = LP_CTRL_VERSION;
+	m.u.hello.role = LP_ROLE_GATEWAY;
+	m.u.hello.private_room = true;
+	m.u.hello.mac = a.mac;
+	m.u.hello.datagram_budget = (uint32_t)lp_quic_conn_datagram_budget(a.conn);
+	memcpy(m.u.hello.priv.room_id, k.room_id, sizeof(k.room_id));
+	memcpy(m.u.hello.priv.verifier, k.verifier, sizeof(k.verifier));
+	memcpy(m.u.hello.priv.host, k.host_pub, sizeof(k.host_pub));
+	CHECK_RC(lp_room_sign_admission(&k, e, "gateway", m.u.hello.priv.proof), 0);
+	m.u.hello.priv.has_host_proof = true;
+	CHECK_RC(lp_room_sign_host(seed, e, m.u.hello.priv.host_proof), 0);
+	n = lp_ctrl_encode(&m, hello, sizeof(hello));
+	CHECK(n > 0);
+	if (n <= 0)
+		goto out;
+	CHECK_RC(lp_quic_conn_stream_send(a.conn, hello, (size_t)n), 0);
+	CHECK(pump(pa, 1, one_answered, &a, 5000));
+	CHECK(a.welcomed);
+
+	/* The same hello, proofs and all, on another connection. */
+	CHECK_RC(peer_start(&b, "private-replay", relay, &cfg), 0);
+	if (b.conn != NULL) {
+		CHECK(pump(pb, 1, one_ready, &b, 8000));
+		CHECK_RC(lp_quic_conn_stream_send(b.conn, hello, (size_t)n), 0);
+		CHECK(pump(pb, 1, one_answered, &b, 5000));
+		CHECK(!b.welcomed);
+		CHECK_RC(b.ctrl_err, LP_ERR_REJECTED);
+		CHECK(b.reject_reason == LP_REJECT_NOT_ADMITTED);
+	}
+
+	/* The key pin one bit off. */
+	cfg.spki_pin[0] ^= 0x01;
+	log_reset();
+	CHECK_RC(peer_start(&c, "private-wrong-pin", relay, &cfg), 0);
+	if (c.conn != NULL) {
+		CHECK(pump(pc, 1, one_closed, &c, 8000));
+		CHECK(!c.established);
+		CHECK_RC(c.close_err, LP_ERR_CERT);
+		CHECK(log_has("does not match the pin"));
+	}
+out:
+	lp_room_keys_wipe(&k);
+	peer_free(&a);
+	peer_free(&b);
+	peer_free(&c);
+}
+
 static void test_ca(const struct sockaddr_storage *relay, const char *ca_file)
 {
 	struct lp_quic_client_cfg cfg;
@@ -713,6 +811,7 @@ int main(int argc, char **argv)
 		}
 		test_wrong_pin(&relay, argv[3], argv[4]);
 		test_relay(&relay, argv[3]);
+		test_private(&relay, argv[3]);
 		if (argc >= 7) {
 			if (relay_addr(argv[1], argv[6], &relay) != 0)
 				return 2;
