@@ -100,6 +100,9 @@ if [ -x tests/netns/run.sh ]; then
 	# The same LAN party in a private room: invites, sealed frames, receivers' filters.
 	step netns-private env LP_PRIVATE=1 tests/netns/run.sh
 fi
+if [ -x tests/netns/impaired.sh ]; then
+	step impaired tests/netns/impaired.sh
+fi
 if [ -x scripts/windows.sh ]; then
 	step windows scripts/windows.sh check
 fi

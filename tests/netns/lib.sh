@@ -62,6 +62,58 @@ lp_topology_up() {
 	LP_PIDS+=($!)
 }
 
+# Optional: an impaired access link for c1 (bench/impaired.sh,
+# tests/netns/impaired.sh). lp_impair_up moves c1's bridge port behind
+# tools/impair, in the relay namespace:
+#
+#   [c1] wan0 --veth-- p-c1 <- impair -> imp-c1 --veth-- imp-br (br-inet)
+#
+# "a2b" is c1's upload, "b2a" its download. The veths that send into the
+# tool (c1's wan0 and imp-br) do their checksums and segmentation in
+# software, so each frame the tool sees is one wire packet: loss and the
+# rate cap act per packet, as on a real link.
+# lp_impair_up [IMPAIR ARGS...]; lp_impair_set [IMPAIR ARGS...] restarts the
+# tool with new settings; lp_impair_down puts p-c1 back on the bridge.
+lp_impair_up() {
+	local dev
+	ns relay ip link set p-c1 nomaster
+	ns relay ip link add imp-c1 type veth peer name imp-br
+	ns relay ip link set imp-br master br-inet
+	for dev in p-c1 imp-c1 imp-br; do
+		ns relay sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+		ns relay ip link set "$dev" up
+	done
+	ns c1 ethtool -K wan0 tx off tso off gso off >/dev/null 2>&1
+	ns relay ethtool -K imp-br tx off tso off gso off >/dev/null 2>&1
+	ns relay ethtool -K p-c1 gro off >/dev/null 2>&1
+	ns relay ethtool -K imp-c1 gro off >/dev/null 2>&1
+	lp_impair_set "$@"
+}
+
+lp_impair_set() {
+	lp_stop impair
+	lp_start impair relay "$LP_BUILD/tools/impair/impair" --stats "$LP_TMP/impair.stats" \
+		"$@" p-c1 imp-c1
+	lp_wait_for 5 "impair up" lp_log_has impair "frames of"
+}
+
+# lp_impair_stats DIR KEY: one counter of the running tool (DIR a2b or b2a).
+lp_impair_stats() {
+	kill -USR1 "$(lp_pid impair)" 2>/dev/null || return 1
+	sleep 0.2
+	awk -v d="$1" -v k="$2" '$2 == d { for (i = 4; i <= NF; i++) { split($i, kv, "=");
+		if (kv[1] == k) print kv[2] } }' "$LP_TMP/impair.stats"
+}
+
+lp_impair_down() {
+	lp_stop impair
+	ns relay ip link del imp-c1 2>/dev/null || true
+	ns relay ip link set p-c1 master br-inet
+	ns c1 ethtool -K wan0 tx on tso on gso on >/dev/null 2>&1
+	# The bridge relearns c1's port with its next frame: send one.
+	ns c1 ping -c 1 -W 1 198.18.0.1 >/dev/null 2>&1 || true
+}
+
 # lp_start NAME NS COMMAND...: runs COMMAND in the namespace, output to $LP_TMP/NAME.log.
 lp_start() {
 	local name=$1 n=$2
@@ -163,7 +215,7 @@ lp_dhcp() {
 
 lp_topology_down() {
 	local pid n name
-	for name in c1 c2 gateway relay; do
+	for name in impair c1 c2 gateway relay; do
 		lp_stop "$name"
 	done
 	for pid in "${LP_PIDS[@]}"; do
