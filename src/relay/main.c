@@ -37,7 +37,8 @@ enum {
 	OPT_PCAP,
 	OPT_PCAP_MAX,
 	OPT_STATE_DIR,
-	OPT_PRIVATE_ONLY
+	OPT_PRIVATE_ONLY,
+	OPT_TEST_TAMPER
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -81,6 +82,9 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "survives restarts" },
 	{ OPT_PRIVATE_ONLY, "private-rooms-only", NULL, NULL, false,
 	  "refuse open rooms (a --room code): only private rooms joined with an invite" },
+	{ OPT_TEST_TAMPER, "test-tamper", "N", "0", false,
+	  "for tests only: after every Nth datagram sent, send it again as is, with a header bit "
+	  "and with a payload bit flipped, as a hostile relay would (0: never)" },
 };
 
 static const char relay_examples[] =
@@ -199,6 +203,8 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_PRIVATE_ONLY:
 		cfg->engine.private_rooms_only = true;
 		return 0;
+	case OPT_TEST_TAMPER:
+		return parse_u32("test-tamper", arg, 0, 1000000, &cfg->test_tamper, err, cap);
 	default:
 		return LP_ERR_INVAL;
 	}
@@ -347,6 +353,12 @@ int main(int argc, char **argv)
 		lp_log(&sink.logger, LP_LOG_INFO,
 		       "development certificate written to %s: pin it with --relay-ca-cert",
 		       cfgp->quic.dev_cert_der_out);
+	if (cfgp->test_tamper != 0)
+		lp_log(&sink.logger, LP_LOG_WARN,
+		       "--test-tamper %u: this relay replays and alters datagrams of its rooms "
+		       "(for "
+		       "tests only)",
+		       (unsigned)cfgp->test_tamper);
 	rv = lp_loop_run(loop);
 	lp_log(&sink.logger, LP_LOG_INFO, "relay stopped");
 out:

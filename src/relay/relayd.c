@@ -65,17 +65,58 @@ struct relayd {
 	uint8_t *rx_mem;
 	struct lp_udp_rx rx[RX_BATCH];
 	uint8_t tx[LP_QUIC_WRITE_BUF_MIN];
+	uint64_t sent, tampered;                                             /* --test-tamper */
+	uint8_t tamper_buf[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX]; /* --test-tamper */
 };
 
 static void rearm(struct relayd *d);
 
 /* ---- engine callbacks --------------------------------------------------- */
 
+/*
+ * --test-tamper: the relay attacking its own rooms, as whoever holds a relay
+ * could. A datagram picked for the attack goes to its peer four times: with
+ * the last bit before a private room's seal trailer flipped (the payload),
+ * with a bit of the clear Ethernet header flipped (the source MAC's last
+ * bit), as it is, and as it is again (a replay). The altered copies go first,
+ * while their counter is still fresh, so only authentication can stop them.
+ * A private room's receivers drop and count three (auth, auth, replay); an
+ * open room has no such defence. Returns what sending the datagram returned.
+ */
+static int tamper_send(struct relayd *d, struct rconn *rc, const uint8_t *data, size_t len)
+{
+	const size_t src_last = LP_PROTO_OVERLAY_HDR_LEN + 6 + 5;
+	const size_t trailer = (data[1] & LP_PROTO_FLAG_SEALED) != 0 ? LP_ROOM_SEAL_OVERHEAD : 0;
+	uint8_t *b = d->tamper_buf;
+	int rv;
+
+	if (len > sizeof(d->tamper_buf) || len <= src_last + 1 + trailer)
+		return lp_quic_conn_datagram_send(rc->qc, data, len);
+	memcpy(b, data, len);
+	b[len - trailer - 1] ^= 0x01;
+	rv = lp_quic_conn_datagram_send(rc->qc, b, len);
+	b[len - trailer - 1] ^= 0x01;
+	b[src_last] ^= 0x01;
+	if (rv == 0)
+		rv = lp_quic_conn_datagram_send(rc->qc, b, len);
+	/* A full queue ends the attack; the datagram itself is still tried. */
+	rv = lp_quic_conn_datagram_send(rc->qc, data, len);
+	if (rv == 0 && lp_quic_conn_datagram_send(rc->qc, data, len) == 0 && d->tampered++ == 0)
+		lp_log(d->log, LP_LOG_WARN,
+		       "test-tamper: one datagram in %u goes out with a payload bit flipped, with "
+		       "a "
+		       "header bit flipped, as it is, and again",
+		       (unsigned)d->cfg.test_tamper);
+	return rv;
+}
+
 static int eng_send_datagram(void *user, void *conn, const uint8_t *data, size_t len)
 {
+	struct relayd *d = user;
 	struct rconn *rc = conn;
 
-	(void)user;
+	if (d->cfg.test_tamper != 0 && ++d->sent % d->cfg.test_tamper == 0)
+		return tamper_send(d, rc, data, len);
 	return lp_quic_conn_datagram_send(rc->qc, data, len);
 }
 

@@ -25,6 +25,7 @@ struct relayd_cfg {
 	uint64_t pmtud_wait_ns;      /* how long a hello may wait for our PMTUD */
 	const char *pcap_path;       /* --pcap: capture forwarded frames here; NULL: none */
 	uint64_t pcap_max_bytes;     /* the capture file's size limit */
+	uint32_t test_tamper; /* --test-tamper N: every Nth datagram sent is attacked; 0: off */
 };
 
 struct relayd;

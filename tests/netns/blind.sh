@@ -8,6 +8,12 @@
 #   private room: both markers must cross just the same, and be in no
 #                 captured frame, while the capture holds those frames
 #
+# The relay also attacks both rooms (--test-tamper 7): one datagram in 7 goes
+# out with a payload bit flipped, with a header bit flipped, as it is and
+# again. The private room's receivers drop and count the altered copies
+# (auth) and the replay (replay); the open room's deliver them all (the
+# control: nothing there catches them).
+#
 # Needs root. Usage: tests/netns/blind.sh [BUILD_DIR]
 set -uo pipefail
 LP_SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,16 +56,20 @@ PLAYER_IP=10.77.0.50 # static on the player's TAP: no DHCP needed to carry a mar
 
 # room_up KIND: relay (capturing to $LP_TMP/KIND.pcap), gateway and player c1.
 room_up() {
-	LP_RELAY_ARGS="--pcap $LP_TMP/$1.pcap" lp_start_relay || return 1
+	LP_RELAY_ARGS="--pcap $LP_TMP/$1.pcap --test-tamper 7" lp_start_relay || return 1
 	lp_start_gateway
 	lp_wait_for 15 "gateway admitted" lp_log_has gateway "admitted" || return 1
-	lp_start_client c1
+	LP_CLIENT_ARGS="--status-interval 1" lp_start_client c1 # its drop count, seen soon
 	lp_wait_for 15 "c1 admitted" lp_log_has c1 "admitted" || return 1
 	lp_wait_for 5 "c1's TAP up" ns c1 ip link set lanparty0 up &&
 		ns c1 ip addr add "$PLAYER_IP/24" dev lanparty0
 }
 
-room_down() { lp_stop c1 && lp_stop gateway && lp_stop relay; }
+room_down() { # keeps the logs as KIND-NAME.log
+	local n
+	lp_stop c1 && lp_stop gateway && lp_stop relay
+	for n in c1 gateway relay; do cp "$LP_TMP/$n.log" "$LP_TMP/$1-$n.log"; done
+}
 
 # markers KIND: one marker each way; both must arrive. Sets M_DOWN and M_UP.
 markers() {
@@ -92,7 +102,7 @@ case_open() {
 	local down up
 	room_up open && markers open || return 1
 	# The relay flushes its capture and closes it on SIGTERM.
-	room_down
+	room_down open
 	lp_log_has relay "pcap: writing every forwarded frame to $LP_TMP/open.pcap" || return 1
 	down=$(in_capture open "$M_DOWN") && up=$(in_capture open "$M_UP") || return 1
 	[ "$down" -ge 1 ] && [ "$up" -ge 1 ]
@@ -103,7 +113,7 @@ case_private() {
 	local down up n
 	LP_PRIVATE=1
 	room_up private && markers private || return 1
-	room_down
+	room_down private
 	LP_PRIVATE=0
 	n=$(records private) || return 1
 	down=$(in_capture private "$M_DOWN") && up=$(in_capture private "$M_UP") || return 1
@@ -112,6 +122,36 @@ case_private() {
 }
 check "private room: the markers cross, and neither is in any frame the relay forwards" \
 	case_private
+
+# dropped KIND NAME REASON: NAME's log in room KIND has a datagram dropped for REASON.
+dropped() { grep -q "dropped a datagram of room .*: $3 (" "$LP_TMP/$1-$2.log"; }
+status_drops() { grep -o 'drops [0-9]*' "$LP_TMP/$1-$2.log" | tail -1 | cut -d' ' -f2; }
+# reason_count KIND NAME REASON: the gateway's last status line's count for REASON
+reason_count() { grep -o "drops [0-9]* .*" "$LP_TMP/$1-$2.log" | tail -1 | grep -o "$3=[0-9]*" | cut -d= -f2; }
+case_tamper() {
+	local n
+	for n in open private; do
+		grep -q "test-tamper: one datagram in 7 goes out" "$LP_TMP/$n-relay.log" || {
+			echo "   the relay of the $n room never attacked"
+			return 1
+		}
+	done
+	echo "   open room: c1 dropped $(status_drops open c1) datagrams; private room: c1 dropped" \
+		"$(status_drops private c1), the gateway $(status_drops private gateway)"
+	grep -h -m2 "dropped a datagram of room" "$LP_TMP/private-c1.log" | sed 's/^/   /'
+	# the control: in the open room the attack passes unseen
+	! grep -q "dropped a datagram of room" "$LP_TMP/open-c1.log" || return 1
+	echo "   the private room's gateway counted auth=$(reason_count private gateway auth)" \
+		"replay=$(reason_count private gateway replay)"
+	# c1's log lines are rate-limited and its status line has the total:
+	# three drops per attack
+	dropped private c1 auth && [ "$(status_drops private c1)" -ge 3 ] &&
+		dropped private gateway replay && dropped private gateway auth &&
+		[ "$(reason_count private gateway auth)" -ge 2 ] &&
+		[ "$(reason_count private gateway replay)" -ge 1 ]
+}
+check "the relay's replays and flipped header and payload bits: dropped and counted in the private room (replay, auth), unseen in the open one" \
+	case_tamper
 
 case_cleanup() {
 	lp_topology_down
