@@ -100,6 +100,7 @@ lp_topology_up
 
 case_open() {
 	local down up
+	LP_PRIVATE=0
 	room_up open && markers open || return 1
 	# The relay flushes its capture and closes it on SIGTERM.
 	room_down open
