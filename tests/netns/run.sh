@@ -51,8 +51,9 @@ print_invite() {
 }
 
 # The main run is a private room (the gateway's --room-file, the players'
-# --invite-file); LP_PRIVATE=0 runs it in an open room. blind.sh has an open
-# room too (its positive control), and ipv6.sh and filters.sh run open rooms.
+# --invite-file), and so is ipv6.sh's (a player's RA is dropped by the
+# receivers there); LP_PRIVATE=0 runs both in an open room. filters.sh runs
+# an open room (the relay's duplicate_mac), blind.sh one of each.
 LP_PRIVATE=${LP_PRIVATE:-1}
 echo "netns: the main run is in $([ "$LP_PRIVATE" = 1 ] && echo "a private" || echo "an open") room"
 
@@ -302,8 +303,8 @@ check "no namespace, link or process is left behind" case_cleanup
 
 # IPv6 (SLAAC through the tunnel, an IPv6 underlay) and the gateway's LAN-host
 # MAC rule, each in a topology of its own.
-check "IPv6 cases (tests/netns/ipv6.sh)" tests/netns/ipv6.sh "$LP_BUILD"
-check "LAN-host MAC cases (tests/netns/filters.sh)" tests/netns/filters.sh "$LP_BUILD"
+check "IPv6 cases (tests/netns/ipv6.sh)" env LP_PRIVATE="$LP_PRIVATE" tests/netns/ipv6.sh "$LP_BUILD"
+check "LAN-host MAC cases (tests/netns/filters.sh)" env LP_PRIVATE=0 tests/netns/filters.sh "$LP_BUILD"
 check "relay blindness, open and private room (tests/netns/blind.sh)" tests/netns/blind.sh "$LP_BUILD"
 
 echo "netns: $passed passed, $failed failed"
