@@ -11,11 +11,16 @@ if [ ! -d "$build" ]; then
 	echo "run.sh: build directory '$build' not found (meson setup $build && ninja -C $build)" >&2
 	exit 2
 fi
-ninja -C "$build" src/relay/lanparty-relay bench/relay_forward >/dev/null
+ninja -C "$build" src/relay/lanparty-relay bench/relay_forward bench/relay_scale >/dev/null
 
 # ---- relay forwarding cost vs a plain UDP forwarder -------------------------
 echo "== relay_forward =="
 LP_RELAY_BIN="$build/src/relay/lanparty-relay" "$build/bench/relay_forward" "$seconds"
+
+# ---- relay cost per peer: 2 .. 1,000 peers, broadcast to a room of 32 ---------
+echo
+echo "== relay_scale =="
+LP_RELAY_BIN="$build/src/relay/lanparty-relay" "$build/bench/relay_scale" "$((seconds < 3 ? seconds : 3))"
 
 # ---- the whole tunnel in network namespaces (root) ---------------------------
 echo

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for src/gateway/gso.c. The first LP_GSO_VNET_HDR_LEN
+ * libFuzzer target for lib/proto/gso.c. The first LP_GSO_VNET_HDR_LEN
  * bytes are the virtio-net header (host byte order, as a packet socket hands
  * it over), the rest is the frame.
  */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gso.h"
+#include "lp_gso.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

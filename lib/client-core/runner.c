@@ -457,6 +457,8 @@ static void on_socket(struct lp_loop *l, intptr_t src, unsigned events, void *ar
 		if (n < RUNNER_RX_BATCH)
 			break;
 	}
+	if (r->cbs.frames_end != NULL)
+		r->cbs.frames_end(r->user);
 	if (!r->session_ended)
 		runner_flush(r);
 	runner_after_io(r);

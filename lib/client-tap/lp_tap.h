@@ -5,9 +5,14 @@
  * IFF_NO_PI) and tap_windows.c (a TAP-Windows6 adapter through its device
  * handle and driver IOCTLs).
  *
- * Frames are whole Ethernet frames without FCS, one per read or write. The
- * Linux backend sets no IFF_VNET_HDR, so the kernel hands over frames that
- * are already segmented and checksummed: what a wire would carry.
+ * Frames are whole Ethernet frames without FCS, one per read or write:
+ * what a wire would carry, segmented and checksummed. The Linux backend
+ * asks the kernel for IFF_VNET_HDR and TSO/checksum offloads, so a read
+ * may take a 64 KB super-frame, which it segments once (lp_gso.h) and
+ * returns segment by segment on this and the next reads; with
+ * cfg->coalesce it also merges the TCP segments written into one super-
+ * frame per flow, written by lp_tap_flush. lp_tap_info.offloads says what
+ * the kernel took (nothing on an old kernel: frames one by one as before).
  *
  * Configuration (MAC, MTU, up) needs privileges (CAP_NET_ADMIN on Linux):
  * do it all before dropping them. Reading and writing do not.
@@ -48,7 +53,22 @@ struct lp_tap_config {
 	 * does not exist under Wine. The driver IOCTLs then report
 	 * LP_ERR_UNSUPPORTED. */
 	const char *device_path;
+	/* Linux: no IFF_VNET_HDR and no offloads (benchmarks' baseline). */
+	bool no_offload;
+	/* Linux, with offloads: lp_tap_write may hold TCP segments to coalesce
+	 * them; the caller calls lp_tap_flush at the end of each batch of
+	 * writes. False: every write goes to the kernel at once. Windows:
+	 * ignored. */
+	bool coalesce;
 };
+
+/* lp_tap_info.offloads */
+#define LP_TAP_OFFLOAD_VNET 0x01     /* IFF_VNET_HDR on */
+#define LP_TAP_OFFLOAD_CSUM 0x02     /* partial checksums completed here */
+#define LP_TAP_OFFLOAD_TSO4 0x04     /* TCP/IPv4 super-frames segmented here */
+#define LP_TAP_OFFLOAD_TSO6 0x08     /* TCP/IPv6 */
+#define LP_TAP_OFFLOAD_USO 0x10      /* UDP (Linux 6.2) */
+#define LP_TAP_OFFLOAD_COALESCE 0x20 /* writes coalesced until lp_tap_flush */
 
 struct lp_tap_info {
 	char name[LP_TAP_NAME_MAX]; /* interface / adapter name */
@@ -56,7 +76,8 @@ struct lp_tap_info {
 	unsigned ifindex;           /* OS interface index */
 	struct lp_mac mac;
 	uint32_t mtu;
-	bool up; /* Linux: IFF_UP; Windows: media connected */
+	bool up;           /* Linux: IFF_UP; Windows: media connected */
+	unsigned offloads; /* LP_TAP_OFFLOAD_*; 0 on Windows */
 };
 
 /*
@@ -94,7 +115,9 @@ int lp_tap_set_mtu(struct lp_tap *t, uint32_t mtu) LP_WUR;
  * Reads one frame into buf. Returns its length, LP_ERR_AGAIN when none is
  * waiting, LP_ERR_TRUNCATED when it did not fit cap (the frame is lost:
  * drop and count; pass cap >= LP_ETH_HDR_LEN + LP_ETH_VLAN_TAG_LEN + MTU),
- * LP_ERR_IO.
+ * LP_ERR_IO. Linux with offloads: segments of a super-frame read earlier
+ * come first, without a syscall; a super-frame the segmenter refuses (or
+ * the part of it past 1,024 segments) is lost as LP_ERR_TRUNCATED.
  *
  * Windows: one overlapped read is always in flight; a call collects it when
  * it completed (else LP_ERR_AGAIN) and starts the next, so the handle's
@@ -106,9 +129,19 @@ ssize_t lp_tap_read(struct lp_tap *t, uint8_t *buf, size_t cap) LP_WUR;
 /*
  * Writes one frame. Returns len, LP_ERR_AGAIN when the driver queue is full
  * (drop and count), LP_ERR_INVAL (shorter than an Ethernet header),
- * LP_ERR_IO (e.g. larger than the MTU allows).
+ * LP_ERR_IO (e.g. larger than the MTU allows). With cfg->coalesce a TCP
+ * segment may be held (len returned) to join the next ones; any frame that
+ * cannot join is written after the held ones, so order is kept.
  */
 ssize_t lp_tap_write(struct lp_tap *t, const uint8_t *frame, size_t len) LP_WUR;
+
+/*
+ * Writes what lp_tap_write holds (one syscall per coalesced flow run).
+ * Returns the number of frames held earlier whose write failed since the
+ * last call (count them as dropped), usually 0. No-op without
+ * cfg->coalesce, and on Windows (which writes every frame at once).
+ */
+uint64_t lp_tap_flush(struct lp_tap *t);
 
 /* What the event loop waits on for reads. */
 lp_tap_handle lp_tap_get_handle(const struct lp_tap *t);

@@ -181,7 +181,9 @@ struct lp_quic_conn_info {
 	size_t datagram_budget;         /* lp_quic_conn_datagram_budget */
 	size_t max_udp_payload;         /* current path, after PMTUD */
 	bool pmtud_done;                /* PMTUD has settled (or was given up) */
+	uint64_t datagrams_sent;        /* DATAGRAM frames written into packets */
 	uint64_t datagrams_lost;        /* DATAGRAM frames declared lost */
+	uint64_t stream_unacked;        /* control-stream bytes queued, not yet acknowledged */
 	uint64_t datagrams_queue_drops; /* refused because the FIFO was full */
 };
 

@@ -57,7 +57,9 @@ static void on_status(struct lp_boot *b)
 static int on_open(struct lp_boot *b)
 {
 	struct lp_lclient *c = cl(b);
-	struct lp_tap_config cfg = { .name = c->tap_arg, .mac = &b->mac, .mtu = LP_MTU_MIN };
+	struct lp_tap_config cfg = {
+		.name = c->tap_arg, .mac = &b->mac, .mtu = LP_MTU_MIN, .coalesce = true
+	};
 	struct lp_tap_info info;
 	int rc;
 
@@ -82,6 +84,14 @@ static int on_open(struct lp_boot *b)
 		snprintf(c->tap_name, sizeof(c->tap_name), "%s", info.name);
 	lp_log(b->log, LP_LOG_INFO, "TAP %s created (down until the relay admits this client)",
 	       c->tap_name);
+	if (info.offloads & LP_TAP_OFFLOAD_TSO4)
+		lp_log(b->log, LP_LOG_INFO, "TAP %s offloads: checksum, TSO%s%s", c->tap_name,
+		       info.offloads & LP_TAP_OFFLOAD_USO ? ", USO" : "",
+		       info.offloads & LP_TAP_OFFLOAD_COALESCE ? ", coalesced writes" : "");
+	else
+		lp_log(b->log, LP_LOG_INFO,
+		       "TAP %s: the kernel refused TSO offloads; one frame per read and write",
+		       c->tap_name);
 	return 0;
 }
 

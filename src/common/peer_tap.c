@@ -20,8 +20,14 @@ static int tap_ipv4(void *dev, char *out, size_t cap)
 	return lp_tap_ipv4(dev, out, cap);
 }
 
+static uint64_t tap_flush(void *dev)
+{
+	return lp_tap_flush(dev);
+}
+
 const struct lp_pump_dev_ops lp_peer_tap_ops = {
 	.read = tap_read,
 	.write = tap_write,
 	.ipv4 = tap_ipv4,
+	.flush = tap_flush,
 };

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "cam.h"
+#include "lp_gso.h"
 #include "lp_l2filter.h"
-#include "gso.h"
 #include "lp_loop.h"
 
 #define LAN_RX_ROUNDS 8 /* recvmmsg batches per readiness callback */

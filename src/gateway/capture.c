@@ -32,6 +32,8 @@ _Static_assert(LP_CAPTURE_TX_BYTES >= LP_PROTO_PAYLOAD_MAX, "tx queue must hold 
 struct tx_frame {
 	size_t off; /* into tx_buf */
 	size_t len;
+	unsigned segs; /* wire frames it stands for (> 1: a coalesced super-frame) */
+	uint8_t vnet[LP_GSO_VNET_HDR_LEN];
 };
 
 struct lp_capture {
@@ -55,9 +57,11 @@ struct lp_capture {
 	struct tx_frame tx[LP_CAPTURE_TX_SLOTS];
 	struct mmsghdr tx_msg[LP_CAPTURE_TX_SLOTS];
 	struct iovec tx_iov[LP_CAPTURE_TX_SLOTS][2];
+	/* TCP segments from the relay wait here to go out as one super-frame
+	 * (the kernel, or the NIC, segments it again): one skb through the
+	 * LAN side's stack instead of one per segment. */
+	struct lp_gro gro;
 };
-
-static const uint8_t zero_vnet[LP_GSO_VNET_HDR_LEN];
 
 static int errno_to_lp(int e)
 {
@@ -98,6 +102,7 @@ int lp_capture_open(const char *ifname, struct lp_capture **out)
 	if (c == NULL)
 		return LP_ERR_NOMEM;
 	c->fd = -1;
+	lp_gro_init(&c->gro);
 	c->ifindex = (int)idx;
 	c->rx_buf = malloc((size_t)LP_CAPTURE_RX_BATCH * RX_SLOT);
 	c->tx_buf = malloc(LP_CAPTURE_TX_BYTES);
@@ -192,7 +197,7 @@ void lp_capture_get_stats(const struct lp_capture *c, struct lp_capture_stats *o
 
 size_t lp_capture_pending(const struct lp_capture *c)
 {
-	return c->tx_tail - c->tx_head;
+	return c->tx_tail - c->tx_head + c->gro.segs;
 }
 
 /* ---- receive ------------------------------------------------------------- */
@@ -290,6 +295,8 @@ int lp_capture_recv(struct lp_capture *c, struct lp_capture_frame *out, size_t m
 
 /* ---- send ---------------------------------------------------------------- */
 
+static int tx_send(struct lp_capture *c);
+
 /* Moves the unsent frames to the front of tx_buf and tx[]. */
 static void tx_compact(struct lp_capture *c)
 {
@@ -317,14 +324,14 @@ static int tx_room(const struct lp_capture *c, size_t len)
 	return c->tx_tail < LP_CAPTURE_TX_SLOTS && c->tx_used + len <= LP_CAPTURE_TX_BYTES;
 }
 
-int lp_capture_queue(struct lp_capture *c, const uint8_t *frame, size_t len)
+/* Appends one frame (segs wire frames) with its virtio-net header. */
+static int tx_append(struct lp_capture *c, const uint8_t *frame, size_t len, unsigned segs,
+                     const struct lp_gso_meta *m)
 {
-	if (len == 0)
-		return LP_ERR_INVAL;
-	if (len > LP_PROTO_PAYLOAD_MAX)
-		return LP_ERR_TOO_BIG;
+	struct tx_frame *t;
+
 	if (!tx_room(c, len)) {
-		int rc = lp_capture_flush(c);
+		int rc = tx_send(c);
 
 		if (rc < 0 && rc != LP_ERR_AGAIN)
 			return rc;
@@ -332,15 +339,68 @@ int lp_capture_queue(struct lp_capture *c, const uint8_t *frame, size_t len)
 		if (!tx_room(c, len))
 			return LP_ERR_AGAIN;
 	}
+	t = &c->tx[c->tx_tail];
 	memcpy(c->tx_buf + c->tx_used, frame, len);
-	c->tx[c->tx_tail].off = c->tx_used;
-	c->tx[c->tx_tail].len = len;
+	t->off = c->tx_used;
+	t->len = len;
+	t->segs = segs;
+	lp_gso_meta_encode(m, t->vnet);
 	c->tx_tail++;
 	c->tx_used += len;
 	return 0;
 }
 
+/* Moves the pending super-frame (if any) into the send queue. */
+static int gro_out(struct lp_capture *c)
+{
+	struct lp_gso_meta m;
+	const uint8_t *f;
+	size_t len;
+	unsigned segs = lp_gro_finish(&c->gro, &m, &f, &len);
+	int rc;
+
+	if (segs == 0)
+		return 0;
+	rc = tx_append(c, f, len, segs, &m);
+	if (rc < 0)
+		c->stats.tx_errors += segs;
+	return rc;
+}
+
+int lp_capture_queue(struct lp_capture *c, const uint8_t *frame, size_t len)
+{
+	static const struct lp_gso_meta none;
+	int rc;
+
+	if (len == 0)
+		return LP_ERR_INVAL;
+	if (len > LP_PROTO_PAYLOAD_MAX)
+		return LP_ERR_TOO_BIG;
+	rc = lp_gro_add(&c->gro, frame, len);
+	if (rc == 0) {
+		rc = gro_out(c);
+		if (rc < 0)
+			return rc;
+		rc = lp_gro_add(&c->gro, frame, len);
+	}
+	if (rc == 1)
+		return 0;
+	rc = gro_out(c); /* what waited goes first: order kept */
+	if (rc < 0)
+		return rc;
+	return tx_append(c, frame, len, 1, &none);
+}
+
 int lp_capture_flush(struct lp_capture *c)
+{
+	int rc = gro_out(c);
+
+	if (rc < 0 && rc != LP_ERR_AGAIN)
+		return rc;
+	return tx_send(c);
+}
+
+static int tx_send(struct lp_capture *c)
 {
 	while (c->tx_head < c->tx_tail) {
 		size_t i, n = c->tx_tail - c->tx_head;
@@ -350,8 +410,8 @@ int lp_capture_flush(struct lp_capture *c)
 			const struct tx_frame *t = &c->tx[c->tx_head + i];
 			struct msghdr *mh = &c->tx_msg[i].msg_hdr;
 
-			c->tx_iov[i][0].iov_base = (void *)(uintptr_t)zero_vnet;
-			c->tx_iov[i][0].iov_len = sizeof(zero_vnet);
+			c->tx_iov[i][0].iov_base = (void *)(uintptr_t)t->vnet;
+			c->tx_iov[i][0].iov_len = sizeof(t->vnet);
 			c->tx_iov[i][1].iov_base = c->tx_buf + t->off;
 			c->tx_iov[i][1].iov_len = t->len;
 			memset(mh, 0, sizeof(*mh));
@@ -360,8 +420,9 @@ int lp_capture_flush(struct lp_capture *c)
 		}
 		sent = sendmmsg(c->fd, c->tx_msg, (unsigned)n, MSG_DONTWAIT);
 		if (sent > 0) {
+			for (i = 0; i < (size_t)sent; i++)
+				c->stats.tx_frames += c->tx[c->tx_head + i].segs;
 			c->tx_head += (size_t)sent;
-			c->stats.tx_frames += (uint64_t)sent;
 			continue;
 		}
 		if (errno == EINTR)
@@ -373,8 +434,8 @@ int lp_capture_flush(struct lp_capture *c)
 		/* The first frame was refused on its own (EMSGSIZE, EINVAL for a
 		 * runt, ENETDOWN, ENOBUFS from a qdisc drop, ...): drop it, go on
 		 * with the rest. */
+		c->stats.tx_errors += c->tx[c->tx_head].segs;
 		c->tx_head++;
-		c->stats.tx_errors++;
 	}
 	c->tx_head = c->tx_tail = c->tx_used = 0;
 	return 0;

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gso.h"
+#include "lp_gso.h"
 #include "lp_base.h"
 #include "lp_proto.h"
 
@@ -82,7 +82,11 @@ void lp_capture_mac(const struct lp_capture *c, struct lp_mac *out);
 int lp_capture_recv(struct lp_capture *c, struct lp_capture_frame *out, size_t max) LP_WUR;
 
 /*
- * Copies frame into the send queue (flushing first when it is full).
+ * Copies frame into the send queue (flushing first when it is full). TCP
+ * segments of one flow in order are coalesced into one super-frame with a
+ * virtio-net GSO header (lp_gro_add), which the kernel or the NIC segments
+ * again on the way out: one skb through the LAN side instead of one per
+ * segment. Order between frames is kept.
  * Errors: LP_ERR_INVAL (empty), LP_ERR_TOO_BIG (larger than
  * LP_PROTO_PAYLOAD_MAX), LP_ERR_AGAIN (queue full and the socket would
  * block: drop and count LP_DROP_QUEUE_FULL), LP_ERR_IO.
@@ -96,7 +100,7 @@ int lp_capture_queue(struct lp_capture *c, const uint8_t *frame, size_t len) LP_
  * LP_ERR_IO on a socket-level failure.
  */
 int lp_capture_flush(struct lp_capture *c) LP_WUR;
-/* Frames waiting in the send queue. */
+/* Frames waiting in the send queue (the segments held for coalescing too). */
 size_t lp_capture_pending(const struct lp_capture *c);
 
 void lp_capture_get_stats(const struct lp_capture *c, struct lp_capture_stats *out);

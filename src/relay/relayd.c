@@ -21,6 +21,7 @@
 #include "lp_obs.h"
 #include "metrics.h"
 #include "pcap.h"
+#include "peer_stats.h"
 #include "status_http.h"
 
 #define RX_BATCH 32
@@ -60,6 +61,7 @@ struct relayd {
 	struct lp_list all;    /* every connection: freed at exit */
 	uint64_t next_expire;
 	uint64_t next_status;
+	uint64_t next_peer_stats;
 	bool shutting_down;
 	struct lp_log_ratelimit proto_rl;
 	uint8_t *rx_mem;
@@ -67,6 +69,8 @@ struct relayd {
 	uint8_t tx[LP_QUIC_WRITE_BUF_MIN];
 	uint64_t sent, tampered;                                             /* --test-tamper */
 	uint8_t tamper_buf[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX]; /* --test-tamper */
+	struct lp_ctrl_msg ps_msg; /* peer_stats scratch: one encoding per room */
+	uint8_t ps_buf[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
 };
 
 static void rearm(struct relayd *d);
@@ -149,6 +153,39 @@ static void eng_disconnect(void *user, void *conn, const char *reason)
 	lp_quic_conn_close(rc->qc, LP_QUIC_APP_MALFORMED, reason);
 }
 
+/* ---- peer_stats ------------------------------------------------------------ */
+
+static void ps_link(void *user, void *conn, struct relay_peer_link *out)
+{
+	struct rconn *rc = conn;
+	struct lp_quic_conn_info info;
+
+	(void)user;
+	lp_quic_conn_info(rc->qc, &info);
+	out->smoothed_rtt_ns = info.smoothed_rtt_ns;
+	out->min_rtt_ns = info.min_rtt_ns;
+	out->datagrams_sent = info.datagrams_sent;
+	out->datagrams_lost = info.datagrams_lost;
+	out->stream_unacked = info.stream_unacked;
+	out->closing = rc->closing;
+}
+
+static int ps_send(void *user, void *conn, const uint8_t *data, size_t len)
+{
+	(void)user;
+	return lp_quic_conn_stream_send(((struct rconn *)conn)->qc, data, len);
+}
+
+static void peer_stats_room(struct relayd *d, const struct lp_relay_room *room)
+{
+	const struct relay_peer_stats_hooks h = { ps_link, ps_send, d };
+	int rv = relay_peer_stats_send(room, &h, &d->ps_msg, d->ps_buf, sizeof(d->ps_buf));
+
+	if (rv < 0)
+		lp_log(d->log, LP_LOG_ERROR, "room %s: cannot encode peer_stats: %s",
+		       lp_relay_room_name(room), lp_strerror(rv));
+}
+
 /* ---- pending hellos ------------------------------------------------------ */
 
 static bool hello_waiting(const struct rconn *rc)
@@ -209,6 +246,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
 		       lp_relay_peer_budget(rc->peer), reply.u.welcome.mtu,
 		       reply.u.welcome.gateway_present ? ", gateway present" : "");
+		peer_stats_room(d, lp_relay_peer_room(rc->peer)); /* everyone sees the newcomer */
 		return;
 	}
 	rc->peer = NULL;
@@ -531,6 +569,11 @@ static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 	if (now >= d->next_expire) {
 		lp_relay_expire(d->engine, now);
 		d->next_expire = now + EXPIRE_EVERY_NS;
+	}
+	if (now >= d->next_peer_stats) {
+		for (size_t i = 0; i < lp_relay_room_count(d->engine); i++)
+			peer_stats_room(d, lp_relay_room_at(d->engine, i));
+		d->next_peer_stats = now + RELAY_PEER_STATS_INTERVAL_NS;
 	}
 	if (d->cfg.status_interval_ns != 0 && now >= d->next_status) {
 		const struct lp_counters *c = lp_relay_counters(d->engine);

@@ -630,6 +630,7 @@ struct rp_peer *rp_session_new(struct rp_world *w, const char *name, enum lp_rol
 		.room = room,
 		.software = "softlan-vpn e2e test",
 		.stats_interval_ns = UINT64_MAX,
+		.pmtud_wait_ns = w->pmtud_wait_ns,
 	};
 	struct rp_peer *p;
 	int rv;

@@ -76,7 +76,7 @@ uint64_t rp_proc_cpu_ns(pid_t pid);
 
 /* ---- Peers ------------------------------------------------------------------ */
 
-#define RP_PEERS_MAX 16
+#define RP_PEERS_MAX 1100 /* bench/relay_scale drives 1,000 */
 #define RP_EVENTS_MAX 64
 #define RP_MSGS_MAX 32
 #define RP_TAGS_MAX 16384
@@ -146,7 +146,8 @@ struct rp_world {
 	size_t npeers;
 	uint8_t *tx;
 	uint8_t *rxmem;
-	struct lp_logger *log; /* RP_DEBUG=1 in the environment: stderr */
+	struct lp_logger *log;  /* RP_DEBUG=1 in the environment: stderr */
+	uint64_t pmtud_wait_ns; /* for sessions made after it is set; 0: the default 1 s */
 };
 
 /* Client context pinned to the relay's certificate (keepalive 500 ms so a

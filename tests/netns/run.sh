@@ -7,6 +7,7 @@ LP_SRC=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$LP_SRC"
 LP_BUILD=${1:-build}
 . tests/netns/lib.sh
+. tests/netns/status.sh
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "netns: needs root (network namespaces, TAP devices)" >&2
@@ -196,6 +197,9 @@ case_ping() {
 		ns c1 ping -c 3 -i 0.2 -W 2 "$c2_ip" >/dev/null
 }
 check "clients and LAN host ping each other; clients reach each other" case_ping
+check "status on a player lists the gateway and the other player, LAN IPs and RTTs" case_status_table
+check "status --json parses with jq; the gateway's lists both players' LAN IPs" case_status_json
+check "the status socket refuses another user" case_status_other_user
 
 case_broadcast() { # $1 sender ns, $2 its interface, $3 receiver ns, $4 destination
 	local tag="discover-$1-$RANDOM"

@@ -1,4 +1,4 @@
-/* Unit tests for src/gateway/gso.c: segmentation and checksum completion. */
+/* Unit tests for lib/proto/gso.c: segmentation and checksum completion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "gso.h"
+#include "lp_gso.h"
 
 #define MAX_SEGS 16
 #define BUF 9000
@@ -474,6 +474,124 @@ static void test_meta_decode(void **state)
 	assert_int_equal(lp_gso_meta_decode(raw, 9, &m), LP_ERR_TRUNCATED);
 }
 
+/* ---- coalescing ------------------------------------------------------------ */
+
+static struct lp_gro gro;
+
+/* Segments a 2500-byte ACK|PSH super-frame into 1000 + 1000 + 500 (PSH on
+ * the last), offers the three to lp_gro_add and checks that lp_gro_finish
+ * gives back the super-frame with a header the segmenter turns into the
+ * same three segments again. */
+static void check_gro_round_trip(int v6)
+{
+	struct sink *s = calloc(1, sizeof(*s)), *s2 = calloc(1, sizeof(*s2));
+	struct lp_gso_meta m = { .gso_type = v6 ? LP_GSO_TCPV6 : LP_GSO_TCPV4, .gso_size = 1000 };
+	struct lp_gso_meta got;
+	size_t l3, len = build(frame, v6, 0, 6, 2500, 0, &l3), glen;
+	size_t l4 = l3 + (v6 ? 40u : 20u);
+	const uint8_t *g;
+
+	frame[l4 + 13] = 0x18; /* ACK PSH */
+	s->fail_at = s2->fail_at = -1;
+	assert_int_equal(lp_gso_segment(&m, frame, len, scratch, sizeof(scratch), collect, s), 3);
+	lp_gro_init(&gro);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(lp_gro_add(&gro, s->seg[i], s->len[i]), 1);
+	assert_int_equal(lp_gro_finish(&gro, &got, &g, &glen), 3);
+	assert_int_equal(glen, len);
+	assert_int_equal(got.gso_type, m.gso_type);
+	assert_int_equal(got.gso_size, 1000);
+	assert_int_equal(got.flags, LP_GSO_F_NEEDS_CSUM);
+	assert_int_equal(got.csum_start, l4);
+	assert_int_equal(got.csum_offset, 16);
+	assert_int_equal(got.hdr_len, l4 + 32);
+	/* headers as the super-frame had them (the first segment's id and
+	 * seq), the payload in order; the IPv4 header checksum is right */
+	assert_memory_equal(g, frame, l3 + 10);
+	assert_memory_equal(g + l3 + 12, frame + l3 + 12, l4 + 16 - l3 - 12);
+	assert_memory_equal(g + l4 + 18, frame + l4 + 18, len - l4 - 18);
+	if (!v6) {
+		assert_int_equal(rfc1071(g + l3, 20), 0);
+		assert_int_equal(rd16(g + l4 + 16), pseudo_partial_v4(g + l3, 6, len - l4));
+	}
+	/* the kernel would segment it back into what came in */
+	memcpy(frame, g, glen);
+	assert_int_equal(lp_gso_segment(&got, frame, glen, scratch, sizeof(scratch), collect, s2),
+	                 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(s2->len[i], s->len[i]);
+		assert_memory_equal(s2->seg[i], s->seg[i], s->len[i]);
+	}
+	assert_int_equal(lp_gro_finish(&gro, &got, &g, &glen), 0);
+	assert_int_equal(glen, 0);
+	free(s);
+	free(s2);
+}
+
+static void test_gro_round_trip_v4(void **state)
+{
+	(void)state;
+	check_gro_round_trip(0);
+}
+
+static void test_gro_round_trip_v6(void **state)
+{
+	(void)state;
+	check_gro_round_trip(1);
+}
+
+/* What must not be coalesced, each against a pending first segment. */
+static void test_gro_refuses(void **state)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	struct lp_gso_meta m = { .gso_type = LP_GSO_TCPV4, .gso_size = 1000 }, got;
+	size_t l3, len = build(frame, 0, 0, 6, 3000, 0, &l3), l4 = l3 + 20, glen;
+	static uint8_t f[BUF];
+	const uint8_t *g;
+
+	(void)state;
+	frame[l4 + 13] = 0x10; /* ACK */
+	s->fail_at = -1;
+	assert_int_equal(lp_gso_segment(&m, frame, len, scratch, sizeof(scratch), collect, s), 3);
+	lp_gro_init(&gro);
+	assert_int_equal(lp_gro_add(&gro, s->seg[0], s->len[0]), 1);
+	/* out of order: the third before the second */
+	assert_int_equal(lp_gro_add(&gro, s->seg[2], s->len[2]), 0);
+	/* the same segment again (a retransmission) */
+	assert_int_equal(lp_gro_add(&gro, s->seg[0], s->len[0]), 0);
+	/* another port */
+	memcpy(f, s->seg[1], s->len[1]);
+	wr16(f + l4 + 2, 81);
+	assert_int_equal(lp_gro_add(&gro, f, s->len[1]), LP_ERR_UNSUPPORTED); /* csum now wrong */
+	wr16(f + l4 + 16, (unsigned)(rd16(f + l4 + 16) - 1)); /* 80 -> 81 fixed up */
+	assert_int_equal(lp_gro_add(&gro, f, s->len[1]), 0);
+	/* a payload byte flipped: the checksum no longer holds */
+	memcpy(f, s->seg[1], s->len[1]);
+	f[s->len[1] - 1] ^= 1;
+	assert_int_equal(lp_gro_add(&gro, f, s->len[1]), LP_ERR_UNSUPPORTED);
+	/* a FIN is never coalesced */
+	memcpy(f, s->seg[1], s->len[1]);
+	f[l4 + 13] |= 0x01;
+	wr16(f + l4 + 16, (unsigned)(rd16(f + l4 + 16) - 1));
+	assert_int_equal(lp_gro_add(&gro, f, s->len[1]), LP_ERR_UNSUPPORTED);
+	/* another ack number */
+	memcpy(f, s->seg[1], s->len[1]);
+	f[l4 + 11] = (uint8_t)(f[l4 + 11] + 1);
+	wr16(f + l4 + 16, (unsigned)(rd16(f + l4 + 16) - 1));
+	assert_int_equal(lp_gro_add(&gro, f, s->len[1]), 0);
+	/* a VLAN tag: not coalescible */
+	len = build(f, 0, 1, 6, 100, 0, &l3);
+	assert_int_equal(lp_gro_add(&gro, f, len), LP_ERR_UNSUPPORTED);
+	/* nothing of the refused joined: one segment, returned as it came */
+	assert_int_equal(lp_gro_finish(&gro, &got, &g, &glen), 1);
+	assert_int_equal(got.gso_type, LP_GSO_NONE);
+	assert_int_equal(glen, s->len[0]);
+	assert_memory_equal(g, s->seg[0], glen);
+	/* a short segment ends the run: nothing may follow it */
+	assert_int_equal(lp_gro_add(&gro, s->seg[0], s->len[0] - 500), LP_ERR_UNSUPPORTED);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +607,9 @@ int main(void)
 		cmocka_unit_test(test_udp_zero_checksum),
 		cmocka_unit_test(test_emit_error_stops),
 		cmocka_unit_test(test_meta_decode),
+		cmocka_unit_test(test_gro_round_trip_v4),
+		cmocka_unit_test(test_gro_round_trip_v6),
+		cmocka_unit_test(test_gro_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

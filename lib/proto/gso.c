@@ -5,7 +5,7 @@
  * bounds-checked against the frame length (and the IP packet's own length)
  * before its bytes are touched.
  */
-#include "gso.h"
+#include "lp_gso.h"
 
 #include <string.h>
 
@@ -52,15 +52,37 @@ int lp_gso_meta_decode(const uint8_t *p, size_t len, struct lp_gso_meta *m)
 
 /* ---- checksums ------------------------------------------------------------ */
 
+/* The ones' complement sum of p as big-endian 16-bit words, added to sum.
+ * Sums native 32-bit words and swaps once at the end (RFC 1071: the sum
+ * is byte-order independent up to that swap), four bytes a step. */
 static uint64_t sum_bytes(const uint8_t *p, size_t len, uint64_t sum)
 {
-	size_t i;
+	uint64_t s = 0;
+	uint32_t w;
+	uint16_t h;
 
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint64_t)((unsigned)p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint64_t)((unsigned)p[len - 1] << 8);
-	return sum;
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w, p, 4);
+		s += w;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		s += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len == 1) {
+		uint8_t b[2] = { p[0], 0 };
+
+		memcpy(&h, b, 2);
+		s += h;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = (s >> 8 | s << 8) & 0xffff;
+#endif
+	return sum + s;
 }
 
 static uint16_t fold(uint64_t sum)
@@ -355,4 +377,162 @@ int lp_gso_segment(const struct lp_gso_meta *m, uint8_t *frame, size_t frame_len
 	if (ly.l3_end < hdrs)
 		return LP_ERR_TRUNCATED;
 	return segment(m, frame, &ly, hdrs, scratch, scratch_cap, emit, user);
+}
+
+/* ---- coalescing (GRO in user space) ----------------------------------------- */
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#define TCP_ACK 0x10
+#define GRO_IP_MAX 65535u
+
+void lp_gso_meta_encode(const struct lp_gso_meta *m, uint8_t out[LP_GSO_VNET_HDR_LEN])
+{
+	out[0] = m->flags;
+	out[1] = m->gso_type;
+	memcpy(out + 2, &m->hdr_len, 2);
+	memcpy(out + 4, &m->gso_size, 2);
+	memcpy(out + 6, &m->csum_start, 2);
+	memcpy(out + 8, &m->csum_offset, 2);
+}
+
+void lp_gro_init(struct lp_gro *g)
+{
+	g->len = 0;
+	g->segs = 0;
+}
+
+/* Where a coalescible segment's headers are: untagged Ethernet, IPv4
+ * without options and not a fragment, or IPv6 with TCP right after the
+ * fixed header; TCP with only ACK (and PSH) set and payload; both
+ * checksums right (the super-frame goes up as CHECKSUM_PARTIAL, which the
+ * kernel does not verify again). */
+static int gro_parse(const uint8_t *f, size_t len, struct layout *ly, size_t *hdrs)
+{
+	size_t doff;
+	uint8_t fl;
+
+	if (parse_ip(f, len, ly) != 1 || ly->l3 != LP_ETH_HDR_LEN || ly->proto != IPPROTO_TCP_)
+		return LP_ERR_UNSUPPORTED;
+	if (ly->ipver == 4) {
+		if (ly->l4 != ly->l3 + 20 || (lp_get_u16(f + ly->l3 + 6) & 0x3fff) != 0 ||
+		    csum_final(sum_bytes(f + ly->l3, 20, 0)) != 0)
+			return LP_ERR_UNSUPPORTED;
+	}
+	if (ly->l3_end < ly->l4 + 20)
+		return LP_ERR_UNSUPPORTED;
+	doff = (size_t)(f[ly->l4 + 12] >> 4) * 4;
+	fl = f[ly->l4 + 13];
+	if (doff < 20 || ly->l3_end <= ly->l4 + doff || (fl & ~TCP_PSH) != TCP_ACK)
+		return LP_ERR_UNSUPPORTED;
+	*hdrs = ly->l4 + doff;
+	if (csum_final(sum_bytes(f + ly->l4, ly->l3_end - ly->l4,
+	                         pseudo_sum(f, ly, ly->l3_end - ly->l4))) != 0)
+		return LP_ERR_UNSUPPORTED;
+	return 0;
+}
+
+/* Same flow and the same header bytes where the kernel's GRO wants them
+ * equal: MACs, IP addresses, TOS/TTL (traffic class, flow label, hop
+ * limit), ports, ack and TCP options. */
+static int gro_same(const struct lp_gro *g, const uint8_t *f, const struct layout *ly, size_t hdrs)
+{
+	const uint8_t *p = g->buf, *a = p + g->l3, *b = f + ly->l3;
+
+	if (ly->ipver != g->ipver || hdrs != g->hdrs || memcmp(p, f, LP_ETH_HDR_LEN) != 0)
+		return 0;
+	if (g->ipver == 4) {
+		if (a[1] != b[1] || a[6] != b[6] || a[8] != b[8] || memcmp(a + 12, b + 12, 8) != 0)
+			return 0;
+		if (!(b[6] & 0x40) && lp_get_u16(b + 4) != (uint16_t)(g->first_id + g->segs))
+			return 0; /* without DF the ids must count up as segmentation makes them */
+	} else if (memcmp(a, b, 4) != 0 || a[7] != b[7] || memcmp(a + 8, b + 8, 32) != 0) {
+		return 0;
+	}
+	a = p + g->l4;
+	b = f + ly->l4;
+	return memcmp(a, b, 4) == 0 && memcmp(a + 8, b + 8, 4) == 0 &&
+	       memcmp(a + 20, b + 20, hdrs - ly->l4 - 20) == 0;
+}
+
+int lp_gro_add(struct lp_gro *g, const uint8_t *frame, size_t len)
+{
+	struct layout ly = { 0 };
+	size_t hdrs, payload;
+	uint32_t seq;
+	uint8_t *tcp;
+
+	if (gro_parse(frame, len, &ly, &hdrs) < 0)
+		return LP_ERR_UNSUPPORTED;
+	payload = ly.l3_end - hdrs;
+	seq = get32(frame + ly.l4 + 4);
+	if (g->segs == 0) {
+		if (ly.l3_end > sizeof(g->buf))
+			return LP_ERR_UNSUPPORTED;
+		memcpy(g->buf, frame, ly.l3_end);
+		g->len = ly.l3_end;
+		g->l3 = ly.l3;
+		g->l4 = ly.l4;
+		g->hdrs = hdrs;
+		g->ipver = ly.ipver;
+		g->gso_size = (uint16_t)payload;
+		g->last = (uint16_t)payload;
+		g->first_id = ly.ipver == 4 ? lp_get_u16(frame + ly.l3 + 4) : 0;
+		g->next_seq = seq + (uint32_t)payload;
+		g->segs = 1;
+		return 1;
+	}
+	tcp = g->buf + g->l4;
+	if ((tcp[13] & TCP_PSH) || g->last != g->gso_size || payload > g->gso_size ||
+	    seq != g->next_seq ||
+	    g->len + payload - g->l3 > GRO_IP_MAX + (g->ipver == 6 ? 40 : 0) ||
+	    g->len + payload > sizeof(g->buf) || !gro_same(g, frame, &ly, hdrs))
+		return 0;
+	memcpy(g->buf + g->len, frame + hdrs, payload);
+	g->len += payload;
+	g->last = (uint16_t)payload;
+	g->next_seq = seq + (uint32_t)payload;
+	g->segs++;
+	/* The newest window and PSH (which ends the super-frame) win. */
+	memcpy(tcp + 14, frame + ly.l4 + 14, 2);
+	tcp[13] |= frame[ly.l4 + 13] & TCP_PSH;
+	return 1;
+}
+
+unsigned lp_gro_finish(struct lp_gro *g, struct lp_gso_meta *m, const uint8_t **frame, size_t *len)
+{
+	struct layout ly = { 0 };
+	unsigned segs = g->segs;
+	uint8_t *ip = g->buf + g->l3;
+
+	memset(m, 0, sizeof(*m));
+	*frame = g->buf;
+	*len = segs == 0 ? 0 : g->len;
+	g->segs = 0;
+	if (segs <= 1)
+		return segs; /* one frame goes out exactly as it came */
+	ly.l3 = g->l3;
+	ly.l4 = g->l4;
+	ly.ipver = g->ipver;
+	ly.proto = IPPROTO_TCP_;
+	if (g->ipver == 4) {
+		lp_put_u16(ip + 2, (uint16_t)(g->len - g->l3));
+		lp_put_u16(ip + 10, 0);
+		lp_put_u16(ip + 10, csum_final(sum_bytes(ip, 20, 0)));
+		m->gso_type = LP_GSO_TCPV4;
+	} else {
+		lp_put_u16(ip + 4, (uint16_t)(g->len - g->l3 - 40));
+		m->gso_type = LP_GSO_TCPV6;
+	}
+	/* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum. */
+	lp_put_u16(g->buf + g->l4 + 16, fold(pseudo_sum(g->buf, &ly, g->len - g->l4)));
+	m->flags = LP_GSO_F_NEEDS_CSUM;
+	m->hdr_len = (uint16_t)g->hdrs;
+	m->gso_size = g->gso_size;
+	m->csum_start = (uint16_t)g->l4;
+	m->csum_offset = 16;
+	return segs;
 }

@@ -1,5 +1,5 @@
 /*
- * gso.h - user-space segmentation and checksum completion for frames read
+ * lp_gso.h - user-space segmentation and checksum completion for frames read
  * from an AF_PACKET socket with PACKET_VNET_HDR.
  *
  * The kernel hands a packet socket frames that are not what the wire
@@ -11,13 +11,14 @@
  *
  * Pure functions over caller memory: no allocation, no I/O.
  */
-#ifndef LP_GATEWAY_GSO_H
-#define LP_GATEWAY_GSO_H
+#ifndef LP_GSO_H
+#define LP_GSO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "lp_base.h"
+#include "lp_proto.h"
 
 /* Size of struct virtio_net_hdr (the legacy header PACKET_VNET_HDR uses). */
 #define LP_GSO_VNET_HDR_LEN 10
@@ -91,4 +92,59 @@ typedef int (*lp_gso_emit_fn)(void *user, const uint8_t *frame, size_t len);
 int lp_gso_segment(const struct lp_gso_meta *m, uint8_t *frame, size_t frame_len, uint8_t *scratch,
                    size_t scratch_cap, lp_gso_emit_fn emit, void *user) LP_WUR;
 
-#endif /* LP_GATEWAY_GSO_H */
+/* Encodes m as a struct virtio_net_hdr in host byte order (what a TAP with
+ * IFF_VNET_HDR and a packet socket with PACKET_VNET_HDR take). */
+void lp_gso_meta_encode(const struct lp_gso_meta *m, uint8_t out[LP_GSO_VNET_HDR_LEN]);
+
+/*
+ * Coalescing of TCP segments into one super-frame (GRO in user space), the
+ * inverse of lp_gso_segment, for frames written into a TAP: one write and
+ * one pass up the stack instead of one per segment.
+ *
+ * Segments join the pending super-frame only where that is what the kernel
+ * would do itself: untagged Ethernet, IPv4 without options and not a
+ * fragment (ids counting up unless DF) or IPv6 without extension headers,
+ * TCP with ACK (and PSH) only and a payload, both checksums right, the same
+ * MACs, addresses, ports, TOS/TTL (traffic class, flow label, hop limit),
+ * ack number and options as the first, the next sequence number, every
+ * segment but the last as long as the first, a PSH ending it, and the
+ * whole within 64 KiB of IP packet. One flow is pending at a time.
+ * Caller storage, no allocation, no I/O.
+ */
+#define LP_GRO_BUF (LP_ETH_HDR_LEN + 40 + 65535)
+
+struct lp_gro {
+	uint8_t buf[LP_GRO_BUF]; /* the pending super-frame, first segment's headers */
+	size_t len, l3, l4, hdrs;
+	unsigned ipver, segs;
+	uint16_t gso_size; /* payload of the first segment */
+	uint16_t last;     /* payload of the last one */
+	uint16_t first_id; /* IPv4 id of the first segment */
+	uint32_t next_seq;
+};
+
+/* Empties g. */
+void lp_gro_init(struct lp_gro *g);
+
+/*
+ * Offers one frame. Returns 1 when it joined (or, g being empty, started)
+ * the pending super-frame; 0 when it is coalescible but cannot join the
+ * pending one: lp_gro_finish and write that, then offer the frame again;
+ * LP_ERR_UNSUPPORTED when it is not coalescible at all: lp_gro_finish and
+ * write the pending one first, then write this frame as it is. g is
+ * unchanged unless 1 is returned.
+ */
+int lp_gro_add(struct lp_gro *g, const uint8_t *frame, size_t len) LP_WUR;
+
+/*
+ * Takes the pending super-frame: *frame / *len point into g (valid until
+ * the next lp_gro_add) and m is its virtio-net header. One segment is
+ * returned as it came with an all-zero m; more get their IP length (and
+ * IPv4 header checksum) fixed, gso_type TCPV4/TCPV6, gso_size the first
+ * segment's payload, NEEDS_CSUM with csum_start/csum_offset at the TCP
+ * checksum, which holds the folded pseudo-header sum. Returns the number of
+ * segments in it (0: nothing pending; m zero, *len 0). g is empty after.
+ */
+unsigned lp_gro_finish(struct lp_gro *g, struct lp_gso_meta *m, const uint8_t **frame, size_t *len);
+
+#endif /* LP_GSO_H */
