@@ -71,6 +71,10 @@ say "player c1 pings the LAN host 10.77.0.1: average round trip $rtt ms"
 c2ip=$(ns c2 ip -4 -o addr show dev lanparty0 | awk '{print $4}' | cut -d/ -f1)
 rtt=$(ns c1 ping -c 5 -i 0.2 -q "$c2ip" | awk -F/ '/^rtt/ {print $5}')
 say "player c1 pings player c2 ($c2ip) through the relay: average $rtt ms"
+sleep 2 # the relay's next peer_stats carries the RTTs those pings refreshed
+say "what 'lanparty-client status' shows on player c1 (the relay's RTTs, the LAN addresses seen):"
+ns c1 "$LP_BUILD/src/client/lanparty-client" status --status-socket "$LP_TMP/c1/status.sock" |
+	sed 's/^/    /'
 
 ns c2 "$LP_BUILD/tests/netns/udp_probe" recv 27015 "LAN game" 5 >/dev/null &
 rpid=$!

@@ -40,6 +40,8 @@ struct lp_client {
 	struct lp_client_peer *peers;
 	size_t npeers;
 	size_t peers_cap;
+	struct lp_ctrl_peer_stats *peer_stats; /* the relay's latest table, NULL before one */
+	uint64_t peer_stats_at;                /* when it arrived */
 
 	struct lp_counters ctr;
 	struct lp_log_ratelimit rl;
@@ -76,5 +78,8 @@ ssize_t lp_client_private_open(struct lp_client *s, const uint8_t *data, size_t 
 int lp_client_peers_put(struct lp_client *s, const struct lp_client_peer *p) LP_WUR;
 /* Removes a known peer, copying it to *out. LP_ERR_NOT_FOUND. */
 int lp_client_peers_take(struct lp_client *s, uint32_t peer_id, struct lp_client_peer *out) LP_WUR;
+
+/* Keeps the relay's latest peer_stats table (copied). LP_ERR_NOMEM. */
+int lp_client_peers_set_stats(struct lp_client *s, const struct lp_ctrl_peer_stats *ps) LP_WUR;
 
 #endif /* LP_CLIENT_INT_H */

@@ -274,12 +274,43 @@ bool lp_client_gateway_present(const struct lp_client *s) LP_WUR;
 int lp_client_peer_lookup(const struct lp_client *s, uint32_t peer_id,
                           struct lp_client_peer *out) LP_WUR;
 size_t lp_client_peer_count(const struct lp_client *s) LP_WUR;
+/* The relay's latest peer_stats table (every peer's RTT to the relay, loss,
+ * traffic; ourselves included), or NULL before the first one; *at (may be
+ * NULL) gets the time it arrived. Valid until the next control message or
+ * lp_client_del. Our own RTT to the relay is lp_client_conn_info's. */
+const struct lp_ctrl_peer_stats *lp_client_peer_stats(const struct lp_client *s,
+                                                      uint64_t *at) LP_WUR;
 /* Close error and human reason (valid once CLOSED; LP_OK / "" before). */
 int lp_client_close_err(const struct lp_client *s) LP_WUR;
 const char *lp_client_close_text(const struct lp_client *s) LP_WUR;
 /* Fills relay_connected (admitted), gateway_present, datagram_budget, mtu
  * (0 before the welcome) and counters; other fields are left untouched. */
 void lp_client_fill_diag(const struct lp_client *s, struct lp_obs_diag *d);
+
+/* ---- Status document (status.c) -------------------------------------------- */
+
+/* What lp_client_status_fill describes. */
+struct lp_client_status_src {
+	const char *program; /* "lanparty-client", ... */
+	const char *room;
+	enum lp_role role;
+	struct lp_mac mac;
+	const struct lp_client *session; /* NULL while reconnecting */
+	const struct lp_lanip *lanip;    /* LAN addresses the peer saw; NULL: none */
+	uint64_t now;
+};
+
+/*
+ * Fills the local status document (lp_ctrl.h) of a peer: its state, room,
+ * role, MAC, peer id, MTU and LAN IPv4; its own RTT to the relay (its QUIC
+ * estimator), loss and counters; then every other peer of the relay's
+ * latest peer_stats table that is still in the room (announced and not
+ * left), with its LAN IPv4 when seen and the estimated round trip to it
+ * through the relay (our RTT + its RTT, 0 when either is unknown); then
+ * LAN addresses seen for MACs that are no peer (hosts behind the gateway).
+ * The result passes lp_ctrl_status_encode's checks.
+ */
+void lp_client_status_fill(const struct lp_client_status_src *src, struct lp_ctrl_status *out);
 
 /* ---- Reconnect backoff ----------------------------------------------------- */
 
@@ -528,6 +559,12 @@ enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, si
                                      bool log_drops);
 /* Writes what lp_pump_to_relay queued (lp_client_runner_flush). */
 void lp_pump_flush(struct lp_pump *p);
+/* Learns LAN IPv4 addresses from one frame (lp_lanip_observe); the pump
+ * does it for every frame of lp_pump_to_relay, the owner for the frames of
+ * the session (whoever writes them to the device). */
+void lp_pump_learn(struct lp_pump *p, const uint8_t *frame, size_t len);
+/* The addresses learned so far (for the status document). */
+const struct lp_lanip *lp_pump_lanip(const struct lp_pump *p) LP_WUR;
 
 /* Counts a frame its owner dropped (the gateway's LAN side) with the pump's. */
 void lp_pump_count_drop(struct lp_pump *p, enum lp_drop_reason reason);

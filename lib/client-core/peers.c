@@ -1,6 +1,7 @@
 /*
  * peers.c - the session's table of known room peers (id -> role, MAC), fed
- * by peer_joined so peer_left events can name who left.
+ * by peer_joined so peer_left events can name who left, and the relay's
+ * latest peer_stats table (RTT, loss and traffic of every peer).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +70,23 @@ int lp_client_peer_lookup(const struct lp_client *s, uint32_t peer_id, struct lp
 size_t lp_client_peer_count(const struct lp_client *s)
 {
 	return s->npeers;
+}
+
+int lp_client_peers_set_stats(struct lp_client *s, const struct lp_ctrl_peer_stats *ps)
+{
+	if (s->peer_stats == NULL) {
+		s->peer_stats = malloc(sizeof(*s->peer_stats));
+		if (s->peer_stats == NULL)
+			return LP_ERR_NOMEM;
+	}
+	*s->peer_stats = *ps;
+	s->peer_stats_at = s->now;
+	return 0;
+}
+
+const struct lp_ctrl_peer_stats *lp_client_peer_stats(const struct lp_client *s, uint64_t *at)
+{
+	if (at != NULL)
+		*at = s->peer_stats_at;
+	return s->peer_stats;
 }

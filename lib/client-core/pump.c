@@ -43,6 +43,7 @@ struct lp_pump {
 	char addr[ADDR_MAX]; /* last address the poll saw */
 
 	uint64_t drops[LP_DROP__COUNT];
+	struct lp_lanip lanip; /* LAN addresses seen in frames, both ways */
 	struct lp_loop_timer status_timer;
 	struct lp_loop_timer addr_timer;
 	struct lp_log_ratelimit rl_too_big; /* too_big lines do not crowd out the others */
@@ -163,6 +164,7 @@ enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, si
 {
 	enum lp_drop_reason why;
 
+	lp_pump_learn(p, frame, len);
 	if (lp_pump_session(p) == NULL) {
 		p->drops[LP_DROP_NOT_READY]++;
 		why = LP_DROP_NOT_READY;
@@ -173,6 +175,16 @@ enum lp_drop_reason lp_pump_to_relay(struct lp_pump *p, const uint8_t *frame, si
 	if (why == LP_DROP_NONE || log_drops)
 		lp_pump_log_frame(p, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	return why;
+}
+
+void lp_pump_learn(struct lp_pump *p, const uint8_t *frame, size_t len)
+{
+	(void)lp_lanip_observe(&p->lanip, frame, len, lp_loop_now(p->loop));
+}
+
+const struct lp_lanip *lp_pump_lanip(const struct lp_pump *p)
+{
+	return &p->lanip;
 }
 
 void lp_pump_flush(struct lp_pump *p)
@@ -331,6 +343,7 @@ int lp_pump_new(struct lp_loop *loop, const struct lp_pump_cfg *cfg, const struc
 	p->status_interval =
 	        cfg->status_interval_ns ? cfg->status_interval_ns : STATUS_INTERVAL_DEFAULT;
 	p->addr_poll = cfg->addr_poll_ns ? cfg->addr_poll_ns : LP_PUMP_ADDR_POLL_DEFAULT;
+	lp_lanip_init(&p->lanip);
 	lp_loop_timer_init(&p->status_timer, on_status_timer, p);
 	lp_loop_timer_init(&p->addr_timer, on_addr_timer, p);
 	lp_log_ratelimit_init(&p->rl_too_big, LOG_BURST, LOG_INTERVAL);

@@ -341,6 +341,11 @@ static void on_ctrl(struct lp_client *s, const struct lp_ctrl_msg *m)
 		on_peer_left(s, &m->u.peer);
 		return;
 	}
+	if (m->type == LP_CTRL_PEER_STATS && s->state == LP_CLIENT_ADMITTED) {
+		if (lp_client_peers_set_stats(s, &m->u.peer_stats) < 0)
+			lp_log(s->log, LP_LOG_WARN, "client: no memory for the peer table");
+		return;
+	}
 	if (s->state == LP_CLIENT_CLOSING || s->state == LP_CLIENT_REJECTED)
 		return; /* late messages while we leave are harmless */
 	snprintf(text, sizeof(text), "relay sent an unexpected %s message in state %s",
@@ -607,6 +612,7 @@ void lp_client_del(struct lp_client *s)
 	lp_quic_conn_del(s->conn);
 	lp_client_private_free(s);
 	free(s->peers);
+	free(s->peer_stats);
 	free(s);
 }
 

@@ -50,6 +50,8 @@
  *                 are ignored whatever their value.
  *   disconnect   {"type":"disconnect","reason":"text"}
  *                 reason is at most 200 bytes (may be empty).
+ *   peer_stats   {"type":"peer_stats","peers_total":2,"peers":[{...}]}
+ *                 see peer_stats.c (the entries and their ranges).
  *
  * Parse errors, checked in this order per member:
  *   longer than LP_CTRL_FRAME_MAX, deeper than       LP_ERR_JSON_LIMIT
@@ -77,6 +79,7 @@
 #include <string.h>
 
 #include "lp_room.h"
+#include "peer_stats_json.h"
 
 _Static_assert(LP_CTRL_ROOM_ID_LEN == LP_ROOM_ID_LEN && LP_CTRL_KEY_LEN == LP_ROOM_PUB_LEN &&
                        LP_CTRL_SIG_LEN == LP_ROOM_SIG_LEN,
@@ -436,7 +439,7 @@ static int parse_type(json_t *o, enum lp_ctrl_type *out)
 
 	if (rc != 0)
 		return rc;
-	for (t = LP_CTRL_HELLO; t <= LP_CTRL_DISCONNECT; t++) {
+	for (t = LP_CTRL_HELLO; t <= LP_CTRL_PEER_STATS; t++) {
 		if (strcmp(s, lp_ctrl_type_name((enum lp_ctrl_type)t)) == 0) {
 			*out = (enum lp_ctrl_type)t;
 			return 0;
@@ -494,6 +497,9 @@ int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out)
 	case LP_CTRL_DISCONNECT:
 		rc = copy_str(root, "reason", out->u.disconnect.reason,
 		              sizeof(out->u.disconnect.reason));
+		break;
+	case LP_CTRL_PEER_STATS:
+		rc = lp_ctrl_peer_stats_from_json(root, &out->u.peer_stats);
 		break;
 	case LP_CTRL_NONE:
 		rc = LP_ERR_TYPE;
@@ -637,6 +643,8 @@ static json_t *build(const struct lp_ctrl_msg *m)
 	case LP_CTRL_DISCONNECT:
 		return json_pack("{s:s, s:s}", "type", "disconnect", "reason",
 		                 m->u.disconnect.reason);
+	case LP_CTRL_PEER_STATS:
+		return lp_ctrl_peer_stats_to_json(&m->u.peer_stats);
 	case LP_CTRL_NONE:
 		break;
 	}

@@ -34,8 +34,11 @@
  * and never a deep recursion or thousands of allocations:
  *   LP_CTRL_JSON_DEPTH     nesting of objects and arrays (ours use 2)
  *   LP_CTRL_JSON_ELEMENTS  values, members and array elements together (the
- *                          largest message, a stats with every drop reason,
- *                          has about 60; the test keeps it under half)
+ *                          pre-scan counts each ',' and ':' outside strings;
+ *                          the largest message, a peer_stats with
+ *                          LP_CTRL_PEER_STATS_MAX entries of 11 members each,
+ *                          has about 1,160; a stats with every drop reason
+ *                          about 120; test_ctrl_peer_stats parses the worst case)
  *   LP_CTRL_STATS_MAX      a stats body (the largest valid one, every counter
  *                          and drop reason at 2^63-1, is 1128 bytes with
  *                          today's reasons; the test keeps it under half;
@@ -44,7 +47,7 @@
  * Bodies of every type are at most LP_CTRL_FRAME_MAX bytes.
  */
 #define LP_CTRL_JSON_DEPTH 8
-#define LP_CTRL_JSON_ELEMENTS 256
+#define LP_CTRL_JSON_ELEMENTS 2048
 #define LP_CTRL_STATS_MAX 4096u
 /* Private-room hello fields (binary, unpadded base64url on the wire). */
 #define LP_CTRL_ROOM_ID_LEN 16
@@ -59,7 +62,8 @@ enum lp_ctrl_type {
 	LP_CTRL_PEER_JOINED, /* relay -> peers */
 	LP_CTRL_PEER_LEFT,   /* relay -> peers */
 	LP_CTRL_STATS,       /* peer -> relay: counters snapshot */
-	LP_CTRL_DISCONNECT   /* peer -> relay: graceful leave with reason */
+	LP_CTRL_DISCONNECT,  /* peer -> relay: graceful leave with reason */
+	LP_CTRL_PEER_STATS   /* relay -> peers: every peer's link and traffic */
 };
 
 enum lp_role { LP_ROLE_CLIENT = 1, LP_ROLE_GATEWAY = 2 };
@@ -136,6 +140,40 @@ struct lp_ctrl_disconnect {
 	char reason[LP_CTRL_TEXT_MAX + 1];
 };
 
+/*
+ * peer_stats: the relay's view of every peer of the room, sent to each
+ * peer every few seconds and when someone joins. At most
+ * LP_CTRL_PEER_STATS_MAX entries (the gateway first, then in join order),
+ * which keeps the largest encoding below LP_CTRL_FRAME_MAX; peers_total
+ * says how many peers the room holds, so a longer room shows as truncated.
+ */
+#define LP_CTRL_PEER_STATS_MAX 48
+#define LP_CTRL_PEERS_TOTAL_MAX 65535u
+#define LP_CTRL_RTT_US_MAX UINT64_C(600000000) /* 10 minutes: nothing real is slower */
+
+struct lp_ctrl_peer_stat {
+	uint32_t peer_id;
+	enum lp_role role;
+	struct lp_mac mac;
+	/* The relay's QUIC RTT estimator towards this peer, microseconds; 0 =
+	 * no sample yet. rtt_min_us <= rtt_us unless one of them is 0. */
+	uint64_t rtt_us;     /* smoothed */
+	uint64_t rtt_min_us; /* minimum */
+	/* Relay -> peer DATAGRAMs QUIC sent and declared lost (lost <= sent). */
+	uint64_t dg_sent;
+	uint64_t dg_lost;
+	/* Counted by the relay, named from the peer's side: tx = frames the
+	 * peer sent into the room, rx = frames the relay delivered to it. */
+	uint64_t tx_frames, tx_bytes;
+	uint64_t rx_frames, rx_bytes;
+};
+
+struct lp_ctrl_peer_stats {
+	uint32_t peers_total; /* peers in the room, >= count */
+	uint32_t count;       /* entries below, 0..LP_CTRL_PEER_STATS_MAX */
+	struct lp_ctrl_peer_stat peers[LP_CTRL_PEER_STATS_MAX];
+};
+
 struct lp_ctrl_msg {
 	enum lp_ctrl_type type;
 	union {
@@ -145,6 +183,7 @@ struct lp_ctrl_msg {
 		struct lp_ctrl_peer peer;
 		struct lp_ctrl_stats stats;
 		struct lp_ctrl_disconnect disconnect;
+		struct lp_ctrl_peer_stats peer_stats;
 	} u;
 };
 
@@ -259,5 +298,70 @@ int lp_ctrl_identity_save(const char *path, const struct lp_ctrl_identity *id) L
  */
 int lp_ctrl_identity_load_or_create(const char *path, struct lp_ctrl_identity *out,
                                     bool *created) LP_WUR;
+
+/* ---- Local status document -----------------------------------------------
+ * What a running client or gateway answers on its local status socket
+ * (`lanparty-client status`, `lanparty-gateway status`): one JSON object.
+ * A local document, not network input; still validated when read. See
+ * status.c for the members; integers of 0 mean "not measured yet".
+ */
+#define LP_CTRL_STATUS_VERSION 1
+#define LP_CTRL_STATUS_MAX 65536u      /* largest document written or read */
+#define LP_CTRL_STATUS_HOSTS_MAX 32    /* LAN hosts (not peers) listed */
+#define LP_CTRL_STATUS_PROGRAM_MAX 31  /* "lanparty-client", ... */
+#define LP_CTRL_STATUS_STATE_MAX 15    /* lp_client_state_name(), "reconnecting" */
+#define LP_CTRL_STATUS_PRIVATE_LABEL 8 /* "~" + this many base64url chars of the id */
+
+/* Link and traffic numbers; for a peer they are the relay's (its RTT to the
+ * relay, relay -> peer loss), for ourselves our own session's. */
+struct lp_ctrl_status_link {
+	uint64_t rtt_us, rtt_min_us;
+	uint64_t dg_sent, dg_lost;
+	uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+};
+
+struct lp_ctrl_status_peer {
+	uint32_t peer_id;
+	enum lp_role role;
+	struct lp_mac mac;
+	bool has_ip; /* a LAN IPv4 was seen for its MAC */
+	uint8_t ip[4];
+	struct lp_ctrl_status_link link;
+	uint64_t est_rtt_us; /* our RTT to the relay + theirs; 0 when either is unknown */
+};
+
+struct lp_ctrl_status_host {
+	struct lp_mac mac;
+	uint8_t ip[4];
+};
+
+struct lp_ctrl_status {
+	char program[LP_CTRL_STATUS_PROGRAM_MAX + 1];
+	char state[LP_CTRL_STATUS_STATE_MAX + 1];
+	char room[LP_CTRL_ROOM_MAX + 1]; /* a code, or "~XXXXXXXX" for a private room */
+	enum lp_role role;
+	struct lp_mac mac;
+	uint32_t peer_id; /* 0 before the welcome */
+	uint32_t mtu;     /* 0 before the welcome */
+	bool has_ip;
+	uint8_t ip[4];
+	struct lp_ctrl_status_link link; /* ours */
+	bool has_table;                  /* the relay sent a peer_stats table */
+	uint64_t table_age_ms;
+	uint32_t peers_total; /* the relay's count, ourselves included */
+	uint32_t count;
+	struct lp_ctrl_status_peer peers[LP_CTRL_PEER_STATS_MAX];
+	uint32_t nhosts; /* LAN addresses seen for MACs that are not peers */
+	struct lp_ctrl_status_host hosts[LP_CTRL_STATUS_HOSTS_MAX];
+};
+
+/* Writes the document plus a newline into out (NUL-terminated). Returns
+ * its length, LP_ERR_NOBUF, LP_ERR_NOMEM or LP_ERR_FIELD_RANGE (an invalid
+ * field). */
+ssize_t lp_ctrl_status_encode(const struct lp_ctrl_status *st, char *out, size_t cap) LP_WUR;
+/* Parses a document (at most LP_CTRL_STATUS_MAX bytes). Errors: LP_ERR_JSON,
+ * LP_ERR_VERSION, LP_ERR_FIELD_MISSING / _TYPE / _RANGE, the role, MAC, room
+ * and peer id errors. */
+int lp_ctrl_status_parse(const uint8_t *json, size_t len, struct lp_ctrl_status *out) LP_WUR;
 
 #endif /* LP_CTRL_H */

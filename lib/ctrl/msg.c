@@ -12,6 +12,7 @@ static const char *const type_names[] = {
 	[LP_CTRL_PEER_LEFT] = "peer_left",
 	[LP_CTRL_STATS] = "stats",
 	[LP_CTRL_DISCONNECT] = "disconnect",
+	[LP_CTRL_PEER_STATS] = "peer_stats",
 };
 
 static const char *const reject_names[] = {
@@ -213,6 +214,38 @@ static int stats_validate(const struct lp_ctrl_stats *s)
 	return 0;
 }
 
+/* Every entry a valid, distinct peer; counters in JSON's range; RTTs
+ * plausible and ordered; no more lost than sent. */
+static int peer_stats_validate(const struct lp_ctrl_peer_stats *ps)
+{
+	const uint64_t top = (uint64_t)INT64_MAX;
+	size_t i, j;
+	int rc;
+
+	if (ps->count > LP_CTRL_PEER_STATS_MAX || ps->peers_total > LP_CTRL_PEERS_TOTAL_MAX ||
+	    ps->count > ps->peers_total)
+		return LP_ERR_FIELD_RANGE;
+	for (i = 0; i < ps->count; i++) {
+		const struct lp_ctrl_peer_stat *e = &ps->peers[i];
+
+		rc = lp_ctrl_peer_id_validate(e->peer_id);
+		if (rc == 0)
+			rc = lp_ctrl_role_mac_validate(e->role, &e->mac);
+		if (rc != 0)
+			return rc;
+		if (e->rtt_us > LP_CTRL_RTT_US_MAX || e->rtt_min_us > LP_CTRL_RTT_US_MAX ||
+		    (e->rtt_us != 0 && e->rtt_min_us > e->rtt_us) || e->dg_lost > e->dg_sent ||
+		    e->dg_sent > top || e->tx_frames > top || e->tx_bytes > top ||
+		    e->rx_frames > top || e->rx_bytes > top)
+			return LP_ERR_FIELD_RANGE;
+		for (j = 0; j < i; j++) {
+			if (ps->peers[j].peer_id == e->peer_id)
+				return LP_ERR_FIELD_RANGE;
+		}
+	}
+	return 0;
+}
+
 int lp_ctrl_msg_validate(const struct lp_ctrl_msg *m)
 {
 	switch (m->type) {
@@ -232,6 +265,8 @@ int lp_ctrl_msg_validate(const struct lp_ctrl_msg *m)
 		return stats_validate(&m->u.stats);
 	case LP_CTRL_DISCONNECT:
 		return text_validate(m->u.disconnect.reason, sizeof(m->u.disconnect.reason));
+	case LP_CTRL_PEER_STATS:
+		return peer_stats_validate(&m->u.peer_stats);
 	case LP_CTRL_NONE:
 		break;
 	}

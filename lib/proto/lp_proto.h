@@ -173,4 +173,34 @@ int lp_proto_mtu_from_budget(size_t budget, size_t *mtu) LP_WUR;
  * [LP_MTU_MIN, LP_MTU_MAX]. */
 int lp_proto_budget_for_mtu(size_t mtu, size_t *budget) LP_WUR;
 
+/* ---- LAN IPv4 addresses seen per MAC (lanip.c) -----------------------------
+ * A small table fed with every frame a peer bridges, in either direction:
+ *  - ARP requests and replies (Ethernet/IPv4): sender MAC -> sender IPv4,
+ *    except probes (sender 0.0.0.0) and group or zero MACs or addresses;
+ *  - DHCP ACKs (IPv4 UDP 67 -> 68, BOOTREPLY, option 53 = 5): chaddr ->
+ *    yiaddr, the lease a server just confirmed.
+ * Anything else (or anything malformed) is ignored; only ARP and IPv4 UDP
+ * frames are looked at past the Ethernet header. Bounded: a full table
+ * replaces the entry seen longest ago. Not thread-safe; no allocation.
+ */
+#define LP_LANIP_MAX 256
+
+struct lp_lanip_entry {
+	struct lp_mac mac;
+	uint8_t ip[4]; /* network order */
+	uint64_t seen_ns;
+};
+
+struct lp_lanip {
+	struct lp_lanip_entry e[LP_LANIP_MAX];
+	size_t n;
+};
+
+void lp_lanip_init(struct lp_lanip *t);
+/* Learns from one Ethernet frame at now_ns. Returns 1 when a MAC got a new
+ * (or another) address, 0 when nothing changed. Never fails. */
+int lp_lanip_observe(struct lp_lanip *t, const uint8_t *frame, size_t len, uint64_t now_ns);
+/* The address last seen for mac: 0, or LP_ERR_NOT_FOUND. */
+int lp_lanip_lookup(const struct lp_lanip *t, const struct lp_mac *mac, uint8_t ip[4]) LP_WUR;
+
 #endif /* LP_PROTO_H */

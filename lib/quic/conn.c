@@ -526,6 +526,7 @@ void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *o
 	out->state = c->state;
 	out->datagram_budget = lp_quic_conn_datagram_budget(c);
 	out->pmtud_done = c->pmtud_done;
+	out->datagrams_sent = c->dg_id;
 	out->datagrams_lost = c->dg_lost;
 	out->datagrams_queue_drops =
 	        c->dgq.drops[LP_DGQ_DROP_FULL] + c->dgq.drops[LP_DGQ_DROP_OVERFLOW];
@@ -537,8 +538,12 @@ void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *o
 	if (c->q == NULL)
 		return;
 	ngtcp2_conn_get_conn_stat(c->q, &st);
-	out->smoothed_rtt_ns = st.smoothed_rtt;
-	out->min_rtt_ns = st.min_rtt;
+	/* Before the first sample ngtcp2 reports its initial guess (smoothed)
+	 * and UINT64_MAX (min): report neither as a measurement. */
+	if (st.first_rtt_sample_ts != UINT64_MAX) {
+		out->smoothed_rtt_ns = st.smoothed_rtt;
+		out->min_rtt_ns = st.min_rtt;
+	}
 	out->cwnd = st.cwnd;
 	out->max_udp_payload = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q);
 }

@@ -15,9 +15,8 @@
  *    until acknowledged; bytes received are handed to the stream_data
  *    callback in order. Any other stream is refused (STOP_SENDING/RESET).
  *  - QUIC DATAGRAM frames (RFC 9221): lp_quic_conn_datagram_send copies the
- *    datagram into a short FIFO; lp_quic_conn_write drains it as congestion
- *    control allows. A full FIFO refuses new datagrams (tail drop) so old
- *    frames never build latency.
+ *    datagram into a bounded flow queue (dgq.h: sparse flows first, CoDel
+ *    per flow); lp_quic_conn_write drains it as congestion control allows.
  *
  * Callbacks run inside lp_quic_conn_read / lp_quic_server_read /
  * lp_quic_conn_handle_expiry. They may queue (stream_send, datagram_send,
@@ -195,6 +194,7 @@ struct lp_quic_conn_info {
 	size_t datagram_budget;         /* lp_quic_conn_datagram_budget */
 	size_t max_udp_payload;         /* current path, after PMTUD */
 	bool pmtud_done;                /* PMTUD has settled (or was given up) */
+	uint64_t datagrams_sent;        /* DATAGRAM frames written into packets */
 	uint64_t datagrams_lost;        /* DATAGRAM frames declared lost */
 	uint64_t datagrams_queue_drops; /* the queue was full: refused, or the
 	                                 * largest flow's oldest dropped for room */

@@ -25,6 +25,7 @@ enum { OPT_TAP = LP_PEER_OPT__NEXT, OPT_ALLOW_NO_ROUTE };
 static const struct lp_cli_opt win_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
 	LP_PEER_CLI_CLIENT_OPTS,
+	LP_PEER_CLI_STATUS_OPT(PIPE_PREFIX "softlan-vpn-client-ROOM"),
 	LP_PEER_CLI_IDENTITY_OPTS(LP_CTRL_IDENTITY_FILE, ", relative to the working directory"),
 	{ OPT_TAP, "tap", "NAME|GUID", "the first TAP-Windows6 adapter", false,
 	  "TAP-Windows6 adapter to use: its connection name or {GUID}" },

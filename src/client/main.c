@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "boot.h"
+#include "lp_status.h"
 #include "client.h"
 #include "lp_ctrl.h"
 
@@ -22,6 +23,8 @@ enum { OPT_TAP = LP_PEER_OPT__NEXT };
 static const struct lp_cli_opt lnx_opts[] = {
 	LP_PEER_CLI_OPTS("room to join"),
 	LP_PEER_CLI_CLIENT_OPTS,
+	LP_PEER_CLI_STATUS_OPT(LP_STATUS_RUN_DIR
+	                       "/ROLE-ROOM/status.sock, or $RUNTIME_DIRECTORY/status.sock"),
 	LP_PEER_CLI_IDENTITY_OPTS("./" LP_CTRL_IDENTITY_FILE, ""),
 	{ OPT_TAP, "tap", "NAME", TAP_DEFAULT, false, "name of the TAP interface to create" },
 	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "boot_os.h"
+#include "boot_status.h"
 #include "lp_ctrl.h"
 #include "lp_loop.h"
 #include "lp_net.h"
@@ -33,6 +34,7 @@ static void on_frame(struct lp_client *s, const uint8_t *frame, size_t len, void
 	struct lp_boot *b = user;
 
 	(void)s;
+	lp_pump_learn(b->pump, frame, len);
 	if (b->app->peer->session.frame != NULL)
 		b->app->peer->session.frame(b, frame, len);
 	else
@@ -196,7 +198,10 @@ static int start(struct lp_boot *b, struct lp_client_runner_cfg *rcfg, char *sof
 	struct lp_client_runner *runner = NULL;
 	int rc;
 
-	if (h->open(b) < 0 || lp_boot_os_drop(b) < 0)
+	if (h->open(b) < 0)
+		return LP_CLI_EXIT_FAIL;
+	lp_boot_status_open(b); /* privileged: the socket is handed to --user */
+	if (lp_boot_os_drop(b) < 0)
 		return LP_CLI_EXIT_FAIL;
 	rc = lp_pump_new(b->loop, &pcfg, &pump_cbs, b, b->log, &b->pump);
 	if (rc < 0) {
@@ -276,6 +281,8 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	char software[64];
 	int rc, status;
 
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return lp_boot_status_cmd(app, argc - 1, argv + 1);
 	memset(&b, 0, sizeof(b));
 	memset(&rcfg, 0, sizeof(rcfg));
 	b.app = app;
@@ -308,6 +315,7 @@ int lp_boot_main(const struct lp_boot_app *app, int argc, char **argv)
 	if (status == 0)
 		status = run(&b);
 	lp_boot_os_disarm();
+	lp_boot_status_close(&b);
 	lp_client_runner_del(b.pe.runner);
 	lp_pump_del(b.pump);
 	if (app->peer->cleanup != NULL)

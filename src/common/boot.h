@@ -39,6 +39,7 @@
 
 struct lp_loop;
 struct lp_boot;
+struct lp_status_server;
 
 /* What the relay session's events do in a peer binary. */
 struct lp_boot_session {
@@ -108,9 +109,10 @@ struct lp_boot {
 	struct lp_loop *loop;
 	struct sockaddr_storage relay[LP_BOOT_RELAY_MAX];
 	size_t relay_count;
-	struct lp_mac mac;        /* the tunnel identity */
-	struct lp_peer_events pe; /* the runner (pe.runner) and the event lines */
-	struct lp_pump *pump;     /* frames and the status timers (from step 6) */
+	struct lp_mac mac;               /* the tunnel identity */
+	struct lp_peer_events pe;        /* the runner (pe.runner) and the event lines */
+	struct lp_pump *pump;            /* frames and the status timers (from step 6) */
+	struct lp_status_server *status; /* `status` answers here (step 4; may be NULL) */
 	bool failed;
 	/* The room as logs name it (lp_peer_cli_room_name), from step 1. */
 	char room_name[LP_CTRL_ROOM_MAX + 1];

@@ -72,6 +72,14 @@ int lp_peer_cli_opt(struct lp_peer_args *a, int id, const char *arg, char *err, 
 	case LP_PEER_OPT_USER:
 		a->user = arg;
 		return 0;
+	case LP_PEER_OPT_STATUS_SOCKET:
+		if (arg[0] == '\0' || strlen(arg) >= 108) {
+			snprintf(err, cap, "--status-socket: '%s': empty or longer than 107 bytes",
+			         arg);
+			return LP_ERR_INVAL;
+		}
+		a->status_socket = arg;
+		return 0;
 	case LP_PEER_OPT_STATUS_INTERVAL:
 	case LP_PEER_OPT_STATS_INTERVAL:
 		return lp_cli_parse_seconds(

@@ -45,6 +45,7 @@ enum {
 	LP_PEER_OPT_USER,
 	LP_PEER_OPT_STATUS_INTERVAL, /* --status-interval (clients) */
 	LP_PEER_OPT_STATS_INTERVAL,  /* --stats-interval (gateway): the same period */
+	LP_PEER_OPT_STATUS_SOCKET,   /* --status-socket: where `status` asks */
 	LP_PEER_OPT__NEXT            /* the program's first own option id */
 };
 
@@ -94,6 +95,12 @@ enum {
 	  "identity file holding this computer's tunnel MAC" where "; created with a "     \
 	  "random locally administered MAC when missing" }
 
+/* The local status endpoint (lib/status); def is the OS's default text. */
+#define LP_PEER_CLI_STATUS_OPT(def)                                                        \
+	{ LP_PEER_OPT_STATUS_SOCKET, "status-socket", "PATH", def, false,                  \
+	  "where the status command reads this daemon's status (only this user and "       \
+	  "root may); \"none\" turns it off" }
+
 /* The period of the status lines and of the stats sent to the relay. */
 #define LP_PEER_CLI_INTERVAL_OPT(id, name, what)                                           \
 	{ id, name, "SECONDS", "10", false, what " (1-3600)" }
@@ -130,6 +137,7 @@ struct lp_peer_args {
 	struct lp_peer_identity id;          /* clients */
 	const char *user;                    /* --user: the privilege drop target (Linux) */
 	uint64_t status_interval;            /* ns */
+	const char *status_socket;           /* --status-socket; NULL: the default, "none": off */
 };
 
 /* Returned by lp_peer_cli_opt for an id that is not a shared flag. */

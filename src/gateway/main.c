@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boot.h"
+#include "lp_status.h"
 #include "bridge.h"
 
 #define PROG "lanparty-gateway"
@@ -19,6 +20,8 @@ enum { OPT_IFACE = LP_PEER_OPT__NEXT, OPT_CAM_INTERVAL };
 static const struct lp_cli_opt gw_opts[] = {
 	LP_PEER_CLI_OPTS("room to bridge the LAN into"),
 	LP_PEER_CLI_GATEWAY_OPTS,
+	LP_PEER_CLI_STATUS_OPT(LP_STATUS_RUN_DIR
+	                       "/ROLE-ROOM/status.sock, or $RUNTIME_DIRECTORY/status.sock"),
 	{ OPT_IFACE, "iface", "IFACE", NULL, false,
 	  "wired LAN interface to bridge (e.g. eth0); required unless --print-invite" },
 	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,

@@ -39,8 +39,11 @@ enum {
 	OPT_ROOMS_PER_ADDR,
 	OPT_CONNS_PER_ADDR,
 	OPT_HELLO_TIMEOUT,
+	OPT_PCAP,
+	OPT_PCAP_MAX,
 	OPT_STATE_DIR,
-	OPT_PRIVATE_ONLY
+	OPT_PRIVATE_ONLY,
+	OPT_TEST_TAMPER
 };
 
 static const struct lp_cli_opt relay_opts[] = {
@@ -83,11 +86,19 @@ static const struct lp_cli_opt relay_opts[] = {
 	{ OPT_USER, "user", "USER", LP_PRIVDROP_DEFAULT_USER, false,
 	  "started as root: the user to switch to once the ports are bound (any other start "
 	  "keeps its user and drops its capabilities)" },
+	{ OPT_PCAP, "pcap", "FILE", NULL, false,
+	  "debugging aid: write every frame the relay forwards, as it sees it, to this pcap file "
+	  "(mode 0600; open rooms' frames are plaintext there)" },
+	{ OPT_PCAP_MAX, "pcap-max-mb", "N", "100", false,
+	  "stop the --pcap capture when the file reaches N MiB (1-100000)" },
 	{ OPT_STATE_DIR, "state-dir", "DIR", DEFAULT_STATE_DIR, false,
 	  "without --cert: keep the development key here (created 0700), so the relay's pin "
 	  "survives restarts" },
 	{ OPT_PRIVATE_ONLY, "private-rooms-only", NULL, NULL, false,
 	  "refuse open rooms (a --room code): only private rooms joined with an invite" },
+	{ OPT_TEST_TAMPER, "test-tamper", "N", "0", false,
+	  "for tests only: after every Nth datagram sent, send it again as is, with a header bit "
+	  "and with a payload bit flipped, as a hostile relay would (0: never)" },
 };
 
 static const char relay_examples[] =
@@ -209,6 +220,13 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_HELLO_TIMEOUT:
 		return lp_cli_parse_seconds("hello-timeout", arg, LP_NS_PER_SEC,
 		                            600 * LP_NS_PER_SEC, &cfg->hello_timeout_ns, err, cap);
+	case OPT_PCAP:
+		cfg->pcap_path = arg;
+		return 0;
+	case OPT_PCAP_MAX:
+		rv = parse_u32("pcap-max-mb", arg, 1, 100000, &v, err, cap);
+		cfg->pcap_max_bytes = (uint64_t)v << 20;
+		return rv;
 	case OPT_STATE_DIR:
 		a->state_dir = arg;
 		a->state_dir_given = true;
@@ -216,6 +234,8 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_PRIVATE_ONLY:
 		cfg->engine.private_rooms_only = true;
 		return 0;
+	case OPT_TEST_TAMPER:
+		return parse_u32("test-tamper", arg, 0, 1000000, &cfg->test_tamper, err, cap);
 	default:
 		return LP_ERR_INVAL;
 	}
@@ -319,6 +339,7 @@ int main(int argc, char **argv)
 	lp_relay_cfg_defaults(&cfgp->engine);
 	cfgp->status_interval_ns = 60 * LP_NS_PER_SEC;
 	cfgp->pmtud_wait_ns = 1 * LP_NS_PER_SEC;
+	cfgp->pcap_max_bytes = (uint64_t)100 << 20;
 	if (parse_addr("listen", a.listen_text, &cfgp->listen, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return LP_CLI_EXIT_FAIL;
@@ -373,6 +394,12 @@ int main(int argc, char **argv)
 		lp_log(&sink.logger, LP_LOG_INFO,
 		       "development certificate written to %s: pin it with --relay-ca-cert",
 		       cfgp->quic.dev_cert_der_out);
+	if (cfgp->test_tamper != 0)
+		lp_log(&sink.logger, LP_LOG_WARN,
+		       "--test-tamper %u: this relay replays and alters datagrams of its rooms "
+		       "(for "
+		       "tests only)",
+		       (unsigned)cfgp->test_tamper);
 	rv = lp_loop_run(loop);
 	lp_log(&sink.logger, LP_LOG_INFO, "relay stopped");
 out:

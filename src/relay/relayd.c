@@ -21,6 +21,8 @@
 #include "lp_room.h"
 #include "lp_obs.h"
 #include "metrics.h"
+#include "pcap.h"
+#include "peer_stats.h"
 #include "ratelimit.h"
 #include "status_http.h"
 
@@ -77,6 +79,7 @@ struct relayd {
 	struct lp_relay *engine;
 	struct lp_udp *udp;
 	struct status_http *http;
+	struct relay_pcap *pcap; /* NULL without --pcap */
 	struct lp_loop_timer quic_timer;
 	struct lp_loop_timer house_timer;
 	struct lp_loop_timer stop_timer;
@@ -84,6 +87,7 @@ struct relayd {
 	struct lp_list all;    /* every connection: freed at exit */
 	uint64_t next_expire;
 	uint64_t next_status;
+	uint64_t next_peer_stats;
 	bool shutting_down;
 	size_t closed_since_trim;
 	uint64_t src_k0, src_k1;
@@ -92,6 +96,10 @@ struct relayd {
 	uint8_t *rx_mem;
 	struct lp_udp_rx rx[RX_BATCH];
 	uint8_t tx[LP_QUIC_WRITE_BUF_MIN];
+	uint64_t sent, tampered;                                             /* --test-tamper */
+	uint8_t tamper_buf[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX]; /* --test-tamper */
+	struct lp_ctrl_msg ps_msg; /* peer_stats scratch: one encoding per room */
+	uint8_t ps_buf[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
 };
 
 static void rearm(struct relayd *d);
@@ -99,11 +107,50 @@ static void protocol_error(struct relayd *d, struct rconn *rc, const char *what,
 
 /* ---- engine callbacks --------------------------------------------------- */
 
+/*
+ * --test-tamper: the relay attacking its own rooms, as whoever holds a relay
+ * could. A datagram picked for the attack goes to its peer four times: with
+ * the last bit before a private room's seal trailer flipped (the payload),
+ * with a bit of the clear Ethernet header flipped (the source MAC's last
+ * bit), as it is, and as it is again (a replay). The altered copies go first,
+ * while their counter is still fresh, so only authentication can stop them.
+ * A private room's receivers drop and count three (auth, auth, replay); an
+ * open room has no such defence. Returns what sending the datagram returned.
+ */
+static int tamper_send(struct relayd *d, struct rconn *rc, const uint8_t *data, size_t len)
+{
+	const size_t src_last = LP_PROTO_OVERLAY_HDR_LEN + 6 + 5;
+	const size_t trailer = (data[1] & LP_PROTO_FLAG_SEALED) != 0 ? LP_ROOM_SEAL_OVERHEAD : 0;
+	uint8_t *b = d->tamper_buf;
+	int rv;
+
+	if (len > sizeof(d->tamper_buf) || len <= src_last + 1 + trailer)
+		return lp_quic_conn_datagram_send(rc->qc, data, len);
+	memcpy(b, data, len);
+	b[len - trailer - 1] ^= 0x01;
+	rv = lp_quic_conn_datagram_send(rc->qc, b, len);
+	b[len - trailer - 1] ^= 0x01;
+	b[src_last] ^= 0x01;
+	if (rv == 0)
+		rv = lp_quic_conn_datagram_send(rc->qc, b, len);
+	/* A full queue ends the attack; the datagram itself is still tried. */
+	rv = lp_quic_conn_datagram_send(rc->qc, data, len);
+	if (rv == 0 && lp_quic_conn_datagram_send(rc->qc, data, len) == 0 && d->tampered++ == 0)
+		lp_log(d->log, LP_LOG_WARN,
+		       "test-tamper: one datagram in %u goes out with a payload bit flipped, with "
+		       "a "
+		       "header bit flipped, as it is, and again",
+		       (unsigned)d->cfg.test_tamper);
+	return rv;
+}
+
 static int eng_send_datagram(void *user, void *conn, const uint8_t *data, size_t len)
 {
+	struct relayd *d = user;
 	struct rconn *rc = conn;
 
-	(void)user;
+	if (d->cfg.test_tamper != 0 && ++d->sent % d->cfg.test_tamper == 0)
+		return tamper_send(d, rc, data, len);
 	return lp_quic_conn_datagram_send(rc->qc, data, len);
 }
 
@@ -145,6 +192,39 @@ static void eng_disconnect(void *user, void *conn, const char *reason)
 	(void)user;
 	rc->closing = true;
 	lp_quic_conn_close(rc->qc, LP_QUIC_APP_MALFORMED, reason);
+}
+
+/* ---- peer_stats ------------------------------------------------------------ */
+
+static void ps_link(void *user, void *conn, struct relay_peer_link *out)
+{
+	struct rconn *rc = conn;
+	struct lp_quic_conn_info info;
+
+	(void)user;
+	lp_quic_conn_info(rc->qc, &info);
+	out->smoothed_rtt_ns = info.smoothed_rtt_ns;
+	out->min_rtt_ns = info.min_rtt_ns;
+	out->datagrams_sent = info.datagrams_sent;
+	out->datagrams_lost = info.datagrams_lost;
+	out->stream_unacked = info.stream_unacked;
+	out->closing = rc->closing;
+}
+
+static int ps_send(void *user, void *conn, const uint8_t *data, size_t len)
+{
+	(void)user;
+	return lp_quic_conn_stream_send(((struct rconn *)conn)->qc, data, len);
+}
+
+static void peer_stats_room(struct relayd *d, const struct lp_relay_room *room)
+{
+	const struct relay_peer_stats_hooks h = { ps_link, ps_send, d };
+	int rv = relay_peer_stats_send(room, &h, &d->ps_msg, d->ps_buf, sizeof(d->ps_buf));
+
+	if (rv < 0)
+		lp_log(d->log, LP_LOG_ERROR, "room %s: cannot encode peer_stats: %s",
+		       lp_relay_room_name(room), lp_strerror(rv));
 }
 
 /* ---- pending hellos ------------------------------------------------------ */
@@ -260,6 +340,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
 		       lp_relay_peer_budget(rc->peer), reply.u.welcome.mtu,
 		       reply.u.welcome.gateway_present ? ", gateway present" : "");
+		peer_stats_room(d, lp_relay_peer_room(rc->peer)); /* everyone sees the newcomer */
 		return;
 	}
 	rc->peer = NULL;
@@ -422,11 +503,14 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 static void cb_datagram(struct lp_quic_conn *c, const uint8_t *data, size_t len, void *user)
 {
 	struct rconn *rc = user;
+	struct lp_relay_verdict v;
 
 	(void)c;
-	if (rc->peer != NULL)
-		lp_relay_datagram(rc->d->engine, rc->peer, data, len, lp_loop_now(rc->d->loop),
-		                  NULL);
+	if (rc->peer == NULL)
+		return;
+	lp_relay_datagram(rc->d->engine, rc->peer, data, len, lp_loop_now(rc->d->loop), &v);
+	if (v.targets > 0)
+		relay_pcap_datagram(rc->d->pcap, data, len);
 }
 
 static const char *close_text(int err, const char *reason)
@@ -637,9 +721,15 @@ static void on_house_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 		d->closed_since_trim = 0;
 		(void)malloc_trim(0);
 	}
+	relay_pcap_flush(d->pcap);
 	if (now >= d->next_expire) {
 		lp_relay_expire(d->engine, now);
 		d->next_expire = now + EXPIRE_EVERY_NS;
+	}
+	if (now >= d->next_peer_stats) {
+		for (size_t i = 0; i < lp_relay_room_count(d->engine); i++)
+			peer_stats_room(d, lp_relay_room_at(d->engine, i));
+		d->next_peer_stats = now + RELAY_PEER_STATS_INTERVAL_NS;
 	}
 	if (d->cfg.status_interval_ns != 0 && now >= d->next_status) {
 		const struct lp_counters *c = lp_relay_counters(d->engine);
@@ -783,6 +873,11 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 		if (rv != 0)
 			goto fail;
 	}
+	if (cfg->pcap_path != NULL) {
+		rv = relay_pcap_open(cfg->pcap_path, cfg->pcap_max_bytes, log, &d->pcap);
+		if (rv != 0)
+			goto fail;
+	}
 	d->next_expire = lp_loop_now(loop) + EXPIRE_EVERY_NS;
 	d->next_status = lp_loop_now(loop) + cfg->status_interval_ns;
 	rv = lp_loop_timer_arm(loop, &d->house_timer, lp_loop_now(loop) + HOUSEKEEPING_NS);
@@ -869,6 +964,7 @@ void relayd_del(struct relayd *d)
 	if (d->shutting_down)
 		lp_loop_timer_cancel(d->loop, &d->stop_timer);
 	status_http_del(d->http);
+	relay_pcap_close(d->pcap);
 	if (d->udp != NULL) {
 		lp_loop_unwatch(d->loop, (int)lp_udp_fd(d->udp));
 		lp_udp_close(d->udp);

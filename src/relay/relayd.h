@@ -25,6 +25,9 @@ struct relayd_cfg {
 	uint64_t pmtud_wait_ns;      /* how long a hello may wait for our PMTUD */
 	uint32_t rooms_per_source;   /* rooms one address (/32, /64) may open; 0: 16 */
 	uint64_t hello_timeout_ns;   /* hello due this long after the handshake; 0: 3 s */
+	const char *pcap_path;       /* --pcap: capture forwarded frames here; NULL: none */
+	uint64_t pcap_max_bytes;     /* the capture file's size limit */
+	uint32_t test_tamper; /* --test-tamper N: every Nth datagram sent is attacked; 0: off */
 };
 
 struct relayd;

@@ -241,7 +241,8 @@ void lp_relay_peer_leave(struct lp_relay *r, struct lp_relay_peer *p, const char
  * counters are kept as p's latest snapshot. DISCONNECT: the reason is kept
  * for the PEER_LEFT that follows. Returns 0, or LP_ERR_TYPE for a message a
  * peer must not send once admitted (hello again, welcome, reject,
- * peer_joined, peer_left): a protocol violation, close the connection.
+ * peer_joined, peer_left, peer_stats): a protocol violation, close the
+ * connection.
  */
 int lp_relay_peer_ctrl(struct lp_relay *r, struct lp_relay_peer *p, const struct lp_ctrl_msg *m,
                        uint64_t now_ns) LP_WUR;

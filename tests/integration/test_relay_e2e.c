@@ -378,6 +378,79 @@ static void test_admission(void **state)
 	            1);
 }
 
+/* ---- peer_stats and the status document ------------------------------------ */
+
+struct table_wait {
+	const struct rp_peer *p;
+	uint32_t entries;
+	uint64_t last_tx_frames; /* at least this many from the last entry */
+};
+
+static bool table_cond(void *arg)
+{
+	const struct table_wait *tw = arg;
+	const struct lp_ctrl_peer_stats *ps = lp_client_peer_stats(tw->p->s, NULL);
+
+	if (ps == NULL || ps->count != tw->entries)
+		return false;
+	for (uint32_t i = 0; i < ps->count; i++) {
+		if (ps->peers[i].rtt_us == 0)
+			return false;
+	}
+	return ps->count == 0 || ps->peers[ps->count - 1].tx_frames >= tw->last_tx_frames;
+}
+
+/* The relay sends every peer the room's table (gateway first) with each
+ * peer's RTT from the relay's QUIC estimator and its traffic; a client's
+ * status document shows the gateway with the estimated RTT through the
+ * relay = our RTT + the gateway's. */
+static void test_peer_stats(void **state)
+{
+	struct env *e = *state;
+	struct rp_peer *a, *g;
+	struct table_wait tw;
+	const struct lp_ctrl_peer_stats *ps;
+	static struct lp_ctrl_status st;
+	static char doc[LP_CTRL_STATUS_MAX];
+	struct lp_client_status_src src = { .program = "test",
+		                            .room = "PST",
+		                            .role = LP_ROLE_CLIENT };
+	uint8_t frame[60];
+
+	g = session(e, "G", LP_ROLE_GATEWAY, "PST", "02:00:00:00:0c:01");
+	admit(e, g);
+	a = session(e, "A", LP_ROLE_CLIENT, "PST", "02:00:00:00:0c:02");
+	admit(e, a);
+	rp_frame_build(frame, sizeof(frame), "ff:ff:ff:ff:ff:ff", "02:00:00:00:0c:02", 0x0806, 1);
+	assert_int_equal(rp_send_frame(a, frame, sizeof(frame)), 0);
+	/* On join at once, then every 2 s: within 5 s both entries carry RTTs
+	 * and A's broadcast is counted. */
+	tw = (struct table_wait){ a, 2, 1 };
+	assert_true(rp_pump(&e->w, 5 * LP_NS_PER_SEC, table_cond, &tw));
+	ps = lp_client_peer_stats(a->s, NULL);
+	assert_int_equal(ps->peers_total, 2);
+	assert_int_equal(ps->peers[0].role, LP_ROLE_GATEWAY);
+	assert_int_equal(ps->peers[0].peer_id, lp_client_welcome(g->s)->peer_id);
+	assert_int_equal(ps->peers[1].peer_id, lp_client_welcome(a->s)->peer_id);
+	assert_true(ps->peers[0].rtt_min_us <= ps->peers[0].rtt_us);
+	assert_true(ps->peers[0].rtt_us < 1000000); /* loopback: well below a second */
+	assert_true(ps->peers[1].tx_frames >= 1);   /* the broadcast A sent */
+	/* The gateway gets the same table; the relay delivered it the broadcast. */
+	tw = (struct table_wait){ g, 2, 1 };
+	assert_true(rp_pump(&e->w, 5 * LP_NS_PER_SEC, table_cond, &tw));
+
+	assert_int_equal(lp_proto_mac_parse("02:00:00:00:0c:02", &src.mac), 0);
+	src.session = a->s;
+	src.now = lp_now_ns();
+	lp_client_status_fill(&src, &st);
+	assert_string_equal(st.state, "admitted");
+	assert_true(st.link.rtt_us > 0);
+	assert_int_equal(st.count, 1);
+	assert_int_equal(st.peers[0].role, LP_ROLE_GATEWAY);
+	assert_int_equal(st.peers[0].est_rtt_us, st.link.rtt_us + st.peers[0].link.rtt_us);
+	assert_true(lp_ctrl_status_encode(&st, doc, sizeof(doc)) > 0);
+}
+
 /* ---- rejects ------------------------------------------------------------------------ */
 
 static void expect_session_reject(struct env *e, struct rp_peer *p, enum lp_reject_reason why)
@@ -1228,6 +1301,7 @@ int main(void)
 {
 	const struct CMUnitTest main_tests[] = {
 		cmocka_unit_test_teardown(test_admission, peers_teardown),
+		cmocka_unit_test_teardown(test_peer_stats, peers_teardown),
 		cmocka_unit_test_teardown(test_reject_gateway_and_mac, peers_teardown),
 		cmocka_unit_test_teardown(test_reject_bad_room, peers_teardown),
 		cmocka_unit_test_teardown(test_wrong_certificate, peers_teardown),

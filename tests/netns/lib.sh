@@ -179,7 +179,8 @@ lp_start_gateway() {
 	# shellcheck disable=SC2046
 	lp_start gateway gw "$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
 		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
-		$(lp_gateway_room_args) --iface lanport ${LP_GATEWAY_ARGS:-}
+		$(lp_gateway_room_args) --iface lanport --status-socket "$LP_TMP/gateway/status.sock" \
+		${LP_GATEWAY_ARGS:-}
 }
 
 lp_start_client() { # lp_start_client c1
@@ -188,7 +189,8 @@ lp_start_client() { # lp_start_client c1
 	# --relay names the invite's relay by the address this test uses.
 	[ "${LP_PRIVATE:-0}" = 1 ] && room=(--invite-file "$LP_TMP/party.invite" --relay "$LP_RELAY_ADDR")
 	lp_start "$1" "$1" "$LP_BUILD/src/client/lanparty-client" "${room[@]}" \
-		--tap lanparty0 --identity "$LP_TMP/$1-identity.json" ${LP_CLIENT_ARGS:-}
+		--tap lanparty0 --identity "$LP_TMP/$1-identity.json" \
+		--status-socket "$LP_TMP/$1/status.sock" ${LP_CLIENT_ARGS:-}
 }
 
 # lp_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s.

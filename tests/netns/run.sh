@@ -7,6 +7,7 @@ LP_SRC=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$LP_SRC"
 LP_BUILD=${1:-build}
 . tests/netns/lib.sh
+. tests/netns/status.sh
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "netns: needs root (network namespaces, TAP devices)" >&2
@@ -43,12 +44,39 @@ check() {
 }
 
 probe() { "$LP_BUILD/tests/netns/udp_probe" "$@"; }
+# print_invite ROOM_FILE OUT: makes the room file when missing, writes its invite to OUT.
+print_invite() {
+	"$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" --server-name relay.test \
+		--relay-ca-cert "$LP_TMP/relay-cert.der" --room-file "$1" --print-invite \
+		>"$2" 2>>"$LP_TMP/print-invite.log" && [ -s "$2" ]
+}
+
+# The main run is a private room (the gateway's --room-file, the players'
+# --invite-file), and so is ipv6.sh's (a player's RA is dropped by the
+# receivers there); LP_PRIVATE=0 runs both in an open room. filters.sh runs
+# an open room (the relay's duplicate_mac), blind.sh one of each.
+LP_PRIVATE=${LP_PRIVATE:-1}
+echo "netns: the main run is in $([ "$LP_PRIVATE" = 1 ] && echo "a private" || echo "an open") room"
 
 lp_topology_up
 lp_start_relay
+if [ "$LP_PRIVATE" = 1 ]; then
+	# The room file and its invite first: an impostor holding nothing but the
+	# invite makes a room file of its own with the room's secret and starts a
+	# gateway before the host's does.
+	print_invite "$LP_TMP/party.room" "$LP_TMP/party.invite"
+	imp_secret=$(sed -n 's/.*#//p' "$LP_TMP/party.invite")
+	imp_seed=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+	(umask 077 && printf 'version=1\nsecret=%s\nhost_seed=%s\n' "$imp_secret" "$imp_seed" \
+		>"$LP_TMP/impostor.room")
+	lp_start impostor gw "$LP_BUILD/src/gateway/lanparty-gateway" --relay "$LP_RELAY_ADDR" \
+		--server-name relay.test --relay-ca-cert "$LP_TMP/relay-cert.der" \
+		--room-file "$LP_TMP/impostor.room" --iface lanport
+	lp_wait_for 15 "impostor admitted" lp_log_has impostor "admitted" || true
+fi
 lp_start_gateway
 lp_wait_for 15 "gateway admitted" lp_log_has gateway "admitted" || true
-lp_start_client c1
+LP_CLIENT_ARGS="--status-interval 2" lp_start_client c1 # its drop counters, seen soon
 lp_start_client c2
 lp_wait_for 15 "client c1 admitted" lp_log_has c1 "admitted" || true
 lp_wait_for 15 "client c2 admitted" lp_log_has c2 "admitted" || true
@@ -99,6 +127,68 @@ case_dhcp() {
 }
 check "each client gets a DHCP lease from the LAN across the bridge" case_dhcp
 
+room_of() { sed -n 's/.*admitted to room \([^ ]*\) as.*/\1/p' "$LP_TMP/$1.log" | head -1; }
+case_impostor() { # the impostor came first, with the room's secret and a host key of its own
+	local real imp
+	real=$(room_of gateway)
+	imp=$(room_of impostor)
+	echo "   the host's gateway is in room ${real:-?}, the impostor's (first to arrive) in ${imp:-?}"
+	[ -n "$real" ] && [ -n "$imp" ] && [ "$real" != "$imp" ] &&
+		[ "$(room_of c1)" = "$real" ] && [ "$(room_of c2)" = "$real" ] &&
+		! lp_log_has gateway "gateway_exists" && ! lp_log_has gateway "replaced" || return 1
+	lp_stop impostor
+	# the players never heard of a second gateway: one "LAN gateway" line each
+	! lp_log_has c1 "LAN gateway left" && ! lp_log_has c2 "LAN gateway left"
+}
+[ "$LP_PRIVATE" = 1 ] && check "a player's credentials cannot take the gateway slot, even arriving first" \
+	case_impostor
+
+case_damaged_invite() { # the room's invite with another room's secret spliced in
+	local other spliced rc=0
+	print_invite "$LP_TMP/other.room" "$LP_TMP/other.invite" || return 1
+	other=$(sed -n 's/.*#//p' "$LP_TMP/other.invite")
+	spliced="$(sed 's/#.*//' "$LP_TMP/party.invite")#$other"
+	printf '%s\n' "$spliced" >"$LP_TMP/spliced.invite"
+	ns c2 "$LP_BUILD/src/client/lanparty-client" --invite-file "$LP_TMP/spliced.invite" \
+		--tap lanparty9 >"$LP_TMP/spliced.log" 2>&1 || rc=$?
+	echo "   exit status $rc: $(grep -o 'invite is damaged.*' "$LP_TMP/spliced.log" | head -1)"
+	[ $rc -ne 0 ] && grep -q "invite is damaged: room id does not match its secret" \
+		"$LP_TMP/spliced.log" && ! grep -q "connecting to relay" "$LP_TMP/spliced.log"
+}
+[ "$LP_PRIVATE" = 1 ] && check "one room's id with another room's secret is refused before any byte is sent" \
+	case_damaged_invite
+
+case_rogue_dhcp() { # c2 runs a DHCP server on its TAP; c1 asks for a lease again
+	local rpid ip
+	ns c2 dnsmasq --conf-file=/dev/null --keep-in-foreground --port=0 --interface=lanparty0 \
+		--bind-interfaces --dhcp-range=10.77.0.200,10.77.0.250,255.255.255.0,10m \
+		--dhcp-authoritative --dhcp-leasefile="$LP_TMP/rogue.leases" \
+		--pid-file="$LP_TMP/rogue.pid" --log-dhcp --log-facility="$LP_TMP/rogue.log" &
+	rpid=$!
+	LP_PIDS+=($rpid)
+	sleep 0.5
+	ip=$(lp_dhcp c1)
+	lp_wait_for 5 "the rogue's offer" grep -q DHCPOFFER "$LP_TMP/rogue.log"
+	kill -TERM $rpid 2>/dev/null
+	wait $rpid 2>/dev/null
+	echo "   c1 got ${ip:-nothing}; rogue: $(grep -c 'DHCPOFFER' "$LP_TMP/rogue.log") offers made"
+	grep -m1 "filtered a frame of room" "$LP_TMP/c1.log" | sed 's/^/   c1: /'
+	# the rogue answered, c1 dropped its offers as dhcp_server, the LAN's lease stands
+	grep -q DHCPOFFER "$LP_TMP/rogue.log" && [[ $ip == 10.77.0.1[0-9][0-9] ]] &&
+		grep -q "filtered a frame of room .*(dhcp_server" "$LP_TMP/c1.log" || return 1
+	# ... and counted: c1's status line (every 2 s) shows more drops than before
+	lp_wait_for 5 "c1's drops counted" drops_counted c1
+	drops_counted c1
+}
+drops_counted() { # a "traffic: ... drops N" line after the first filtered frame, N above the last before
+	awk -v who="$1" -v n="$(line_of "$1" 'filtered a frame of room')" '
+		/traffic:/ { if (NR < n) before = $NF; else after = $NF }
+		END { printf "   %s: drops %d before the filtered frames, %d after\n", who, before, after > "/dev/stderr"
+			exit !(after > before) }' "$LP_TMP/$1.log"
+}
+[ "$LP_PRIVATE" = 1 ] && check "a player's rogue DHCP OFFER is dropped at the receiving player (dhcp_server)" \
+	case_rogue_dhcp
+
 case_ping() {
 	ns c1 ping -c 3 -i 0.2 -W 2 10.77.0.1 >/dev/null &&
 		ns c2 ping -c 3 -i 0.2 -W 2 10.77.0.1 >/dev/null &&
@@ -107,6 +197,9 @@ case_ping() {
 		ns c1 ping -c 3 -i 0.2 -W 2 "$c2_ip" >/dev/null
 }
 check "clients and LAN host ping each other; clients reach each other" case_ping
+check "status on a player lists the gateway and the other player, LAN IPs and RTTs" case_status_table
+check "status --json parses with jq; the gateway's lists both players' LAN IPs" case_status_json
+check "the status socket refuses another user" case_status_other_user
 
 case_broadcast() { # $1 sender ns, $2 its interface, $3 receiver ns, $4 destination
 	local tag="discover-$1-$RANDOM"
@@ -169,14 +262,21 @@ admissions_at_least() { [ "$(grep -c admitted "$LP_TMP/$1.log")" -ge "$2" ]; }
 case_relay_restart() {
 	lp_start_gateway # a fresh log: its first admission after the restart is line 1
 	lp_wait_for 15 "gateway back" admissions_at_least gateway 1 || return 1
+	local pin1 pin2
+	pin1=$(grep -o 'relay pin: sha256:[A-Za-z0-9_-]*' "$LP_TMP/relay.log" | head -1)
 	lp_stop relay
 	lp_start_relay
-	# every peer reconnects (the relay made a new development certificate:
-	# peers re-read the pinned file) and each logs one more admission
+	# every peer reconnects and each logs one more admission: in a private
+	# room with nothing but its invite (the relay's --state-dir keeps its key,
+	# so the pin in the invite still holds); in an open room the peers re-read
+	# the pinned certificate file
 	lp_wait_for 40 "c1 readmitted" admissions_at_least c1 2 &&
 		lp_wait_for 40 "c2 readmitted" admissions_at_least c2 2 &&
 		lp_wait_for 40 "gateway readmitted" admissions_at_least gateway 2 &&
-		lp_wait_for 20 "lease still works" ns c1 ping -c 1 -W 1 10.77.0.1
+		lp_wait_for 20 "lease still works" ns c1 ping -c 1 -W 1 10.77.0.1 || return 1
+	pin2=$(grep -o 'relay pin: sha256:[A-Za-z0-9_-]*' "$LP_TMP/relay.log" | head -1)
+	echo "   before the restart ${pin1:-no pin}; after ${pin2:-no pin}"
+	[ "$LP_PRIVATE" != 1 ] || { [ -n "$pin1" ] && [ "$pin1" = "$pin2" ]; }
 }
 check "restarting the relay makes every peer reconnect; the lease keeps working" case_relay_restart
 
@@ -207,8 +307,9 @@ check "no namespace, link or process is left behind" case_cleanup
 
 # IPv6 (SLAAC through the tunnel, an IPv6 underlay) and the gateway's LAN-host
 # MAC rule, each in a topology of its own.
-check "IPv6 cases (tests/netns/ipv6.sh)" tests/netns/ipv6.sh "$LP_BUILD"
-check "LAN-host MAC cases (tests/netns/filters.sh)" tests/netns/filters.sh "$LP_BUILD"
+check "IPv6 cases (tests/netns/ipv6.sh)" env LP_PRIVATE="$LP_PRIVATE" tests/netns/ipv6.sh "$LP_BUILD"
+check "LAN-host MAC cases (tests/netns/filters.sh)" env LP_PRIVATE=0 tests/netns/filters.sh "$LP_BUILD"
+check "relay blindness, open and private room (tests/netns/blind.sh)" tests/netns/blind.sh "$LP_BUILD"
 
 echo "netns: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -15,6 +15,8 @@
 #      gateway on a veth interface, joins the relay as the room's gateway
 #      client  joins the room: its TAP appears, its identity is created in its
 #              StateDirectory, it runs with CAP_NET_ADMIN only
+#      peers   their RuntimeDirectory (under a stand-in for /run) holds the
+#              status socket, and `status` answers through it
 #    then each is stopped by PID with SIGTERM and must exit 0.
 # DynamicUser= units run as a uid from systemd's dynamic range that no
 # account uses. Needs root (exit 77, "skipped", otherwise).
@@ -88,6 +90,7 @@ ip -n "$ns" link set lo up
 ip -n "$ns" link add lpgw0 type veth peer name lpgw1
 ip -n "$ns" link set lpgw0 up && ip -n "$ns" link set lpgw1 up
 state=$tmp/state # stands for /var/lib (%S)
+run=$tmp/run     # stands for /run (RuntimeDirectory=)
 mkdir -p "$state"
 
 next_uid=61184
@@ -103,7 +106,7 @@ free_uid() {
 # start UNIT INSTANCE ENVFILE LOG: runs the unit's ExecStart as its user with
 # its capabilities in the namespace; sets $pid and $uid.
 start() {
-	local unit=$tmp/units/$1 inst=$2 envfile=$3 log=$4 line caps user sdir dir w v
+	local unit=$tmp/units/$1 inst=$2 envfile=$3 log=$4 line caps user sdir rdir dir w v
 	local -a words argv setpriv_args
 	line=$(unit_get "$unit" ExecStart)
 	line=${line//%i/$inst}
@@ -134,6 +137,16 @@ start() {
 		mkdir -p "$state/$dir"
 		chown "$uid:$uid" "$state/$dir"
 	done
+	# RuntimeDirectory=: made for the user with its mode, named in
+	# $RUNTIME_DIRECTORY, as systemd does.
+	rdir=$(unit_get "$unit" RuntimeDirectory)
+	rdir=${rdir//%i/$inst}
+	if [ -n "$rdir" ]; then
+		mkdir -p "$run/$rdir"
+		chown "$uid:$uid" "$run/$rdir"
+		chmod "$(unit_get "$unit" RuntimeDirectoryMode)" "$run/$rdir"
+		argv=(env "RUNTIME_DIRECTORY=$run/$rdir" "${argv[@]}")
+	fi
 	caps=$(unit_get "$unit" AmbientCapabilities | tr 'A-Z' 'a-z' | sed 's/\bcap_/+/g; s/ /,/g')
 	setpriv_args=(--reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all${caps:+,$caps}
 		--bounding-set=-all${caps:+,$caps})
@@ -220,6 +233,16 @@ ident=$state/softlan-vpn-client/pkgtest/identity.json
 # CAP_NET_ADMIN is bit 12.
 [ "$(caps_of "$cl_pid")" = 0000000000001000 ] || fail "client capabilities: $(caps_of "$cl_pid")"
 echo "units: client in PKGTEST, TAP lppkg0 up, uid $cl_uid, CAP_NET_ADMIN only"
+
+# The status socket is in each peer's RuntimeDirectory, owned by its user.
+for peer in client:client-pkgtest:$cl_uid gateway:gateway-lpgw0:$gw_uid; do
+	IFS=: read -r name dir owner <<<"$peer"
+	sock=$run/softlan-vpn/$dir/status.sock
+	wait_for "the $name answers status on $sock" 10 bash -c \
+		"'$build/src/$name/lanparty-$name' status --json --status-socket '$sock' | grep -q '\"room\":\"PKGTEST\"'"
+	[ "$(stat -c %u:%a "$sock")" = "$owner:600" ] || fail "$sock: owner and mode $(stat -c %u:%a "$sock")"
+done
+echo "units: both peers answer status from their RuntimeDirectory (sockets 0600, their users')"
 
 stop client "$cl_pid"
 ip -n "$ns" link show lppkg0 >/dev/null 2>&1 && fail "TAP lppkg0 left behind by the client"

@@ -825,6 +825,130 @@ static void send_peer(struct env *e, enum lp_ctrl_type t, uint32_t id, enum lp_r
 	relay_send(e->relay, &m);
 }
 
+/* The status document: ourselves and a peer that is not (or no longer)
+ * announced are left out of the peer list; a LAN address the bridge saw is
+ * shown; the estimated RTT through the relay is ours + theirs. */
+static void status_fill_checks(struct env *e)
+{
+	static struct lp_ctrl_status st;
+	static struct lp_lanip ips;
+	struct lp_ctrl_msg m = { .type = LP_CTRL_PEER_STATS };
+	struct lp_ctrl_peer_stats *ps = &m.u.peer_stats;
+	struct lp_client_status_src src = { .program = "lanparty-client",
+		                            .room = "ROOM1",
+		                            .role = LP_ROLE_CLIENT,
+		                            .session = e->s,
+		                            .lanip = &ips };
+	uint8_t arp[60] = { 0 };
+	uint32_t self = lp_client_welcome(e->s)->peer_id;
+
+	send_peer(e, LP_CTRL_PEER_JOINED, 7, LP_ROLE_GATEWAY, "00:1b:21:aa:bb:cc", "");
+	ps->peers_total = 3;
+	ps->count = 3;
+	ps->peers[0] = (struct lp_ctrl_peer_stat){
+		.peer_id = 7, .role = LP_ROLE_GATEWAY, .rtt_us = 1000, .tx_frames = 5
+	};
+	assert_int_equal(lp_proto_mac_parse("00:1b:21:aa:bb:cc", &ps->peers[0].mac), 0);
+	ps->peers[1] = (struct lp_ctrl_peer_stat){ .peer_id = self, .role = LP_ROLE_CLIENT };
+	ps->peers[1].mac = base_cfg().mac;
+	ps->peers[2] = (struct lp_ctrl_peer_stat){ .peer_id = 99, .role = LP_ROLE_CLIENT };
+	assert_int_equal(lp_proto_mac_parse("02:00:00:00:00:63", &ps->peers[2].mac), 0);
+	relay_send(e->relay, &m);
+	pump(e, 300 * MS, NULL);
+
+	lp_lanip_init(&ips);
+	/* The gateway's own ARP, and one from a LAN host behind it. */
+	memset(arp, 0xff, 6);
+	lp_put_u16(arp + 12, LP_ETHERTYPE_ARP);
+	lp_put_u16(arp + 14, 1);
+	lp_put_u16(arp + 16, LP_ETHERTYPE_IPV4);
+	arp[18] = 6;
+	arp[19] = 4;
+	lp_put_u16(arp + 20, 1);
+	memcpy(arp + 22, ps->peers[0].mac.b, 6);
+	memcpy(arp + 28, (const uint8_t[4]){ 10, 77, 0, 9 }, 4);
+	assert_int_equal(lp_lanip_observe(&ips, arp, sizeof(arp), 1), 1);
+	memcpy(arp + 22, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 1 }, 6);
+	memcpy(arp + 28, (const uint8_t[4]){ 10, 77, 0, 1 }, 4);
+	assert_int_equal(lp_lanip_observe(&ips, arp, sizeof(arp), 2), 1);
+
+	src.mac = base_cfg().mac;
+	src.now = lp_now_ns();
+	lp_client_status_fill(&src, &st);
+	assert_string_equal(st.state, "admitted");
+	assert_int_equal(st.peer_id, self);
+	assert_true(st.has_table);
+	assert_int_equal(st.peers_total, 3);
+	assert_int_equal(st.count, 1);
+	assert_int_equal(st.peers[0].peer_id, 7);
+	assert_true(st.peers[0].has_ip);
+	assert_memory_equal(st.peers[0].ip, ((const uint8_t[4]){ 10, 77, 0, 9 }), 4);
+	/* Our own RTT unknown (0) makes the sum unknown too. */
+	assert_int_equal(st.peers[0].est_rtt_us, st.link.rtt_us ? st.link.rtt_us + 1000 : 0);
+	assert_int_equal(st.peers[0].link.tx_frames, 5);
+	assert_int_equal(st.nhosts, 1);
+	assert_memory_equal(st.hosts[0].ip, ((const uint8_t[4]){ 10, 77, 0, 1 }), 4);
+	{
+		static char doc[LP_CTRL_STATUS_MAX];
+
+		assert_true(lp_ctrl_status_encode(&st, doc, sizeof(doc)) > 0);
+	}
+	/* While reconnecting there is no session: the document still says who
+	 * we are. */
+	src.session = NULL;
+	lp_client_status_fill(&src, &st);
+	assert_string_equal(st.state, "reconnecting");
+	assert_int_equal(st.count, 0);
+	assert_int_equal(st.nhosts, 2);
+}
+
+static bool has_peer_stats(struct env *e)
+{
+	return lp_client_peer_stats(e->s, NULL) != NULL;
+}
+
+/* The relay's peer_stats table is kept (the latest one) and exposed; before
+ * the first one there is none. The session's own RTT comes from QUIC. */
+static void test_peer_stats_kept(void **state)
+{
+	struct lp_client_cfg cfg = base_cfg();
+	struct env *e = env_new(NULL);
+	struct lp_ctrl_msg m = { .type = LP_CTRL_PEER_STATS };
+	const struct lp_ctrl_peer_stats *ps;
+	struct lp_quic_conn_info info;
+	uint64_t at = 0;
+
+	(void)state;
+	env_start(e, &cfg, NULL);
+	assert_true(pump(e, 3000 * MS, is_admitted));
+	assert_null(lp_client_peer_stats(e->s, NULL));
+	m.u.peer_stats.peers_total = 1;
+	m.u.peer_stats.count = 1;
+	m.u.peer_stats.peers[0].peer_id = 7;
+	m.u.peer_stats.peers[0].role = LP_ROLE_GATEWAY;
+	assert_int_equal(lp_proto_mac_parse("00:1b:21:aa:bb:cc", &m.u.peer_stats.peers[0].mac), 0);
+	m.u.peer_stats.peers[0].rtt_us = 1234;
+	relay_send(e->relay, &m);
+	assert_true(pump(e, 2000 * MS, has_peer_stats));
+	ps = lp_client_peer_stats(e->s, &at);
+	assert_int_equal(ps->count, 1);
+	assert_int_equal(ps->peers[0].rtt_us, 1234);
+	assert_true(at > 0);
+	/* A newer table replaces the old one. */
+	m.u.peer_stats.peers[0].rtt_us = 4321;
+	relay_send(e->relay, &m);
+	pump(e, 300 * MS, NULL);
+	assert_int_equal(lp_client_peer_stats(e->s, NULL)->peers[0].rtt_us, 4321);
+	assert_int_equal(lp_client_state(e->s), LP_CLIENT_ADMITTED);
+	/* The in-memory wire has no delay: RTT samples may be 0 here (the
+	 * sum through the relay is checked against the real relay in
+	 * tests/integration/test_relay_e2e.c). */
+	lp_client_conn_info(e->s, &info);
+	assert_true(info.min_rtt_ns <= info.smoothed_rtt_ns);
+	status_fill_checks(e);
+	env_del(e);
+}
+
 static void test_peer_events(void **state)
 {
 	struct lp_client_cfg cfg = base_cfg();
@@ -1056,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect),
 		cmocka_unit_test(test_disconnect_early),
 		cmocka_unit_test(test_peer_events),
+		cmocka_unit_test(test_peer_stats_kept),
 		cmocka_unit_test(test_welcome_mtu_too_big),
 		cmocka_unit_test(test_cert_mismatch),
 		cmocka_unit_test(test_unreachable),

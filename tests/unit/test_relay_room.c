@@ -903,6 +903,8 @@ static void test_leave_and_reasons(void **state)
 	assert_int_equal(lp_relay_peer_ctrl(fk->r, s.b, &m, T0 + 6 * SEC), LP_ERR_TYPE);
 	m.type = LP_CTRL_PEER_JOINED;
 	assert_int_equal(lp_relay_peer_ctrl(fk->r, s.b, &m, T0 + 6 * SEC), LP_ERR_TYPE);
+	m.type = LP_CTRL_PEER_STATS; /* the relay's own message, never a peer's */
+	assert_int_equal(lp_relay_peer_ctrl(fk->r, s.b, &m, T0 + 6 * SEC), LP_ERR_TYPE);
 
 	fake_reset(fk);
 	lp_relay_peer_leave(fk->r, s.a, "connection closed");
