@@ -339,6 +339,13 @@ uint64_t lp_quic_server_retries(const struct lp_quic_server *s);
 uint64_t lp_quic_server_bad_tokens(const struct lp_quic_server *s);
 uint64_t lp_quic_server_source_capped(const struct lp_quic_server *s);
 /*
+ * Appends the counters above as Prometheus text (HELP, TYPE and value of
+ * lanparty_relay_quic_{connections,handshaking,retries_total,
+ * bad_tokens_total,source_capped_total,dropped_packets_total}) to buf.
+ * Returns the bytes written or LP_ERR_NOBUF (nothing usable written).
+ */
+ssize_t lp_quic_server_metrics_write(const struct lp_quic_server *s, char *buf, size_t cap) LP_WUR;
+/*
  * Stateless packets (Retry) lp_quic_server_read queued, oldest first: copies
  * one into buf (cap >= 256) with the path to send it on and returns its
  * length; 0 when none is left. The queue is short (16): a full queue drops

@@ -24,7 +24,9 @@
 #include "pcap.h"
 #include "peer_stats.h"
 #include "ratelimit.h"
+#include "source.h"
 #include "status_http.h"
+#include "tamper.h"
 
 #define RX_BATCH 32
 #define RX_BUF_LEN 65536 /* one GRO super-datagram */
@@ -50,7 +52,6 @@
 /* Rooms one source address (/32, /64) may have opened and still be in,
  * unless the configuration says otherwise. */
 #define ROOMS_PER_SOURCE 16
-#define SRC_BUCKETS 1024
 
 struct rconn {
 	struct relayd *d;
@@ -63,7 +64,7 @@ struct rconn {
 	uint64_t hello_deadline;
 	bool closing;
 	bool evict;       /* leaves its room at the next housekeeping, then closes */
-	bool opened_room; /* counted in d->rooms_by_src[src] */
+	bool opened_room; /* counted in d->src.rooms[src] */
 	size_t src;
 	size_t budget_seen;
 	struct lp_list_node hello_node; /* on d->hellos */
@@ -90,15 +91,13 @@ struct relayd {
 	uint64_t next_peer_stats;
 	bool shutting_down;
 	size_t closed_since_trim;
-	uint64_t src_k0, src_k1;
-	uint16_t rooms_by_src[SRC_BUCKETS];
+	struct relay_src src; /* rooms opened per source address */
 	struct lp_log_ratelimit proto_rl;
 	uint8_t *rx_mem;
 	struct lp_udp_rx rx[RX_BATCH];
 	uint8_t tx[LP_QUIC_WRITE_BUF_MIN];
-	uint64_t sent, tampered;                                             /* --test-tamper */
-	uint8_t tamper_buf[LP_PROTO_OVERLAY_HDR_LEN + LP_PROTO_PAYLOAD_MAX]; /* --test-tamper */
-	struct lp_ctrl_msg ps_msg; /* peer_stats scratch: one encoding per room */
+	struct relay_tamper tamper; /* --test-tamper */
+	struct lp_ctrl_msg ps_msg;  /* peer_stats scratch: one encoding per room */
 	uint8_t ps_buf[LP_CTRL_PREFIX_LEN + LP_CTRL_FRAME_MAX];
 };
 
@@ -107,50 +106,13 @@ static void protocol_error(struct relayd *d, struct rconn *rc, const char *what,
 
 /* ---- engine callbacks --------------------------------------------------- */
 
-/*
- * --test-tamper: the relay attacking its own rooms, as whoever holds a relay
- * could. A datagram picked for the attack goes to its peer four times: with
- * the last bit before a private room's seal trailer flipped (the payload),
- * with a bit of the clear Ethernet header flipped (the source MAC's last
- * bit), as it is, and as it is again (a replay). The altered copies go first,
- * while their counter is still fresh, so only authentication can stop them.
- * A private room's receivers drop and count three (auth, auth, replay); an
- * open room has no such defence. Returns what sending the datagram returned.
- */
-static int tamper_send(struct relayd *d, struct rconn *rc, const uint8_t *data, size_t len)
-{
-	const size_t src_last = LP_PROTO_OVERLAY_HDR_LEN + 6 + 5;
-	const size_t trailer = (data[1] & LP_PROTO_FLAG_SEALED) != 0 ? LP_ROOM_SEAL_OVERHEAD : 0;
-	uint8_t *b = d->tamper_buf;
-	int rv;
-
-	if (len > sizeof(d->tamper_buf) || len <= src_last + 1 + trailer)
-		return lp_quic_conn_datagram_send(rc->qc, data, len);
-	memcpy(b, data, len);
-	b[len - trailer - 1] ^= 0x01;
-	rv = lp_quic_conn_datagram_send(rc->qc, b, len);
-	b[len - trailer - 1] ^= 0x01;
-	b[src_last] ^= 0x01;
-	if (rv == 0)
-		rv = lp_quic_conn_datagram_send(rc->qc, b, len);
-	/* A full queue ends the attack; the datagram itself is still tried. */
-	rv = lp_quic_conn_datagram_send(rc->qc, data, len);
-	if (rv == 0 && lp_quic_conn_datagram_send(rc->qc, data, len) == 0 && d->tampered++ == 0)
-		lp_log(d->log, LP_LOG_WARN,
-		       "test-tamper: one datagram in %u goes out with a payload bit flipped, with "
-		       "a "
-		       "header bit flipped, as it is, and again",
-		       (unsigned)d->cfg.test_tamper);
-	return rv;
-}
-
 static int eng_send_datagram(void *user, void *conn, const uint8_t *data, size_t len)
 {
 	struct relayd *d = user;
 	struct rconn *rc = conn;
 
-	if (d->cfg.test_tamper != 0 && ++d->sent % d->cfg.test_tamper == 0)
-		return tamper_send(d, rc, data, len);
+	if (d->cfg.test_tamper != 0 && ++d->tamper.sent % d->cfg.test_tamper == 0)
+		return relay_tamper_send(&d->tamper, rc->qc, data, len, d->cfg.test_tamper, d->log);
 	return lp_quic_conn_datagram_send(rc->qc, data, len);
 }
 
@@ -241,26 +203,6 @@ static void hello_unqueue(struct rconn *rc)
 }
 
 /* The keyed bucket of the peer's source address: IPv4 /32, IPv6 /64. */
-static size_t src_bucket(const struct relayd *d, const struct lp_quic_conn *qc)
-{
-	struct sockaddr_storage ss;
-	uint8_t key[9];
-	size_t n;
-
-	if (lp_quic_conn_remote(qc, &ss) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(key + 1, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 8);
-		n = 9;
-	} else {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
-		n = 5;
-	}
-	return (size_t)lp_siphash24(d->src_k0, d->src_k1, key, n) % SRC_BUCKETS;
-}
-
 /* A hello that would open a room from a source already in
  * cfg.rooms_per_source rooms it opened: refused like a full relay, so one
  * address cannot take every room slot. */
@@ -272,8 +214,8 @@ static bool room_quota_refused(struct relayd *d, struct rconn *rc)
 	 * engine's own admission rules. */
 	if (rc->hello.private_room || lp_relay_room_find(d->engine, rc->hello.room) != NULL)
 		return false;
-	rc->src = src_bucket(d, rc->qc);
-	if (d->rooms_by_src[rc->src] < d->cfg.rooms_per_source)
+	rc->src = relay_src_bucket(&d->src, rc->qc);
+	if (d->src.rooms[rc->src] < d->cfg.rooms_per_source)
 		return false;
 	rej.u.reject.reason = LP_REJECT_TOO_MANY_ROOMS;
 	snprintf(rej.u.reject.message, sizeof(rej.u.reject.message),
@@ -332,7 +274,7 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 	if (rv == 0) {
 		if (new_room) {
 			rc->opened_room = true;
-			d->rooms_by_src[rc->src]++;
+			d->src.rooms[rc->src]++;
 		}
 		rc->budget_seen = budget;
 		lp_log(d->log, LP_LOG_INFO,
@@ -546,7 +488,7 @@ static void cb_closed(struct lp_quic_conn *c, int err, uint64_t app_code, const 
 		rc->peer = NULL;
 	}
 	if (rc->opened_room)
-		d->rooms_by_src[rc->src]--;
+		d->src.rooms[rc->src]--;
 	lp_quic_conn_set_user(c, NULL, NULL);
 	rconn_free(rc);
 	d->closed_since_trim++;
@@ -754,41 +696,13 @@ static ssize_t render_metrics(void *user, char *buf, size_t cap)
 	struct relayd *d = user;
 	uint64_t now = lp_loop_now(d->loop);
 	ssize_t n = lp_relay_metrics_write(d->engine, now, buf, cap);
-	int m;
+	ssize_t m;
 
 	if (n < 0)
 		return n;
-	m = snprintf(buf + n, cap - (size_t)n,
-	             "# HELP lanparty_relay_quic_connections Live QUIC connections.\n"
-	             "# TYPE lanparty_relay_quic_connections gauge\n"
-	             "lanparty_relay_quic_connections %zu\n"
-	             "# HELP lanparty_relay_quic_handshaking QUIC connections still in their "
-	             "handshake.\n"
-	             "# TYPE lanparty_relay_quic_handshaking gauge\n"
-	             "lanparty_relay_quic_handshaking %zu\n"
-	             "# HELP lanparty_relay_quic_retries_total Retry packets sent (address "
-	             "validation under load).\n"
-	             "# TYPE lanparty_relay_quic_retries_total counter\n"
-	             "lanparty_relay_quic_retries_total %llu\n"
-	             "# HELP lanparty_relay_quic_bad_tokens_total Initials dropped for an "
-	             "invalid or expired token.\n"
-	             "# TYPE lanparty_relay_quic_bad_tokens_total counter\n"
-	             "lanparty_relay_quic_bad_tokens_total %llu\n"
-	             "# HELP lanparty_relay_quic_source_capped_total Initials dropped by the "
-	             "per-source caps.\n"
-	             "# TYPE lanparty_relay_quic_source_capped_total counter\n"
-	             "lanparty_relay_quic_source_capped_total %llu\n"
-	             "# HELP lanparty_relay_quic_dropped_packets_total UDP payloads dropped "
-	             "before reaching a connection.\n"
-	             "# TYPE lanparty_relay_quic_dropped_packets_total counter\n"
-	             "lanparty_relay_quic_dropped_packets_total %llu\n",
-	             lp_quic_server_conn_count(d->server), lp_quic_server_handshaking(d->server),
-	             (unsigned long long)lp_quic_server_retries(d->server),
-	             (unsigned long long)lp_quic_server_bad_tokens(d->server),
-	             (unsigned long long)lp_quic_server_source_capped(d->server),
-	             (unsigned long long)lp_quic_server_dropped(d->server));
-	if (m < 0 || (size_t)m >= cap - (size_t)n)
-		return LP_ERR_NOBUF;
+	m = lp_quic_server_metrics_write(d->server, buf + n, cap - (size_t)n);
+	if (m < 0)
+		return m;
 	return n + m;
 }
 
@@ -820,11 +734,9 @@ int relayd_new(const struct relayd_cfg *cfg, struct lp_loop *loop, const struct 
 	lp_log_ratelimit_init(&d->proto_rl, 10, 10 * LP_NS_PER_SEC);
 	lp_loop_timer_init(&d->quic_timer, on_quic_timer, d);
 	lp_loop_timer_init(&d->house_timer, on_house_timer, d);
-	if (lp_os_random(&d->src_k0, sizeof(d->src_k0)) != 0 ||
-	    lp_os_random(&d->src_k1, sizeof(d->src_k1)) != 0) {
-		rv = LP_ERR_IO;
+	rv = relay_src_init(&d->src);
+	if (rv != 0)
 		goto fail;
-	}
 
 	d->rx_mem = malloc((size_t)RX_BATCH * RX_BUF_LEN);
 	if (d->rx_mem == NULL) {
