@@ -79,7 +79,10 @@ log "installed with apt-get"
 
 for b in "${bins[@]}"; do
 	[ -x "/usr/bin/$b" ] || die "/usr/bin/$b missing"
-	"/usr/bin/$b" --help | grep -q "^Usage: $b" || die "$b --help"
+	# Read the whole help first: grep -q stops at the match, and under pipefail
+	# the writer's SIGPIPE fails the pipe once the help outgrows one stdio buffer.
+	h=$("/usr/bin/$b" --help) || die "$b --help exited $?"
+	grep -q "^Usage: $b" <<<"$h" || die "$b --help"
 	v=$("/usr/bin/$b" --version)
 	[ "$v" = "$b (softlan-vpn) $version" ] || die "$b --version says '$v', not $version"
 	[ "$(man -w "$b")" = "/usr/share/man/man8/$b.8.gz" ] || die "man cannot find $b(8)"
