@@ -27,29 +27,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-passed=0
-failed=0
-cleanup() {
-	lp_topology_down
-	if [ $failed -gt 0 ]; then
-		echo "netns-blind: logs kept in $LP_TMP"
-	else
-		rm -rf "$LP_TMP"
-	fi
-}
-trap cleanup EXIT
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $name"
-		failed=$((failed + 1))
-	fi
-}
+lp_suite netns-blind
 
 probe() { "$LP_BUILD/tests/netns/udp_probe" "$@"; }
 PLAYER_IP=10.77.0.50 # static on the player's TAP: no DHCP needed to carry a marker

@@ -24,29 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 HOST_MAC=02:00:5e:10:00:01 # raw_send's source address
-passed=0
-failed=0
-cleanup() {
-	lp_topology_down
-	if [ $failed -gt 0 ]; then
-		echo "netns-filters: logs kept in $LP_TMP"
-	else
-		rm -rf "$LP_TMP"
-	fi
-}
-trap cleanup EXIT
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $name"
-		failed=$((failed + 1))
-	fi
-}
+lp_suite netns-filters
 
 learned() {
 	[ "$(ns relay curl -s http://127.0.0.1:9477/metrics |

@@ -28,29 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 LAN6=2001:db8:77
-passed=0
-failed=0
-cleanup() {
-	lp_topology_down
-	if [ $failed -gt 0 ]; then
-		echo "netns-ipv6: logs kept in $LP_TMP"
-	else
-		rm -rf "$LP_TMP"
-	fi
-}
-trap cleanup EXIT
-
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $name"
-		failed=$((failed + 1))
-	fi
-}
+lp_suite netns-ipv6
 
 # dnsmasq advertises the prefix of lan0 every few seconds (and answers
 # router solicitations): SLAAC only, no DHCPv6 leases.

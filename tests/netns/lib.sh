@@ -232,3 +232,33 @@ lp_topology_down() {
 	done
 	ip link del "$LP_NS-t1" 2>/dev/null || true
 }
+
+# lp_suite NAME: makes this script a test suite: passed/failed counters,
+# `check NAME COMMAND...` for one case, and an EXIT trap that tears the
+# topology down and keeps the logs only when a case failed.
+lp_suite() {
+	LP_SUITE=$1
+	passed=0
+	failed=0
+	trap lp_suite_cleanup EXIT
+}
+lp_suite_cleanup() {
+	lp_topology_down
+	if [ "$failed" -gt 0 ]; then
+		echo "$LP_SUITE: logs kept in $LP_TMP"
+	else
+		rm -rf "$LP_TMP"
+	fi
+}
+# check NAME COMMAND...: one test case.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $name"
+		failed=$((failed + 1))
+	fi
+}

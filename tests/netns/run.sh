@@ -18,30 +18,7 @@ for exe in src/relay/lanparty-relay src/gateway/lanparty-gateway src/client/lanp
 	[ -x "$LP_BUILD/$exe" ] || { echo "netns: $LP_BUILD/$exe is not built" >&2; exit 1; }
 done
 
-passed=0
-failed=0
-cleanup() {
-	lp_topology_down
-	if [ $failed -gt 0 ]; then
-		echo "netns: logs kept in $LP_TMP"
-	else
-		rm -rf "$LP_TMP"
-	fi
-}
-trap cleanup EXIT
-
-# check NAME COMMAND...: one test case.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $name"
-		failed=$((failed + 1))
-	fi
-}
+lp_suite netns
 
 probe() { "$LP_BUILD/tests/netns/udp_probe" "$@"; }
 # print_invite ROOM_FILE OUT: makes the room file when missing, writes its invite to OUT.
