@@ -23,14 +23,10 @@
 enum { OPT_TAP = LP_PEER_OPT__NEXT, OPT_ALLOW_NO_ROUTE };
 
 static const struct lp_cli_opt win_opts[] = {
-	LP_PEER_CLI_OPTS("room to join"),
-	LP_PEER_CLI_CLIENT_OPTS,
-	LP_PEER_CLI_STATUS_OPT(PIPE_PREFIX "softlan-vpn-client-ROOM"),
-	LP_PEER_CLI_IDENTITY_OPTS(LP_CTRL_IDENTITY_FILE, ", relative to the working directory"),
+	LP_PEER_CLI_CLIENT_TABLE(PIPE_PREFIX "softlan-vpn-client-ROOM", LP_CTRL_IDENTITY_FILE,
+	                         ", relative to the working directory"),
 	{ OPT_TAP, "tap", "NAME|GUID", "the first TAP-Windows6 adapter", false,
 	  "TAP-Windows6 adapter to use: its connection name or {GUID}" },
-	LP_PEER_CLI_INTERVAL_OPT(LP_PEER_OPT_STATUS_INTERVAL, "status-interval",
-	                         "period of the status lines and of the stats sent to the relay"),
 	{ OPT_ALLOW_NO_ROUTE, "allow-no-route-protection", NULL, NULL, false,
 	  "for test rigs only (e.g. Wine): run even when the system cannot pin the relay "
 	  "route or change TAP routes, with a warning, instead of refusing to bridge" },
@@ -38,34 +34,28 @@ static const struct lp_cli_opt win_opts[] = {
 
 static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 {
-	struct lp_wclient_args *a = user;
+	struct lp_wclient *c = user;
 
 	if (id == OPT_ALLOW_NO_ROUTE) {
-		a->allow_no_route_protection = true;
+		c->allow_no_route_protection = true;
 		return 0;
 	}
 	if (id != OPT_TAP || lp_cli_check_len("tap", arg, LP_TAP_NAME_MAX - 1, err, cap) < 0)
 		return LP_ERR_INVAL;
 	/* A named pipe is the test stand-in for the driver's device. */
 	if (_strnicmp(arg, PIPE_PREFIX, strlen(PIPE_PREFIX)) == 0) {
-		a->tap_device = arg;
-		a->tap = NULL;
+		c->tap_device = arg;
+		c->tap_arg = NULL;
 	} else {
-		a->tap = arg;
-		a->tap_device = NULL;
+		c->tap_arg = arg;
+		c->tap_device = NULL;
 	}
 	return 0;
 }
 
-static const char win_summary[] =
-        "Joins a softlan-vpn room: this computer appears on the party's LAN through a "
-        "TAP-Windows6 adapter, as if plugged into its switch.";
+static const char win_summary[] = LP_PEER_CLI_CLIENT_SUMMARY("a TAP-Windows6 adapter");
 
-static const char win_examples[] =
-        "  " PROG " --invite-file party.invite\n"
-        "  " PROG " --relay relay.example.org --room LAN1   (open room)\n"
-        "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test ^\n"
-        "      --relay-ca-cert relay-cert.der --room LAN1 --tap \"LAN party\"\n";
+static const char win_examples[] = LP_PEER_CLI_CLIENT_EXAMPLES(PROG, "^", "\"LAN party\"", "");
 
 static const char win_notes[] =
         "Runs as Administrator: it writes the adapter's NetworkAddress (the tunnel MAC) and "
@@ -82,10 +72,10 @@ static const char win_notes[] =
 
 int main(int argc, char **argv)
 {
-	static struct lp_wclient_args a;
+	static struct lp_wclient c;
 	const struct lp_boot_app app = {
 		LP_BOOT_CLI(PROG, win_summary, win_opts, win_examples, win_notes, on_opt),
-		.user = &a,
+		.user = &c,
 		.peer = &lp_wclient_peer,
 	};
 

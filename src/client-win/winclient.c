@@ -11,7 +11,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lp_loop.h"
@@ -21,7 +20,6 @@
 #include "peer_tap.h"
 
 #define ROUTE_CHECK_INTERVAL (5 * LP_NS_PER_SEC)
-#define RELAY_MAX LP_BOOT_RELAY_MAX
 #define ADAPTERS_MAX 16
 /*
  * A low, fixed TAP interface metric: Windows sends limited broadcasts
@@ -31,39 +29,12 @@
  */
 #define TAP_METRIC 5
 
-struct lp_wclient {
-	struct lp_boot *boot;
-	struct lp_loop *loop;
-	const struct lp_logger *log;
-	struct lp_route route; /* the route table, opened at step 4 */
-	const struct lp_route *rt;
-	struct lp_route_scope scope;
-
-	const char *tap_arg; /* NULL: the first TAP-Windows6 adapter */
-	const char *tap_device;
-	bool stand_in;
-	bool allow_unprotected;
-
-	/* Bring-up results. */
-	bool brought_up;
-	bool unprotected; /* some route step was skipped (allowed) */
-	struct lp_route_pin pins[RELAY_MAX];
-	bool pin_ok[RELAY_MAX];
-	size_t npins;
-	uint32_t tap_ifindex; /* 0: unknown */
-	uint64_t tap_luid;
-	uint32_t tap_mtu; /* IP MTU set on the TAP interface (0: not set) */
-	char tap_name[LP_TAP_NAME_MAX];
-	char tap_id[LP_TAP_NAME_MAX];
-	struct lp_tap *tap;
-	bool media_set;
-	bool stopping; /* shutdown began: no status lines, no route checks */
-	struct lp_loop_timer route_timer;
-};
-
+/* The client once step 4 opened the route table; NULL before. */
 static struct lp_wclient *wc(struct lp_boot *b)
 {
-	return ((struct lp_wclient_args *)b->app->user)->c;
+	struct lp_wclient *c = b->app->user;
+
+	return c->boot != NULL ? c : NULL;
 }
 
 /* ---- Route protection ------------------------------------------------------------- */
@@ -79,8 +50,8 @@ static int route_failed(struct lp_wclient *c, int rc, const char *step, const ch
 	const char *go_on = "continuing without it (--allow-no-route-protection)";
 
 	if (rc == LP_ERR_UNSUPPORTED) {
-		if (c->allow_unprotected) {
-			lp_log(c->log, LP_LOG_WARN,
+		if (c->allow_no_route_protection) {
+			lp_log(c->boot->log, LP_LOG_WARN,
 			       "route protection unavailable: %s not supported on this system "
 			       "(%s); "
 			       "%s",
@@ -88,7 +59,7 @@ static int route_failed(struct lp_wclient *c, int rc, const char *step, const ch
 			c->unprotected = true;
 			return 0;
 		}
-		lp_log(c->log, LP_LOG_ERROR,
+		lp_log(c->boot->log, LP_LOG_ERROR,
 		       "route protection unavailable: %s not supported on this system (%s). "
 		       "Without it the tunnel's own packets could be routed into the TAP; "
 		       "refusing to bridge. Test rigs (e.g. Wine) may pass "
@@ -96,14 +67,14 @@ static int route_failed(struct lp_wclient *c, int rc, const char *step, const ch
 		       winfn, step);
 		return rc;
 	}
-	if (c->allow_unprotected) {
-		lp_log(c->log, LP_LOG_WARN, "route protection: %s failed: %s; %s", step,
+	if (c->allow_no_route_protection) {
+		lp_log(c->boot->log, LP_LOG_WARN, "route protection: %s failed: %s; %s", step,
 		       lp_strerror(rc), go_on);
 		c->unprotected = true;
 		return 0;
 	}
-	lp_log(c->log, LP_LOG_ERROR, "route protection: %s failed: %s%s", step, lp_strerror(rc),
-	       rc == LP_ERR_PERM ? " (run the client as Administrator)" : "");
+	lp_log(c->boot->log, LP_LOG_ERROR, "route protection: %s failed: %s%s", step,
+	       lp_strerror(rc), rc == LP_ERR_PERM ? " (run the client as Administrator)" : "");
 	return rc;
 }
 
@@ -142,9 +113,10 @@ static int pin_relay(struct lp_wclient *c)
 		if (route_addr_of(&c->boot->relay[i], &a) < 0)
 			continue;
 		addr_text(&a, dest, sizeof(dest));
-		rc = lp_route_best(c->rt, &a, &best);
+		rc = lp_route_best(&c->route, &a, &best);
 		if (rc == LP_ERR_NOT_FOUND && c->boot->relay_count > 1) {
-			lp_log(c->log, LP_LOG_INFO, "relay address %s: no route, not pinned", dest);
+			lp_log(c->boot->log, LP_LOG_INFO, "relay address %s: no route, not pinned",
+			       dest);
 			continue;
 		}
 		if (rc < 0)
@@ -156,7 +128,7 @@ static int pin_relay(struct lp_wclient *c)
 			return route_failed(c, rc, "pinning the relay host route",
 			                    "CreateIpForwardEntry2");
 		c->pin_ok[c->npins] = true;
-		lp_log(c->log, LP_LOG_INFO,
+		lp_log(c->boot->log, LP_LOG_INFO,
 		       "relay route pinned: %s via %s on interface %u (LUID 0x%016" PRIx64
 		       "), metric %u%s",
 		       dest, hop, (unsigned)best.if_index, best.if_luid, (unsigned)best.metric,
@@ -179,16 +151,17 @@ static size_t check_pins(struct lp_wclient *c, bool quiet_ok)
 	int rc;
 
 	for (i = 0; i < c->npins; i++) {
-		rc = lp_route_pin_check(c->rt, &c->pins[i], &ok, why, sizeof(why));
+		rc = lp_route_pin_check(&c->route, &c->pins[i], &ok, why, sizeof(why));
 		if (rc < 0)
 			ok = false;
 		if (!ok)
 			lost++;
 		if (ok != c->pin_ok[i] || (!ok && !quiet_ok))
-			lp_log(c->log, ok ? LP_LOG_INFO : LP_LOG_WARN, "relay route: %s", why);
-		else if (ok && !quiet_ok)
-			lp_log(c->log, LP_LOG_INFO, "relay route still uses the pinned route: %s",
+			lp_log(c->boot->log, ok ? LP_LOG_INFO : LP_LOG_WARN, "relay route: %s",
 			       why);
+		else if (ok && !quiet_ok)
+			lp_log(c->boot->log, LP_LOG_INFO,
+			       "relay route still uses the pinned route: %s", why);
 		c->pin_ok[i] = ok;
 	}
 	return lost;
@@ -204,11 +177,11 @@ static int suppress_defaults(struct lp_wclient *c, bool startup)
 	if (rc < 0)
 		return rc;
 	if (had && startup)
-		lp_log(c->log, LP_LOG_WARN,
+		lp_log(c->boot->log, LP_LOG_WARN,
 		       "TAP default routes were enabled before protection: removed while the "
 		       "client runs, restored on exit");
 	else if (had)
-		lp_log(c->log, LP_LOG_WARN,
+		lp_log(c->boot->log, LP_LOG_WARN,
 		       "TAP %s got a default route (DHCP on the LAN?): removed it so internet "
 		       "traffic keeps its path",
 		       c->tap_name);
@@ -217,9 +190,9 @@ static int suppress_defaults(struct lp_wclient *c, bool startup)
 
 static void arm_route_check(struct lp_wclient *c)
 {
-	if (lp_loop_timer_arm(c->loop, &c->route_timer,
-	                      lp_loop_now(c->loop) + ROUTE_CHECK_INTERVAL) < 0)
-		lp_log(c->log, LP_LOG_WARN,
+	if (lp_loop_timer_arm(c->boot->loop, &c->route_timer,
+	                      lp_loop_now(c->boot->loop) + ROUTE_CHECK_INTERVAL) < 0)
+		lp_log(c->boot->log, LP_LOG_WARN,
 		       "cannot arm the route check timer: route changes are no longer re-checked");
 }
 
@@ -234,7 +207,7 @@ static void on_route_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 	if (c->tap_ifindex != 0 && !c->unprotected) {
 		rc = suppress_defaults(c, false);
 		if (rc < 0)
-			lp_log(c->log, LP_LOG_WARN, "cannot re-check TAP default routes: %s",
+			lp_log(c->boot->log, LP_LOG_WARN, "cannot re-check TAP default routes: %s",
 			       lp_strerror(rc));
 	}
 	arm_route_check(c);
@@ -250,19 +223,19 @@ static void log_open_error(struct lp_wclient *c, int rc)
 	size_t total = 0, i, at = 0;
 
 	if (rc == LP_ERR_PERM) {
-		lp_log(c->log, LP_LOG_ERROR,
+		lp_log(c->boot->log, LP_LOG_ERROR,
 		       "cannot open TAP adapter %s: access denied (run the client as "
 		       "Administrator)",
 		       which);
 		return;
 	}
 	if (rc != LP_ERR_NOT_FOUND) {
-		lp_log(c->log, LP_LOG_ERROR, "cannot open TAP adapter %s: %s", which,
+		lp_log(c->boot->log, LP_LOG_ERROR, "cannot open TAP adapter %s: %s", which,
 		       lp_strerror(rc));
 		return;
 	}
 	if (lp_tap_list(list, ADAPTERS_MAX, &total) < 0 || total == 0) {
-		lp_log(c->log, LP_LOG_ERROR,
+		lp_log(c->boot->log, LP_LOG_ERROR,
 		       "no TAP-Windows6 adapter is installed: install the TAP-Windows6 driver "
 		       "(tap0901, as shipped with OpenVPN) and create one adapter");
 		return;
@@ -276,12 +249,12 @@ static void log_open_error(struct lp_wclient *c, int rc)
 		at += (size_t)n;
 	}
 	if (c->tap_arg != NULL)
-		lp_log(c->log, LP_LOG_ERROR,
+		lp_log(c->boot->log, LP_LOG_ERROR,
 		       "no TAP-Windows6 adapter named %s (or its device is missing: adapter "
 		       "disabled?); installed: %s",
 		       c->tap_arg, names);
 	else
-		lp_log(c->log, LP_LOG_ERROR,
+		lp_log(c->boot->log, LP_LOG_ERROR,
 		       "cannot open the TAP adapter (disabled in Network Connections?); "
 		       "installed: %s",
 		       names);
@@ -299,7 +272,7 @@ static int open_tap(struct lp_wclient *c, uint32_t mtu)
 	cfg.name = c->tap_arg;
 	cfg.mac = &c->boot->mac;
 	cfg.mtu = mtu;
-	cfg.device_path = c->stand_in ? c->tap_device : NULL;
+	cfg.device_path = c->tap_device;
 	rc = lp_tap_open(&cfg, &c->tap);
 	if (rc < 0) {
 		log_open_error(c, rc);
@@ -312,8 +285,9 @@ static int open_tap(struct lp_wclient *c, uint32_t mtu)
 		c->tap_ifindex = info.ifindex;
 	}
 	lp_proto_mac_format(&c->boot->mac, mac);
-	lp_log(c->log, LP_LOG_INFO, "TAP adapter \"%s\" %s opened%s; NetworkAddress set to %s",
-	       c->tap_name, c->tap_id, c->stand_in ? " through a test stand-in device" : "", mac);
+	lp_log(c->boot->log, LP_LOG_INFO,
+	       "TAP adapter \"%s\" %s opened%s; NetworkAddress set to %s", c->tap_name, c->tap_id,
+	       c->tap_device != NULL ? " through a test stand-in device" : "", mac);
 	return 0;
 }
 
@@ -326,7 +300,7 @@ static int tap_interface(struct lp_wclient *c)
 
 	rc = lp_route_guid_parse(c->tap_id, &guid);
 	if (rc == 0)
-		rc = lp_route_if_from_guid(c->rt, &guid, &idx, &c->tap_luid);
+		rc = lp_route_if_from_guid(&c->route, &guid, &idx, &c->tap_luid);
 	if (rc == 0) {
 		c->tap_ifindex = idx;
 		return 0;
@@ -346,37 +320,37 @@ static int tap_media_and_check(struct lp_wclient *c)
 	int rc;
 
 	rc = lp_tap_set_up(c->tap, true);
-	if (rc == LP_ERR_UNSUPPORTED && c->stand_in) {
-		lp_log(c->log, LP_LOG_WARN,
+	if (rc == LP_ERR_UNSUPPORTED && c->tap_device != NULL) {
+		lp_log(c->boot->log, LP_LOG_WARN,
 		       "TAP media state not set: the test stand-in does not answer driver IOCTLs");
 	} else if (rc < 0) {
-		lp_log(c->log, LP_LOG_ERROR, "cannot mark TAP adapter %s media connected: %s",
+		lp_log(c->boot->log, LP_LOG_ERROR, "cannot mark TAP adapter %s media connected: %s",
 		       c->tap_name, lp_strerror(rc));
 		return rc;
 	}
 	c->media_set = rc == 0;
 	lp_proto_mac_format(&c->boot->mac, want);
 	rc = lp_tap_get_info(c->tap, &info);
-	if (rc == LP_ERR_UNSUPPORTED && c->stand_in) {
-		lp_log(c->log, LP_LOG_WARN,
+	if (rc == LP_ERR_UNSUPPORTED && c->tap_device != NULL) {
+		lp_log(c->boot->log, LP_LOG_WARN,
 		       "TAP %s: driver MAC/MTU unknown (the test stand-in does not answer driver "
 		       "IOCTLs); interface index %u, LUID 0x%016" PRIx64 "; assuming MAC %s",
 		       c->tap_name, (unsigned)c->tap_ifindex, c->tap_luid, want);
 		return 0;
 	}
 	if (rc < 0) {
-		lp_log(c->log, LP_LOG_ERROR, "cannot read TAP adapter %s from its driver: %s",
+		lp_log(c->boot->log, LP_LOG_ERROR, "cannot read TAP adapter %s from its driver: %s",
 		       c->tap_name, lp_strerror(rc));
 		return rc;
 	}
 	lp_proto_mac_format(&info.mac, got);
-	lp_log(c->log, LP_LOG_INFO,
+	lp_log(c->boot->log, LP_LOG_INFO,
 	       "TAP %s: driver MAC %s, driver MTU %u, interface index %u, LUID 0x%016" PRIx64
 	       ", media %s",
 	       c->tap_name, got, (unsigned)info.mtu, (unsigned)c->tap_ifindex, c->tap_luid,
 	       c->media_set ? "connected" : "unknown");
 	if (!lp_proto_mac_equal(&info.mac, &c->boot->mac)) {
-		lp_log(c->log, LP_LOG_ERROR,
+		lp_log(c->boot->log, LP_LOG_ERROR,
 		       "TAP adapter \"%s\" reports MAC %s but this client's tunnel MAC is %s: the "
 		       "driver reads NetworkAddress only when the adapter starts. Disable and "
 		       "enable the adapter (Network Connections, or netsh interface set "
@@ -397,7 +371,7 @@ static int tap_routes(struct lp_wclient *c, uint32_t mtu)
 	if (rc < 0)
 		return route_failed(c, rc, "setting the TAP IP MTU", "SetIpInterfaceEntry");
 	c->tap_mtu = mtu;
-	lp_log(c->log, LP_LOG_INFO, "TAP %s: IP MTU %u (the room MTU), restored on exit",
+	lp_log(c->boot->log, LP_LOG_INFO, "TAP %s: IP MTU %u (the room MTU), restored on exit",
 	       c->tap_name, (unsigned)mtu);
 	return 0;
 }
@@ -412,7 +386,7 @@ static int tap_policy(struct lp_wclient *c)
 		if (rc < 0)
 			return rc;
 	} else {
-		lp_log(c->log, LP_LOG_INFO, "TAP %s: interface metric %u, restored on exit",
+		lp_log(c->boot->log, LP_LOG_INFO, "TAP %s: interface metric %u, restored on exit",
 		       c->tap_name, TAP_METRIC);
 	}
 	rc = suppress_defaults(c, true);
@@ -447,13 +421,14 @@ static int bring_up(struct lp_wclient *c, uint32_t mtu)
 	}
 	/* Step 8: the pump drains what the adapter queued meanwhile. */
 	c->brought_up = true;
-	lp_log(c->log, LP_LOG_INFO, "bridging TAP adapter \"%s\" with the room%s", c->tap_name,
-	       c->unprotected ? " WITHOUT relay route protection" : "");
+	lp_log(c->boot->log, LP_LOG_INFO, "bridging TAP adapter \"%s\" with the room%s",
+	       c->tap_name, c->unprotected ? " WITHOUT relay route protection" : "");
 	rc = lp_pump_attach(c->boot->pump, &lp_peer_tap_ops, c->tap, lp_tap_get_handle(c->tap),
 	                    c->tap_name);
 	if (rc < 0) {
 		c->brought_up = false;
-		lp_log(c->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s", lp_strerror(rc));
+		lp_log(c->boot->log, LP_LOG_ERROR, "cannot watch the TAP adapter: %s",
+		       lp_strerror(rc));
 		return rc;
 	}
 	if (c->npins > 0 || c->tap_ifindex != 0)
@@ -485,11 +460,11 @@ static void on_status(struct lp_boot *b)
 		if (lp_tap_ipv4(c->tap, d.tap_ip, sizeof(d.tap_ip)) < 0)
 			d.tap_ip[0] = '\0';
 	} else {
-		lp_log(c->log, LP_LOG_INFO,
+		lp_log(c->boot->log, LP_LOG_INFO,
 		       "tap: the TAP adapter is opened once the relay admits this client");
 	}
 	if (c->unprotected)
-		lp_log(c->log, LP_LOG_INFO,
+		lp_log(c->boot->log, LP_LOG_INFO,
 		       "warning: running without relay route protection "
 		       "(--allow-no-route-protection)");
 	/* Before the first welcome the adapter is not opened by design. */
@@ -515,12 +490,13 @@ static void on_welcome(struct lp_boot *b, struct lp_client *s, const struct lp_c
 		/* A new room (the relay restarted) may have another MTU. */
 		rc = lp_route_scope_set_mtu(&c->scope, c->tap_ifindex, mtu);
 		if (rc < 0) {
-			lp_log(c->log, LP_LOG_WARN,
+			lp_log(c->boot->log, LP_LOG_WARN,
 			       "room MTU is now %u but TAP %s stays at IP MTU %u: %s",
 			       (unsigned)mtu, c->tap_name, (unsigned)c->tap_mtu, lp_strerror(rc));
 		} else {
-			lp_log(c->log, LP_LOG_INFO, "room MTU changed: TAP %s IP MTU %u -> %u",
-			       c->tap_name, (unsigned)c->tap_mtu, (unsigned)mtu);
+			lp_log(c->boot->log, LP_LOG_INFO,
+			       "room MTU changed: TAP %s IP MTU %u -> %u", c->tap_name,
+			       (unsigned)c->tap_mtu, (unsigned)mtu);
 			c->tap_mtu = mtu;
 		}
 	}
@@ -531,26 +507,14 @@ static void on_welcome(struct lp_boot *b, struct lp_client *s, const struct lp_c
 
 static int on_open(struct lp_boot *b)
 {
-	struct lp_wclient_args *a = b->app->user;
-	struct lp_wclient *c;
+	struct lp_wclient *c = b->app->user;
 	int rc;
 
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return LP_ERR_NOMEM;
-	a->c = c;
 	c->boot = b;
-	c->loop = b->loop;
-	c->log = b->log;
-	c->rt = &c->route;
-	lp_route_scope_init(&c->scope, c->rt);
+	lp_route_scope_init(&c->scope, &c->route);
 	lp_loop_timer_init(&c->route_timer, on_route_timer, c);
-	c->tap_arg = a->tap;
-	c->tap_device = a->tap_device;
-	c->stand_in = a->tap_device != NULL;
-	c->allow_unprotected = a->allow_no_route_protection;
 	snprintf(c->tap_name, sizeof(c->tap_name), "%s",
-	         a->tap != NULL ? a->tap : "(TAP-Windows6)");
+	         c->tap_arg != NULL ? c->tap_arg : "(TAP-Windows6)");
 	/* Missing functions are logged here (INFO) and again by each step needing one;
 	 * whether that ends the run is decided per step (--allow-no-route-protection). */
 	rc = lp_route_open(&c->route, b->log);
@@ -570,7 +534,7 @@ static void on_stopping(struct lp_boot *b)
 	if (c == NULL)
 		return;
 	c->stopping = true;
-	lp_loop_timer_cancel(c->loop, &c->route_timer);
+	lp_loop_timer_cancel(c->boot->loop, &c->route_timer);
 }
 
 /*
@@ -583,12 +547,12 @@ static size_t teardown(struct lp_wclient *c)
 {
 	size_t failures = 0;
 
-	lp_loop_timer_cancel(c->loop, &c->route_timer);
+	lp_loop_timer_cancel(c->boot->loop, &c->route_timer);
 	if (c->boot->pump != NULL)
 		lp_pump_detach(c->boot->pump);
 	c->brought_up = false;
 	if (c->tap != NULL && c->media_set && lp_tap_set_up(c->tap, false) < 0)
-		lp_log(c->log, LP_LOG_WARN, "cannot mark TAP adapter %s media disconnected",
+		lp_log(c->boot->log, LP_LOG_WARN, "cannot mark TAP adapter %s media disconnected",
 		       c->tap_name);
 	c->media_set = false;
 	lp_tap_close(c->tap);
@@ -615,14 +579,13 @@ static int on_finish(struct lp_boot *b)
 /* Whatever a failed run left (a second teardown finds nothing to undo). */
 static void on_cleanup(struct lp_boot *b)
 {
-	struct lp_wclient_args *a = b->app->user;
+	struct lp_wclient *c = wc(b);
 
-	if (a->c == NULL)
+	if (c == NULL)
 		return;
-	(void)teardown(a->c);
-	lp_route_close(&a->c->route);
-	free(a->c);
-	a->c = NULL;
+	(void)teardown(c);
+	lp_route_close(&c->route);
+	c->boot = NULL;
 }
 
 /* The console control thread: restores the route changes only (each step

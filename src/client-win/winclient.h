@@ -24,21 +24,43 @@
 #define LP_WINCLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "boot.h"
+#include "lp_loop.h"
+#include "lp_route.h"
+#include "lp_tap.h"
 
-struct lp_wclient;
-
-/* The command line's choices; zero it before parsing. */
-struct lp_wclient_args {
-	const char *tap;        /* adapter name or {GUID}; NULL: the first TAP-Windows6 adapter */
+/* The client's state: the command line's choices (zero it before
+ * parsing), then what the run opened. */
+struct lp_wclient {
+	const char *tap_arg;    /* adapter name or {GUID}; NULL: the first TAP-Windows6 adapter */
 	const char *tap_device; /* test stand-in device path (named pipe); NULL: the driver */
 	bool allow_no_route_protection;
-	struct lp_wclient *c; /* the run's state, from step 4 on */
+
+	struct lp_boot *boot;  /* from step 4 on: the route table is open */
+	struct lp_route route; /* the route table */
+	struct lp_route_scope scope;
+	/* Bring-up results. */
+	bool brought_up;
+	bool unprotected; /* some route step was skipped (allowed) */
+	struct lp_route_pin pins[LP_BOOT_RELAY_MAX];
+	bool pin_ok[LP_BOOT_RELAY_MAX];
+	size_t npins;
+	uint32_t tap_ifindex; /* 0: unknown */
+	uint64_t tap_luid;
+	uint32_t tap_mtu; /* IP MTU set on the TAP interface (0: not set) */
+	char tap_name[LP_TAP_NAME_MAX];
+	char tap_id[LP_TAP_NAME_MAX];
+	struct lp_tap *tap;
+	bool media_set;
+	bool stopping; /* shutdown began: no status lines, no route checks */
+	struct lp_loop_timer route_timer;
 };
 
 /*
- * The peer table, for an app whose user is a struct lp_wclient_args: step
+ * The peer table, for an app whose user is a struct lp_wclient: step
  * 4 opens the route table (the Windows client drops no privilege at step
  * 5: see boot_windows.c), the welcome runs the bring-up above, frames
  * move through the pump, and the shutdown undoes every scoped change -

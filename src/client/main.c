@@ -21,17 +21,13 @@
 enum { OPT_TAP = LP_PEER_OPT__NEXT };
 
 static const struct lp_cli_opt lnx_opts[] = {
-	LP_PEER_CLI_OPTS("room to join"),
-	LP_PEER_CLI_CLIENT_OPTS,
-	LP_PEER_CLI_STATUS_OPT(LP_STATUS_RUN_DIR
-	                       "/ROLE-ROOM/status.sock, or $RUNTIME_DIRECTORY/status.sock"),
-	LP_PEER_CLI_IDENTITY_OPTS("./" LP_CTRL_IDENTITY_FILE, ""),
+	LP_PEER_CLI_CLIENT_TABLE(LP_STATUS_RUN_DIR
+	                         "/ROLE-ROOM/status.sock, or $RUNTIME_DIRECTORY/status.sock",
+	                         "./" LP_CTRL_IDENTITY_FILE, ""),
 	{ OPT_TAP, "tap", "NAME", TAP_DEFAULT, false, "name of the TAP interface to create" },
 	{ LP_PEER_OPT_USER, "user", "USER", LP_BOOT_USER_DEFAULT, false,
 	  "user to switch to once the TAP exists, before connecting (CAP_NET_ADMIN is kept to "
 	  "give the TAP the room MTU)" },
-	LP_PEER_CLI_INTERVAL_OPT(LP_PEER_OPT_STATUS_INTERVAL, "status-interval",
-	                         "period of the status lines and of the stats sent to the relay"),
 };
 
 static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
@@ -51,17 +47,11 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	return 0;
 }
 
-static const char lnx_summary[] =
-        "Joins a softlan-vpn room: this computer appears on the party's LAN through a TAP "
-        "interface, as if plugged into its switch.";
+static const char lnx_summary[] = LP_PEER_CLI_CLIENT_SUMMARY("a TAP interface");
 
-static const char lnx_examples[] =
-        "  " PROG " --invite-file party.invite\n"
-        "  " PROG " --invite 'softlan://relay.example.org/...'\n"
-        "  " PROG " --relay relay.example.org --room LAN1   (open room)\n"
-        "  " PROG " --relay 198.18.0.1:4433 --server-name relay.test \\\n"
-        "      --relay-ca-cert relay-cert.der --room LAN1 --tap lanparty0\n"
-        "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n";
+static const char lnx_examples[] = LP_PEER_CLI_CLIENT_EXAMPLES(
+        PROG, "\\", "lanparty0",
+        "  then: udhcpc -i lanparty0   (or dhclient lanparty0) for an address from the LAN\n");
 
 static const char lnx_notes[] =
         "Runs as root (or with CAP_NET_ADMIN). It resolves the relay, creates the TAP (down), "

@@ -104,6 +104,31 @@ enum {
 /* The period of the status lines and of the stats sent to the relay. */
 #define LP_PEER_CLI_INTERVAL_OPT(id, name, what)                                           \
 	{ id, name, "SECONDS", "10", false, what " (1-3600)" }
+
+/* Every flag the two clients share, in the order of their --help; then
+ * each adds its --tap and its own. status_def, id_def and id_where as for
+ * LP_PEER_CLI_STATUS_OPT and LP_PEER_CLI_IDENTITY_OPTS. */
+#define LP_PEER_CLI_CLIENT_TABLE(status_def, id_def, id_where)                             \
+	LP_PEER_CLI_OPTS("room to join"), LP_PEER_CLI_CLIENT_OPTS,                         \
+	LP_PEER_CLI_STATUS_OPT(status_def), LP_PEER_CLI_IDENTITY_OPTS(id_def, id_where),   \
+	LP_PEER_CLI_INTERVAL_OPT(LP_PEER_OPT_STATUS_INTERVAL, "status-interval",           \
+	                         "period of the status lines and of the stats sent to the " \
+	                         "relay")
+
+/* The clients' --help examples: the invite, an open room, a test relay
+ * pinned by its certificate; cont continues a shell line ("\\" or "^"),
+ * tap is a --tap value, then lines after them ("" for none). */
+#define LP_PEER_CLI_CLIENT_EXAMPLES(prog, cont, tap, then)                                 \
+	"  " prog " --invite-file party.invite\n"                                          \
+	"  " prog " --invite \"softlan://relay.example.org/...\"\n"                        \
+	"  " prog " --relay relay.example.org --room LAN1   (open room)\n"                 \
+	"  " prog " --relay 198.18.0.1:4433 --server-name relay.test " cont "\n"           \
+	"      --relay-ca-cert relay-cert.der --room LAN1 --tap " tap "\n" then
+
+/* The clients' --help summary; dev is what joins ("a TAP interface"). */
+#define LP_PEER_CLI_CLIENT_SUMMARY(dev)                                                    \
+	"Joins a softlan-vpn room: this computer appears on the party's LAN through " dev  \
+	", as if plugged into its switch."
 /* clang-format on */
 
 /* ---- The clients' tunnel identity (--virtual-mac, --identity) ---------- */

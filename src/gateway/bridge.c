@@ -14,7 +14,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cam.h"
@@ -27,56 +26,19 @@
 #define LOG_BURST 10
 #define LOG_INTERVAL LP_NS_PER_SEC
 
-/* The bridge's own counters (the session and the pump count the drops). */
-struct bridge_stats {
-	uint64_t lan_rx;        /* frames read from the LAN */
-	uint64_t segments;      /* wire frames made by lp_gso_segment */
-	uint64_t cam_refreshes; /* CAM refresh frames sent */
-};
-
-struct lp_bridge {
-	struct lp_boot *boot; /* loop, log, the runner's events, the pump */
-	struct lp_loop *loop;
-	struct lp_capture *cap;
-	struct lp_pump *pump;
-	const struct lp_logger *log;
-
-	struct lp_cam cam;
-	struct lp_mac own;
-	uint64_t cam_armed_at; /* deadline the CAM timer is armed for; UINT64_MAX: none */
-	struct lp_loop_timer cam_timer;
-	struct lp_loop_timer flush_timer; /* end-of-iteration LAN flush */
-	bool lan_want_write;
-	bool watching;
-
-	/* Session state for logs and the status line. */
-	bool admitted;
-	uint32_t peer_id;
-	uint32_t mtu;
-
-	struct bridge_stats st;
-	struct lp_log_ratelimit rl_drop; /* GSO failures */
-	struct lp_log_ratelimit rl_io;
-
-	/* The frame being bridged, for the drop log of its segments. */
-	const struct lp_capture_frame *cur;
-	struct lp_capture_frame frames[LP_CAPTURE_RX_BATCH];
-	uint8_t scratch[LP_CAPTURE_FRAME_ROOM];
-};
-
 /* ---- Drop logging ------------------------------------------------------------ */
 
-static void count_drop(struct lp_bridge *b, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
+static void count_drop(struct lp_gateway *b, enum lp_obs_dir dir, const uint8_t *frame, size_t len,
                        enum lp_drop_reason reason, bool session_counted)
 {
 	if (!session_counted)
-		lp_pump_count_drop(b->pump, reason);
-	lp_pump_log_frame(b->pump, dir, frame, len, len, reason);
+		lp_pump_count_drop(b->boot->pump, reason);
+	lp_pump_log_frame(b->boot->pump, dir, frame, len, len, reason);
 }
 
 /* ---- Relay -> LAN ------------------------------------------------------------- */
 
-static void lan_flush(struct lp_bridge *b)
+static void lan_flush(struct lp_gateway *b)
 {
 	int rc;
 
@@ -84,14 +46,14 @@ static void lan_flush(struct lp_bridge *b)
 		return;
 	rc = lp_capture_flush(b->cap);
 	if (rc == LP_ERR_AGAIN) {
-		if (lp_loop_watch_mod(b->loop, lp_capture_fd(b->cap),
+		if (lp_loop_watch_mod(b->boot->loop, lp_capture_fd(b->cap),
 		                      LP_LOOP_READ | LP_LOOP_WRITE) == 0)
 			b->lan_want_write = true;
 	} else if (rc < 0) {
 		uint64_t sup = 0;
 
-		if (lp_log_ratelimit_ok(&b->rl_io, lp_loop_now(b->loop), &sup))
-			lp_log(b->log, LP_LOG_WARN, "LAN send failed: %s", lp_strerror(rc));
+		if (lp_log_ratelimit_ok(&b->rl_io, lp_loop_now(b->boot->loop), &sup))
+			lp_log(b->boot->log, LP_LOG_WARN, "LAN send failed: %s", lp_strerror(rc));
 	}
 }
 
@@ -102,7 +64,7 @@ static void on_flush_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg
 	lan_flush(arg);
 }
 
-static void lan_queue(struct lp_bridge *b, const uint8_t *frame, size_t len)
+static void lan_queue(struct lp_gateway *b, const uint8_t *frame, size_t len)
 {
 	int rc = lp_capture_queue(b->cap, frame, len);
 
@@ -112,16 +74,16 @@ static void lan_queue(struct lp_bridge *b, const uint8_t *frame, size_t len)
 		return;
 	}
 	if (!lp_loop_timer_armed(&b->flush_timer) &&
-	    lp_loop_timer_arm(b->loop, &b->flush_timer, lp_loop_now(b->loop)) < 0)
+	    lp_loop_timer_arm(b->boot->loop, &b->flush_timer, lp_loop_now(b->boot->loop)) < 0)
 		lan_flush(b);
 }
 
-static void cam_rearm(struct lp_bridge *b)
+static void cam_rearm(struct lp_gateway *b)
 {
 	uint64_t d = lp_cam_next_deadline(&b->cam);
 
 	if (d == UINT64_MAX) {
-		lp_loop_timer_cancel(b->loop, &b->cam_timer);
+		lp_loop_timer_cancel(b->boot->loop, &b->cam_timer);
 		b->cam_armed_at = UINT64_MAX;
 		return;
 	}
@@ -130,13 +92,13 @@ static void cam_rearm(struct lp_bridge *b)
 	 * re-arming for every frame. */
 	if (lp_loop_timer_armed(&b->cam_timer) && d >= b->cam_armed_at)
 		return;
-	if (lp_loop_timer_arm(b->loop, &b->cam_timer, d) == 0)
+	if (lp_loop_timer_arm(b->boot->loop, &b->cam_timer, d) == 0)
 		b->cam_armed_at = d;
 }
 
 static void on_cam_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 {
-	struct lp_bridge *b = arg;
+	struct lp_gateway *b = arg;
 	uint8_t frames[CAM_BATCH][LP_CAM_FRAME_LEN];
 	uint64_t now = lp_loop_now(l);
 	size_t n, i;
@@ -154,7 +116,7 @@ static void on_cam_timer(struct lp_loop *l, struct lp_loop_timer *t, void *arg)
 	cam_rearm(b);
 }
 
-static void on_frame(struct lp_bridge *b, const uint8_t *frame, size_t len)
+static void on_frame(struct lp_gateway *b, const uint8_t *frame, size_t len)
 {
 	enum lp_drop_reason why;
 	bool added = false;
@@ -163,7 +125,7 @@ static void on_frame(struct lp_bridge *b, const uint8_t *frame, size_t len)
 	 * filtered it already; in a private one only we can read it. */
 	why = lp_l2filter_rx(frame, len, false);
 	if (why == LP_DROP_NONE)
-		why = lp_cam_from_room(&b->cam, frame, len, lp_loop_now(b->loop), &added);
+		why = lp_cam_from_room(&b->cam, frame, len, lp_loop_now(b->boot->loop), &added);
 	if (why != LP_DROP_NONE) {
 		count_drop(b, LP_OBS_DIR_FROM_RELAY, frame, len, why, false);
 		return;
@@ -175,7 +137,7 @@ static void on_frame(struct lp_bridge *b, const uint8_t *frame, size_t len)
 
 /* ---- LAN -> relay -------------------------------------------------------------- */
 
-static bool is_remote_client(const struct lp_bridge *b, const uint8_t *src)
+static bool is_remote_client(const struct lp_gateway *b, const uint8_t *src)
 {
 	size_t i;
 
@@ -187,26 +149,26 @@ static bool is_remote_client(const struct lp_bridge *b, const uint8_t *src)
 
 static int send_wire_frame(void *user, const uint8_t *frame, size_t len)
 {
-	struct lp_bridge *b = user;
-	enum lp_drop_reason why = lp_pump_to_relay(b->pump, frame, len, false);
+	struct lp_gateway *b = user;
+	enum lp_drop_reason why = lp_pump_to_relay(b->boot->pump, frame, len, false);
 
 	/* Counted already (by the session, or by the pump without one); the
 	 * line is the bridge's, with the VLAN and the budget. */
 	if (why != LP_DROP_NONE)
-		lp_pump_log_frame(b->pump, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
+		lp_pump_log_frame(b->boot->pump, LP_OBS_DIR_TO_RELAY, frame, len, len, why);
 	/* A refused frame never stops segmentation of the others. */
 	return 0;
 }
 
 static int count_segment(void *user, const uint8_t *frame, size_t len)
 {
-	struct lp_bridge *b = user;
+	struct lp_gateway *b = user;
 
 	b->st.segments++;
 	return send_wire_frame(b, frame, len);
 }
 
-static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
+static void lan_frame(struct lp_gateway *b, struct lp_capture_frame *f)
 {
 	struct lp_mac src;
 	int rc;
@@ -214,8 +176,8 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	b->st.lan_rx++;
 	if (f->truncated) {
 		/* Log the length the wire carried, not the cut copy. */
-		lp_pump_count_drop(b->pump, LP_DROP_TRUNCATED);
-		lp_pump_log_frame(b->pump, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len,
+		lp_pump_count_drop(b->boot->pump, LP_DROP_TRUNCATED);
+		lp_pump_log_frame(b->boot->pump, LP_OBS_DIR_TO_RELAY, f->data, f->len, f->wire_len,
 		                  LP_DROP_TRUNCATED);
 		return;
 	}
@@ -226,7 +188,7 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	/* The LAN owns every source it shows: a player claiming one is refused
 	 * in on_frame, and is no longer refreshed onto the switch. */
 	memcpy(src.b, f->data + LP_MAC_LEN, LP_MAC_LEN);
-	if (lp_cam_lan_seen(&b->cam, &src, lp_loop_now(b->loop)) == 1)
+	if (lp_cam_lan_seen(&b->cam, &src, lp_loop_now(b->boot->loop)) == 1)
 		cam_rearm(b);
 	/* A remote client's MAC as a LAN source: our own frame looped back
 	 * (another bridge, a switch loop) - never send it back to the relay. */
@@ -243,9 +205,9 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 	if (rc < 0) {
 		uint64_t sup = 0;
 
-		lp_pump_count_drop(b->pump, LP_DROP_MALFORMED);
-		if (lp_log_ratelimit_ok(&b->rl_drop, lp_loop_now(b->loop), &sup))
-			lp_log(b->log, LP_LOG_INFO,
+		lp_pump_count_drop(b->boot->pump, LP_DROP_MALFORMED);
+		if (lp_log_ratelimit_ok(&b->rl_drop, lp_loop_now(b->boot->loop), &sup))
+			lp_log(b->boot->log, LP_LOG_INFO,
 			       "LAN frame of %zu bytes (gso type %u, size %u) not segmented: %s",
 			       f->len, (unsigned)f->gso.gso_type, (unsigned)f->gso.gso_size,
 			       lp_strerror(rc));
@@ -254,7 +216,7 @@ static void lan_frame(struct lp_bridge *b, struct lp_capture_frame *f)
 
 static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 {
-	struct lp_bridge *b = arg;
+	struct lp_gateway *b = arg;
 	int round, n, i;
 
 	(void)fd;
@@ -272,7 +234,7 @@ static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 			uint64_t sup = 0;
 
 			if (lp_log_ratelimit_ok(&b->rl_io, lp_loop_now(l), &sup))
-				lp_log(b->log, LP_LOG_WARN, "LAN receive failed: %s",
+				lp_log(b->boot->log, LP_LOG_WARN, "LAN receive failed: %s",
 				       lp_strerror(n));
 			break;
 		}
@@ -281,18 +243,18 @@ static void on_lan(struct lp_loop *l, intptr_t fd, unsigned events, void *arg)
 		if (n < (int)LP_CAPTURE_RX_BATCH)
 			break;
 	}
-	lp_pump_flush(b->pump);
+	lp_pump_flush(b->boot->pump);
 }
 
 /* ---- Session events -------------------------------------------------------------- */
 
-static void cam_reset(struct lp_bridge *b)
+static void cam_reset(struct lp_gateway *b)
 {
 	lp_cam_clear_remote(&b->cam); /* what the LAN showed stays true */
 	cam_rearm(b);
 }
 
-static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
+static void on_peer(struct lp_gateway *b, const struct lp_client_event *ev)
 {
 	char mac[LP_MAC_STR_LEN];
 	int rc;
@@ -301,16 +263,16 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 		return;
 	lp_proto_mac_format(&ev->peer.mac, mac);
 	if (ev->type == LP_CLIENT_EV_PEER_JOINED) {
-		rc = lp_cam_add(&b->cam, &ev->peer.mac, lp_loop_now(b->loop));
+		rc = lp_cam_add(&b->cam, &ev->peer.mac, lp_loop_now(b->boot->loop));
 		if (rc == 1)
 			cam_rearm(b);
-		else if (lp_cam_is_lan(&b->cam, &ev->peer.mac, lp_loop_now(b->loop)))
-			lp_log(b->log, LP_LOG_WARN,
+		else if (lp_cam_is_lan(&b->cam, &ev->peer.mac, lp_loop_now(b->boot->loop)))
+			lp_log(b->boot->log, LP_LOG_WARN,
 			       "client %s uses the MAC of a host on the LAN: its frames are "
 			       "dropped (lan_mac) and it is never refreshed onto the switch",
 			       mac);
 		else if (rc < 0)
-			lp_log(b->log, LP_LOG_WARN,
+			lp_log(b->boot->log, LP_LOG_WARN,
 			       "client %s: not kept for CAM refresh (%s); the LAN switch may "
 			       "flood its traffic",
 			       mac, lp_strerror(rc));
@@ -323,20 +285,24 @@ static void on_peer(struct lp_bridge *b, const struct lp_client_event *ev)
 
 static void on_status(struct lp_boot *boot);
 
-static struct lp_bridge *br(struct lp_boot *boot)
+/* The gateway once step 6 started the bridge; NULL before. */
+static struct lp_gateway *br(struct lp_boot *boot)
 {
-	return ((struct lp_gateway *)boot->app->user)->bridge;
+	struct lp_gateway *b = boot->app->user;
+
+	return b->boot != NULL ? b : NULL;
 }
 
 static void on_welcome(struct lp_boot *boot, struct lp_client *s, const struct lp_client_event *ev)
 {
-	struct lp_bridge *b = br(boot);
+	struct lp_gateway *b = br(boot);
 
 	b->admitted = true;
 	b->peer_id = ev->welcome->peer_id;
 	b->mtu = ev->welcome->mtu;
-	lp_log(b->log, LP_LOG_INFO, "admitted to room %s as peer %u, MTU %u, datagram budget %zu",
-	       boot->room_name, (unsigned)b->peer_id, (unsigned)b->mtu,
+	lp_log(b->boot->log, LP_LOG_INFO,
+	       "admitted to room %s as peer %u, MTU %u, datagram budget %zu", boot->room_name,
+	       (unsigned)b->peer_id, (unsigned)b->mtu,
 	       s != NULL ? lp_client_datagram_budget(s) : (size_t)0);
 	/* The relay now replays the room's clients as peer_joined. */
 	cam_reset(b);
@@ -345,7 +311,7 @@ static void on_welcome(struct lp_boot *boot, struct lp_client *s, const struct l
 
 static void on_event(struct lp_boot *boot, struct lp_client *s, const struct lp_client_event *ev)
 {
-	struct lp_bridge *b = br(boot);
+	struct lp_gateway *b = br(boot);
 
 	(void)s;
 	if (ev->type == LP_CLIENT_EV_CLOSED)
@@ -362,11 +328,11 @@ static void on_relay_frame(struct lp_boot *boot, const uint8_t *frame, size_t le
 /* The batch is through: its LAN frames go out before the runner's ACKs. */
 static void on_frames_end(struct lp_boot *boot)
 {
-	struct lp_bridge *b = br(boot);
+	struct lp_gateway *b = br(boot);
 
 	if (b == NULL || !lp_loop_timer_armed(&b->flush_timer))
 		return; /* nothing queued since the last flush */
-	lp_loop_timer_cancel(b->loop, &b->flush_timer);
+	lp_loop_timer_cancel(b->boot->loop, &b->flush_timer);
 	lan_flush(b);
 }
 
@@ -374,7 +340,7 @@ static void on_frames_end(struct lp_boot *boot)
 
 static void on_status(struct lp_boot *boot)
 {
-	struct lp_bridge *b = br(boot);
+	struct lp_gateway *b = br(boot);
 	struct lp_capture_stats cs;
 	struct lp_counters c;
 	struct lp_client *s;
@@ -383,8 +349,8 @@ static void on_status(struct lp_boot *boot)
 
 	if (b == NULL)
 		return; /* the pump's first period ended before the bridge started */
-	s = lp_pump_session(b->pump);
-	lp_peer_events_counters(&boot->pe, lp_pump_drops(b->pump), &c);
+	s = lp_pump_session(b->boot->pump);
+	lp_peer_events_counters(&boot->pe, lp_pump_drops(b->boot->pump), &c);
 	drops[0] = '\0';
 	for (i = 1; i < LP_DROP__COUNT && pos < sizeof(drops); i++) {
 		int n;
@@ -405,7 +371,7 @@ static void on_status(struct lp_boot *boot)
 	else
 		snprintf(relay, sizeof(relay), "relay down");
 	lp_capture_get_stats(b->cap, &cs);
-	lp_log(b->log, LP_LOG_INFO,
+	lp_log(b->boot->log, LP_LOG_INFO,
 	       "status: %s, %zu remote clients; to relay %" PRIu64 " frames / %" PRIu64
 	       " bytes, from relay %" PRIu64 " frames / %" PRIu64 " bytes; LAN rx %" PRIu64
 	       " tx %" PRIu64 " tx_errors %" PRIu64 " segments %" PRIu64 " cam_refreshes %" PRIu64
@@ -449,33 +415,23 @@ static int on_open(struct lp_boot *boot)
 
 static int on_start(struct lp_boot *boot)
 {
-	struct lp_gateway *g = boot->app->user;
-	struct lp_bridge *b;
+	struct lp_gateway *b = boot->app->user;
 	int rc;
 
-	b = calloc(1, sizeof(*b));
-	if (b == NULL)
-		return LP_ERR_NOMEM;
-	g->bridge = b;
 	b->boot = boot;
-	b->loop = boot->loop;
-	b->cap = g->cap;
-	b->pump = boot->pump;
-	b->log = boot->log;
-	lp_capture_mac(g->cap, &b->own);
 	b->cam_armed_at = UINT64_MAX;
 	lp_loop_timer_init(&b->cam_timer, on_cam_timer, b);
 	lp_loop_timer_init(&b->flush_timer, on_flush_timer, b);
-	lp_cam_init(&b->cam, &b->own, g->cam_interval_ns);
+	lp_cam_init(&b->cam, &boot->mac, b->cam_interval_ns);
 	lp_log_ratelimit_init(&b->rl_drop, LOG_BURST, LOG_INTERVAL);
 	lp_log_ratelimit_init(&b->rl_io, LOG_BURST, LOG_INTERVAL);
-	rc = lp_loop_watch(b->loop, lp_capture_fd(g->cap), LP_LOOP_READ, on_lan, b);
+	rc = lp_loop_watch(boot->loop, lp_capture_fd(b->cap), LP_LOOP_READ, on_lan, b);
 	if (rc < 0) {
-		lp_log(b->log, LP_LOG_ERROR, "cannot start the bridge: %s", lp_strerror(rc));
+		lp_log(boot->log, LP_LOG_ERROR, "cannot start the bridge: %s", lp_strerror(rc));
 		return rc;
 	}
 	b->watching = true;
-	lp_log(b->log, LP_LOG_INFO, "bridging LAN interface %s into room %s", g->iface,
+	lp_log(boot->log, LP_LOG_INFO, "bridging LAN interface %s into room %s", b->iface,
 	       boot->room_name);
 	return 0;
 }
@@ -490,19 +446,18 @@ static int on_finish(struct lp_boot *boot)
 
 static void on_cleanup(struct lp_boot *boot)
 {
-	struct lp_gateway *g = boot->app->user;
-	struct lp_bridge *b = g->bridge;
+	struct lp_gateway *b = boot->app->user;
 
-	if (b != NULL) {
-		if (b->watching)
-			lp_loop_unwatch(b->loop, lp_capture_fd(b->cap));
-		lp_loop_timer_cancel(b->loop, &b->cam_timer);
-		lp_loop_timer_cancel(b->loop, &b->flush_timer);
-		free(b);
-		g->bridge = NULL;
+	if (b->watching)
+		lp_loop_unwatch(boot->loop, lp_capture_fd(b->cap));
+	b->watching = false;
+	if (b->boot != NULL) {
+		lp_loop_timer_cancel(boot->loop, &b->cam_timer);
+		lp_loop_timer_cancel(boot->loop, &b->flush_timer);
+		b->boot = NULL;
 	}
-	lp_capture_close(g->cap);
-	g->cap = NULL;
+	lp_capture_close(b->cap);
+	b->cap = NULL;
 }
 
 const struct lp_boot_peer lp_bridge_peer = {

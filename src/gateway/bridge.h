@@ -23,14 +23,41 @@
 #include <stdint.h>
 
 #include "boot.h"
+#include "cam.h"
 #include "capture.h"
+#include "lp_loop.h"
 
-/* The gateway's state: the command line's choices, then what the run opened. */
+/* The gateway's state: the command line's choices, then what the run
+ * opened (the packet socket at step 4, the bridge at step 6). */
 struct lp_gateway {
 	const char *iface;        /* --iface (borrowed) */
 	uint64_t cam_interval_ns; /* 0: LP_CAM_DEFAULT_INTERVAL_NS */
 	struct lp_capture *cap;
-	struct lp_bridge *bridge;
+
+	struct lp_boot *boot; /* from step 6 on: loop, log, the runner's events, the pump */
+	struct lp_cam cam;
+	uint64_t cam_armed_at; /* deadline the CAM timer is armed for; UINT64_MAX: none */
+	struct lp_loop_timer cam_timer;
+	struct lp_loop_timer flush_timer; /* end-of-iteration LAN flush */
+	bool lan_want_write;
+	bool watching;
+
+	/* Session state for logs and the status line. */
+	bool admitted;
+	uint32_t peer_id;
+	uint32_t mtu;
+
+	/* The bridge's own counters (the session and the pump count the drops). */
+	struct {
+		uint64_t lan_rx;        /* frames read from the LAN */
+		uint64_t segments;      /* wire frames made by lp_gso_segment */
+		uint64_t cam_refreshes; /* CAM refresh frames sent */
+	} st;
+	struct lp_log_ratelimit rl_drop; /* GSO failures */
+	struct lp_log_ratelimit rl_io;
+
+	struct lp_capture_frame frames[LP_CAPTURE_RX_BATCH];
+	uint8_t scratch[LP_CAPTURE_FRAME_ROOM];
 };
 
 /*
