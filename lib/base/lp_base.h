@@ -246,6 +246,18 @@ int lp_strlcpy_checked(char *dst, size_t cap, const char *src) LP_WUR;
 size_t lp_utf8_seq(const uint8_t *s, size_t left) LP_WUR;
 bool lp_utf8_valid(const char *s, size_t len) LP_WUR;
 
+/*
+ * Writes a file atomically: len bytes of data into a new temporary file
+ * beside path, created owner-only (mode 0600 on POSIX, under a name nobody
+ * could plant), flushed to disk, then moved onto path, so a crash leaves
+ * the old file or the new one, never a partial one. Replaces path unless
+ * flags has LP_FILE_NOREPLACE: then an existing path (also one another
+ * process created meanwhile) is kept and the call returns 1. Returns 0, 1
+ * or LP_ERR_IO with errno kept; the temporary is gone either way.
+ */
+#define LP_FILE_NOREPLACE 1u
+int lp_file_write_atomic(const char *path, const void *data, size_t len, unsigned flags) LP_WUR;
+
 /* Fills buf with len bytes from the OS CSPRNG (getrandom, BCryptGenRandom).
  * 0, LP_ERR_IO or LP_ERR_INVAL (len too large for the OS call). */
 int lp_os_random(void *buf, size_t len) LP_WUR;

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity_file.h"
-
 int lp_ctrl_identity_parse(const uint8_t *json, size_t len, struct lp_ctrl_identity *out)
 {
 	json_error_t jerr;
@@ -107,25 +105,14 @@ int lp_ctrl_identity_load(const char *path, struct lp_ctrl_identity *out)
 int lp_ctrl_identity_save(const char *path, const struct lp_ctrl_identity *id)
 {
 	char doc[128];
-	char *tmp = NULL;
-	size_t plen;
 	ssize_t n;
-	int rc;
 
 	if (path == NULL || id == NULL)
 		return LP_ERR_INVAL;
 	n = lp_ctrl_identity_encode(id, doc, sizeof(doc));
 	if (n < 0)
 		return (int)n;
-	plen = strlen(path);
-	tmp = malloc(plen + sizeof(".tmp"));
-	if (tmp == NULL)
-		return LP_ERR_NOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp", sizeof(".tmp"));
-	rc = lp_ctrl_identity_write_atomic(path, tmp, doc, (size_t)n);
-	free(tmp);
-	return rc;
+	return lp_file_write_atomic(path, doc, (size_t)n, 0);
 }
 
 int lp_ctrl_identity_load_or_create(const char *path, struct lp_ctrl_identity *out, bool *created)

@@ -282,9 +282,8 @@ ssize_t lp_ctrl_identity_encode(const struct lp_ctrl_identity *id, char *out, si
 int lp_ctrl_identity_load(const char *path, struct lp_ctrl_identity *out) LP_WUR;
 
 /*
- * Saves atomically: writes "<path>.tmp" (mode 0600, created afresh,
- * symlinks refused), flushes it to disk and renames it over path, so a
- * crash leaves either the old or the new file, never a partial one.
+ * Saves atomically, owner-only (lp_file_write_atomic), so a crash leaves
+ * either the old or the new file, never a partial one.
  * Errors: LP_ERR_IO (errno kept), the encode errors.
  */
 int lp_ctrl_identity_save(const char *path, const struct lp_ctrl_identity *id) LP_WUR;

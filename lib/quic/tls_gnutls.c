@@ -4,13 +4,11 @@
 #include "tls.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -283,38 +281,6 @@ static int verify_cb(gnutls_session_t gs)
 
 /* ---- server --------------------------------------------------------------- */
 
-/* Writes path atomically: a fresh "<path>.tmp" with mode, flushed, renamed
- * over path, so a crash leaves the old file or the new one. */
-static int write_atomic(const struct lp_logger *log, const char *path, const gnutls_datum_t *d,
-                        mode_t mode)
-{
-	char tmp[PATH_MAX];
-	int fd = -1, rv = LP_ERR_IO;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return LP_ERR_INVAL;
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0 || write(fd, d->data, d->size) != (ssize_t)d->size || fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	rv = 0;
-out:
-	if (rv != 0) {
-		lp_log(log, LP_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		(void)unlink(tmp);
-	}
-	return rv;
-}
-
 /*
  * The development key: loaded from the state directory when it is there,
  * else generated (and saved there when there is one), so the relay's pin
@@ -362,11 +328,13 @@ static int dev_key(const struct lp_quic_server_cfg *cfg, const struct lp_logger 
 		return 0;
 	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d) < 0)
 		return LP_ERR_TLS;
-	rv = write_atomic(log, path, &d, 0600);
+	rv = lp_file_write_atomic(path, d.data, d.size, 0);
+	if (rv < 0)
+		lp_log(log, LP_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
+	else
+		lp_log(log, LP_LOG_INFO, "generated a development key, kept in %s", path);
 	gnutls_memset(d.data, 0, d.size);
 	gnutls_free(d.data);
-	if (rv == 0)
-		lp_log(log, LP_LOG_INFO, "generated a development key, kept in %s", path);
 	return rv;
 }
 

@@ -2,9 +2,9 @@
  * roomfile_posix.c - loading and creating the room file on POSIX systems.
  *
  * The file is the room: losing it changes every invite, leaking it hands out
- * the gateway slot. So it is created with O_EXCL at mode 0600 under a unique
- * temporary name, fsynced, and moved into place without replacing a file
- * another process created meanwhile (that one is loaded instead); loading
+ * the gateway slot. So it is written with lp_file_write_atomic (mode 0600,
+ * a unique temporary name, fsynced) without replacing a file another
+ * process created meanwhile (that one is loaded instead); loading
  * refuses symlinks (O_NOFOLLOW, checked on the open descriptor) and any mode
  * that lets group or others read or write it.
  */
@@ -39,24 +39,6 @@ static int say(char *err, size_t errlen, int rc, const char *path, const char *f
 static int errno_rc(int e)
 {
 	return e == EACCES || e == EPERM ? LP_ERR_PERM : LP_ERR_IO;
-}
-
-/* The directory part of path, opened for the fsync that makes the rename
- * durable; -1 when it cannot be opened (best effort). */
-static int open_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-	size_t n;
-
-	if (slash == NULL)
-		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof(dir))
-		return -1;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int load(const char *path, struct lp_room_file *out, char *err, size_t errlen)
@@ -122,90 +104,19 @@ out:
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Moves tmp to path unless path exists: 0, 1 when path appeared meanwhile,
- * -1 with errno. */
-static int move_noreplace(const char *tmp, const char *path)
-{
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno == EEXIST)
-		return 1;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* Filesystems without RENAME_NOREPLACE: a hard link fails on an
-	 * existing name just the same. */
-	if (link(tmp, path) == 0) {
-		unlink(tmp);
-		return 0;
-	}
-	return errno == EEXIST ? 1 : -1;
-}
-
 /* 0 created, 1 someone else created it first (load it), < 0 error. */
 static int create(const char *path, const struct lp_room_file *f, char *err, size_t errlen)
 {
-	char text[LP_ROOM_FILE_MAX], tmp[4096 + 16];
-	int fd = -1, dfd, rc, moved, len;
+	char text[LP_ROOM_FILE_MAX];
+	int rc, len;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return say(err, errlen, LP_ERR_INVAL, path, "path too long");
 	len = lp_room_file_text_format(f, text, sizeof(text));
 	if (len < 0)
 		return say(err, errlen, len, path, "cannot format");
-	/* mkstemp: O_CREAT | O_EXCL, mode 0600, a name nobody could plant. */
-	fd = mkstemp(tmp);
-	if (fd < 0) {
+	rc = lp_file_write_atomic(path, text, (size_t)len, LP_FILE_NOREPLACE);
+	if (rc < 0)
 		rc = say(err, errlen, errno_rc(errno), path, "cannot create: %s", strerror(errno));
-		tmp[0] = '\0';
-		goto out;
-	}
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, (size_t)len) < 0 || fsync(fd) < 0) {
-		rc = say(err, errlen, LP_ERR_IO, path, "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = say(err, errlen, LP_ERR_IO, path, "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	moved = move_noreplace(tmp, path);
-	if (moved < 0) {
-		rc = say(err, errlen, errno_rc(errno), path, "cannot create: %s", strerror(errno));
-		goto out;
-	}
-	rc = moved;
-	if (moved == 0) {
-		tmp[0] = '\0';
-		/* Best effort: the data is safe, only the name's durability
-		 * depends on the directory being synced. */
-		dfd = open_dir_of(path);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
-out:
 	lp_room_wipe(text, sizeof(text));
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0] != '\0')
-		unlink(tmp);
 	return rc;
 }
 
