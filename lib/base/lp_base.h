@@ -237,6 +237,9 @@ void lp_log_ratelimit_init(struct lp_log_ratelimit *rl, uint32_t burst, uint64_t
 /* 1 if a line may be logged now (and *suppressed gets the skipped count), 0 otherwise. */
 int lp_log_ratelimit_ok(struct lp_log_ratelimit *rl, uint64_t now_ns, uint64_t *suppressed);
 
+/* The value of a hex digit (either case), or -1 when c is none. */
+int lp_hex_val(char c) LP_WUR;
+
 /* snprintf into a fixed buffer; LP_ERR_NOBUF when the text did not fit. */
 int lp_strlcpy_checked(char *dst, size_t cap, const char *src) LP_WUR;
 

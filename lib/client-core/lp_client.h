@@ -542,11 +542,9 @@ void lp_pump_frames_end(struct lp_pump *p);
  * datagram queue is full (lp_client_datagram_room 0), so a TSO burst
  * waits in the device instead of being dropped as queue_full, and
  * lp_pump_writable (the runner's writable callback) resumes it once the
- * queue has room. lp_pump_paused tells whether it waits now;
- * lp_pump_pauses counts the pauses.
+ * queue has room. lp_pump_pauses counts the pauses.
  */
 void lp_pump_writable(struct lp_pump *p);
-bool lp_pump_paused(const struct lp_pump *p) LP_WUR;
 uint64_t lp_pump_pauses(const struct lp_pump *p) LP_WUR;
 /*
  * One frame for the session (no flush): LP_DROP_NONE when queued, else the

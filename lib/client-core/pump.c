@@ -248,11 +248,6 @@ void lp_pump_writable(struct lp_pump *p)
 		p->paused = false;
 }
 
-bool lp_pump_paused(const struct lp_pump *p)
-{
-	return p->paused;
-}
-
 uint64_t lp_pump_pauses(const struct lp_pump *p)
 {
 	return p->pauses;

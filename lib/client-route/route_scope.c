@@ -132,17 +132,6 @@ nobuf:
 	return LP_ERR_NOBUF;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int lp_route_guid_parse(const char *text, struct lp_route_guid *out)
 {
 	/* Hex digits per dash-separated group: 8-4-4-4-12. */
@@ -162,8 +151,8 @@ int lp_route_guid_parse(const char *text, struct lp_route_guid *out)
 		if (gi > 0 && *p++ != '-')
 			return LP_ERR_INVAL;
 		for (int k = 0; k < groups[gi]; k += 2) {
-			int hi = hexval(p[0]);
-			int lo = hi < 0 ? -1 : hexval(p[1]);
+			int hi = lp_hex_val(p[0]);
+			int lo = hi < 0 ? -1 : lp_hex_val(p[1]);
 
 			if (lo < 0)
 				return LP_ERR_INVAL;

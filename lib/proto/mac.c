@@ -7,17 +7,6 @@
 #define MAC_BIT_GROUP 0x01u
 #define MAC_BIT_LOCAL 0x02u
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int lp_proto_mac_parse(const char *s, struct lp_mac *out)
 {
 	struct lp_mac m;
@@ -35,10 +24,10 @@ int lp_proto_mac_parse(const char *s, struct lp_mac *out)
 		const char *o = s + i * 3;
 		int hi, lo;
 
-		hi = hex_val(o[0]);
+		hi = lp_hex_val(o[0]);
 		if (hi < 0)
 			return LP_ERR_MAC_SYNTAX;
-		lo = hex_val(o[1]);
+		lo = lp_hex_val(o[1]);
 		if (lo < 0)
 			return LP_ERR_MAC_SYNTAX;
 		m.b[i] = (uint8_t)(hi << 4 | lo);

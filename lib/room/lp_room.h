@@ -175,8 +175,6 @@ struct lp_room_file {
  */
 int lp_room_file_open(const char *path, struct lp_room_file *out, bool *created, char *err,
                       size_t errlen) LP_WUR;
-/* lp_room_file_open without the error text. */
-int lp_room_file_load_or_create(const char *path, struct lp_room_file *out, bool *created) LP_WUR;
 void lp_room_file_wipe(struct lp_room_file *f);
 
 /* ---- Relay pin ----------------------------------------------------------- */

@@ -118,11 +118,6 @@ int lp_room_file_generate(struct lp_room_file *out)
 	return rc;
 }
 
-int lp_room_file_load_or_create(const char *path, struct lp_room_file *out, bool *created)
-{
-	return lp_room_file_open(path, out, created, NULL, 0);
-}
-
 void lp_room_file_wipe(struct lp_room_file *f)
 {
 	if (f != NULL)

@@ -180,11 +180,6 @@ int lp_capture_fd(const struct lp_capture *c)
 	return c->fd;
 }
 
-int lp_capture_ifindex(const struct lp_capture *c)
-{
-	return c->ifindex;
-}
-
 void lp_capture_mac(const struct lp_capture *c, struct lp_mac *out)
 {
 	*out = c->mac;

@@ -70,7 +70,6 @@ void lp_capture_close(struct lp_capture *c);
 
 /* The socket, for epoll (EPOLLIN; EPOLLOUT while lp_capture_flush says AGAIN). */
 int lp_capture_fd(const struct lp_capture *c);
-int lp_capture_ifindex(const struct lp_capture *c);
 /* The interface's own MAC as read at open (the CAM refresh destination). */
 void lp_capture_mac(const struct lp_capture *c, struct lp_mac *out);
 

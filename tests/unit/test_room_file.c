@@ -109,7 +109,7 @@ static void test_create_then_reload(void **state)
 	assert_non_null(strstr(text, "\nversion=1\nsecret="));
 	assert_non_null(strstr(text, "\nhost_seed="));
 
-	assert_int_equal(lp_room_file_load_or_create(path, &b, &created), 0);
+	assert_int_equal(lp_room_file_open(path, &b, &created, NULL, 0), 0);
 	assert_false(created);
 	assert_memory_equal(&a, &b, sizeof(a));
 	assert_int_equal(lp_room_keys_derive(a.secret, a.host_pub, &ka), 0);
