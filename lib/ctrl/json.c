@@ -79,7 +79,7 @@
 #include <string.h>
 
 #include "lp_room.h"
-#include "peer_stats_json.h"
+#include "json_int.h"
 
 _Static_assert(LP_CTRL_ROOM_ID_LEN == LP_ROOM_ID_LEN && LP_CTRL_KEY_LEN == LP_ROOM_PUB_LEN &&
                        LP_CTRL_SIG_LEN == LP_ROOM_SIG_LEN,
@@ -88,16 +88,20 @@ _Static_assert(LP_CTRL_ROOM_ID_LEN == LP_ROOM_ID_LEN && LP_CTRL_KEY_LEN == LP_RO
 /* Members of a private hello, in wire order. */
 static const char *const private_keys[] = { "room_id", "verifier", "host", "proof", "host_proof" };
 
-static int get_member(json_t *obj, const char *key, json_t **out)
+int lp_ctrl_json_get(json_t *o, const char *key, json_t **out)
 {
-	*out = json_object_get(obj, key);
-	return *out == NULL ? LP_ERR_FIELD_MISSING : 0;
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL)
+		return LP_ERR_FIELD_MISSING;
+	*out = v;
+	return 0;
 }
 
 static int get_int(json_t *obj, const char *key, json_int_t *out)
 {
 	json_t *v;
-	int rc = get_member(obj, key, &v);
+	int rc = lp_ctrl_json_get(obj, key, &v);
 
 	if (rc != 0)
 		return rc;
@@ -107,30 +111,27 @@ static int get_int(json_t *obj, const char *key, json_int_t *out)
 	return 0;
 }
 
-static int get_u32(json_t *obj, const char *key, uint32_t *out)
+int lp_ctrl_json_u64(json_t *o, const char *key, uint64_t max, uint64_t *out)
 {
 	json_int_t v;
-	int rc = get_int(obj, key, &v);
+	int rc = get_int(o, key, &v);
 
 	if (rc != 0)
 		return rc;
-	if (v < 0 || v > (json_int_t)UINT32_MAX)
-		return LP_ERR_FIELD_RANGE;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int get_u64(json_t *obj, const char *key, uint64_t *out)
-{
-	json_int_t v;
-	int rc = get_int(obj, key, &v);
-
-	if (rc != 0)
-		return rc;
-	if (v < 0)
+	if (v < 0 || (uint64_t)v > max)
 		return LP_ERR_FIELD_RANGE;
 	*out = (uint64_t)v;
 	return 0;
+}
+
+int lp_ctrl_json_u32(json_t *o, const char *key, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	int rc = lp_ctrl_json_u64(o, key, max, &v);
+
+	if (rc == 0)
+		*out = (uint32_t)v;
+	return rc;
 }
 
 static int get_version(json_t *obj, uint32_t *out)
@@ -146,10 +147,10 @@ static int get_version(json_t *obj, uint32_t *out)
 	return 0;
 }
 
-static int get_str(json_t *obj, const char *key, const char **out)
+int lp_ctrl_json_str(json_t *o, const char *key, const char **out)
 {
 	json_t *v;
-	int rc = get_member(obj, key, &v);
+	int rc = lp_ctrl_json_get(o, key, &v);
 
 	if (rc != 0)
 		return rc;
@@ -159,27 +160,26 @@ static int get_str(json_t *obj, const char *key, const char **out)
 	return 0;
 }
 
-/* Copies a string member into a fixed field; the loader refused embedded
- * NULs, so strlen equals the JSON string length. */
-static int copy_str(json_t *obj, const char *key, char *dst, size_t cap)
+/* The loaders refuse embedded NULs, so the string ends at its length. */
+int lp_ctrl_json_text(json_t *o, const char *key, char *dst, size_t cap)
 {
-	const char *s;
-	size_t len;
-	int rc = get_str(obj, key, &s);
+	json_t *v;
+	int rc = lp_ctrl_json_get(o, key, &v);
 
 	if (rc != 0)
 		return rc;
-	len = strlen(s);
-	if (len >= cap)
+	if (!json_is_string(v))
+		return LP_ERR_FIELD_TYPE;
+	if (json_string_length(v) >= cap)
 		return LP_ERR_FIELD_RANGE;
-	memcpy(dst, s, len + 1);
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 	return 0;
 }
 
 static int get_role(json_t *obj, enum lp_role *out)
 {
 	const char *s;
-	int rc = get_str(obj, "role", &s);
+	int rc = lp_ctrl_json_str(obj, "role", &s);
 
 	if (rc != 0)
 		return rc;
@@ -189,7 +189,7 @@ static int get_role(json_t *obj, enum lp_role *out)
 static int get_mac(json_t *obj, struct lp_mac *out)
 {
 	const char *s;
-	int rc = get_str(obj, "mac", &s);
+	int rc = lp_ctrl_json_str(obj, "mac", &s);
 
 	if (rc != 0)
 		return rc;
@@ -199,7 +199,7 @@ static int get_mac(json_t *obj, struct lp_mac *out)
 static int get_room(json_t *obj, char *dst, size_t cap)
 {
 	const char *s;
-	int rc = get_str(obj, "room", &s);
+	int rc = lp_ctrl_json_str(obj, "room", &s);
 
 	if (rc != 0)
 		return rc;
@@ -215,7 +215,7 @@ static int get_room(json_t *obj, char *dst, size_t cap)
 static int get_b64(json_t *obj, const char *key, uint8_t *out, size_t n)
 {
 	const char *s;
-	int rc = get_str(obj, key, &s);
+	int rc = lp_ctrl_json_str(obj, key, &s);
 
 	if (rc != 0)
 		return rc;
@@ -266,12 +266,12 @@ static int parse_hello(json_t *o, struct lp_ctrl_hello *h)
 	if (rc == 0)
 		rc = get_mac(o, &h->mac);
 	if (rc == 0)
-		rc = get_u32(o, "datagram_budget", &h->datagram_budget);
+		rc = lp_ctrl_json_u32(o, "datagram_budget", UINT32_MAX, &h->datagram_budget);
 	if (rc == 0 && (h->datagram_budget < 1 || h->datagram_budget > LP_CTRL_BUDGET_MAX))
 		rc = LP_ERR_FIELD_RANGE;
 	sw = json_object_get(o, "software");
 	if (rc == 0 && sw != NULL)
-		rc = copy_str(o, "software", h->software, sizeof(h->software));
+		rc = lp_ctrl_json_text(o, "software", h->software, sizeof(h->software));
 	return rc;
 }
 
@@ -284,7 +284,7 @@ static int parse_welcome(json_t *o, struct lp_ctrl_welcome *w)
 
 	rc = get_version(o, &w->version);
 	if (rc == 0)
-		rc = get_str(o, "mode", &mode);
+		rc = lp_ctrl_json_str(o, "mode", &mode);
 	if (rc == 0 && strcmp(mode, "relay") != 0)
 		rc = LP_ERR_FIELD_RANGE;
 	if (rc == 0)
@@ -296,7 +296,7 @@ static int parse_welcome(json_t *o, struct lp_ctrl_welcome *w)
 	if (rc == 0 && (mtu < 0 || lp_ctrl_mtu_validate((uint64_t)mtu) != 0))
 		rc = LP_ERR_MTU_RANGE;
 	if (rc == 0)
-		rc = get_member(o, "gateway_present", &gw);
+		rc = lp_ctrl_json_get(o, "gateway_present", &gw);
 	if (rc == 0 && !json_is_boolean(gw))
 		rc = LP_ERR_FIELD_TYPE;
 	if (rc != 0)
@@ -311,12 +311,12 @@ static int parse_welcome(json_t *o, struct lp_ctrl_welcome *w)
 static int parse_reject(json_t *o, struct lp_ctrl_reject *r)
 {
 	const char *reason;
-	int rc = get_str(o, "reason", &reason);
+	int rc = lp_ctrl_json_str(o, "reason", &reason);
 
 	if (rc == 0)
 		rc = lp_ctrl_reject_parse(reason, &r->reason);
 	if (rc == 0)
-		rc = copy_str(o, "message", r->message, sizeof(r->message));
+		rc = lp_ctrl_json_text(o, "message", r->message, sizeof(r->message));
 	return rc;
 }
 
@@ -332,7 +332,7 @@ static int parse_peer(json_t *o, bool left, struct lp_ctrl_peer *p)
 	if (rc == 0)
 		rc = get_mac(o, &p->mac);
 	if (rc == 0 && left)
-		rc = copy_str(o, "reason", p->reason, sizeof(p->reason));
+		rc = lp_ctrl_json_text(o, "reason", p->reason, sizeof(p->reason));
 	p->peer_id = (uint32_t)id;
 	return rc;
 }
@@ -343,21 +343,21 @@ static int parse_stats(json_t *o, struct lp_counters *c)
 	json_t *drops = NULL, *v;
 	int rc;
 
-	rc = get_u64(o, "frames_rx", &c->frames_rx);
+	rc = lp_ctrl_json_u64(o, "frames_rx", UINT64_MAX, &c->frames_rx);
 	if (rc == 0)
-		rc = get_u64(o, "frames_tx", &c->frames_tx);
+		rc = lp_ctrl_json_u64(o, "frames_tx", UINT64_MAX, &c->frames_tx);
 	if (rc == 0)
-		rc = get_u64(o, "datagrams_rx", &c->datagrams_rx);
+		rc = lp_ctrl_json_u64(o, "datagrams_rx", UINT64_MAX, &c->datagrams_rx);
 	if (rc == 0)
-		rc = get_u64(o, "datagrams_tx", &c->datagrams_tx);
+		rc = lp_ctrl_json_u64(o, "datagrams_tx", UINT64_MAX, &c->datagrams_tx);
 	if (rc == 0)
-		rc = get_u64(o, "bytes_rx", &c->bytes_rx);
+		rc = lp_ctrl_json_u64(o, "bytes_rx", UINT64_MAX, &c->bytes_rx);
 	if (rc == 0)
-		rc = get_u64(o, "bytes_tx", &c->bytes_tx);
+		rc = lp_ctrl_json_u64(o, "bytes_tx", UINT64_MAX, &c->bytes_tx);
 	if (rc == 0)
-		rc = get_u64(o, "broadcast_rx", &c->broadcast_rx);
+		rc = lp_ctrl_json_u64(o, "broadcast_rx", UINT64_MAX, &c->broadcast_rx);
 	if (rc == 0)
-		rc = get_member(o, "drops", &drops);
+		rc = lp_ctrl_json_get(o, "drops", &drops);
 	if (rc == 0 && !json_is_object(drops))
 		rc = LP_ERR_FIELD_TYPE;
 	if (rc != 0)
@@ -435,7 +435,7 @@ static int parse_type(json_t *o, enum lp_ctrl_type *out)
 {
 	const char *s;
 	unsigned t;
-	int rc = get_str(o, "type", &s);
+	int rc = lp_ctrl_json_str(o, "type", &s);
 
 	if (rc != 0)
 		return rc;
@@ -495,8 +495,8 @@ int lp_ctrl_parse_json(const uint8_t *json, size_t len, struct lp_ctrl_msg *out)
 		rc = parse_stats(root, &out->u.stats.counters);
 		break;
 	case LP_CTRL_DISCONNECT:
-		rc = copy_str(root, "reason", out->u.disconnect.reason,
-		              sizeof(out->u.disconnect.reason));
+		rc = lp_ctrl_json_text(root, "reason", out->u.disconnect.reason,
+		                       sizeof(out->u.disconnect.reason));
 		break;
 	case LP_CTRL_PEER_STATS:
 		rc = lp_ctrl_peer_stats_from_json(root, &out->u.peer_stats);

@@ -11,35 +11,9 @@
  * LP_ERR_FIELD_RANGE before any entry is read, so the cost of parsing is
  * bounded by the cap, not by the frame.
  */
-#include "peer_stats_json.h"
+#include "json_int.h"
 
 #include <string.h>
-
-static int member_u64(json_t *o, const char *key, uint64_t max, uint64_t *out)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL)
-		return LP_ERR_FIELD_MISSING;
-	if (!json_is_integer(v))
-		return LP_ERR_FIELD_TYPE;
-	if (json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
-		return LP_ERR_FIELD_RANGE;
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int member_str(json_t *o, const char *key, const char **out)
-{
-	json_t *v = json_object_get(o, key);
-
-	if (v == NULL)
-		return LP_ERR_FIELD_MISSING;
-	if (!json_is_string(v))
-		return LP_ERR_FIELD_TYPE;
-	*out = json_string_value(v);
-	return 0;
-}
 
 static int entry_from_json(json_t *o, struct lp_ctrl_peer_stat *e)
 {
@@ -50,34 +24,34 @@ static int entry_from_json(json_t *o, struct lp_ctrl_peer_stat *e)
 
 	if (!json_is_object(o))
 		return LP_ERR_FIELD_TYPE;
-	rc = member_u64(o, "peer_id", LP_CTRL_PEER_ID_MAX, &id);
+	rc = lp_ctrl_json_u64(o, "peer_id", LP_CTRL_PEER_ID_MAX, &id);
 	if (rc == LP_ERR_FIELD_RANGE || (rc == 0 && id == 0))
 		rc = LP_ERR_PEER_ID;
 	e->peer_id = (uint32_t)id;
 	if (rc == 0)
-		rc = member_str(o, "role", &s);
+		rc = lp_ctrl_json_str(o, "role", &s);
 	if (rc == 0)
 		rc = lp_ctrl_role_parse(s, &e->role);
 	if (rc == 0)
-		rc = member_str(o, "mac", &s);
+		rc = lp_ctrl_json_str(o, "mac", &s);
 	if (rc == 0)
 		rc = lp_proto_mac_parse(s, &e->mac);
 	if (rc == 0)
-		rc = member_u64(o, "rtt_us", LP_CTRL_RTT_US_MAX, &e->rtt_us);
+		rc = lp_ctrl_json_u64(o, "rtt_us", LP_CTRL_RTT_US_MAX, &e->rtt_us);
 	if (rc == 0)
-		rc = member_u64(o, "rtt_min_us", LP_CTRL_RTT_US_MAX, &e->rtt_min_us);
+		rc = lp_ctrl_json_u64(o, "rtt_min_us", LP_CTRL_RTT_US_MAX, &e->rtt_min_us);
 	if (rc == 0)
-		rc = member_u64(o, "dg_sent", top, &e->dg_sent);
+		rc = lp_ctrl_json_u64(o, "dg_sent", top, &e->dg_sent);
 	if (rc == 0)
-		rc = member_u64(o, "dg_lost", top, &e->dg_lost);
+		rc = lp_ctrl_json_u64(o, "dg_lost", top, &e->dg_lost);
 	if (rc == 0)
-		rc = member_u64(o, "tx_frames", top, &e->tx_frames);
+		rc = lp_ctrl_json_u64(o, "tx_frames", top, &e->tx_frames);
 	if (rc == 0)
-		rc = member_u64(o, "tx_bytes", top, &e->tx_bytes);
+		rc = lp_ctrl_json_u64(o, "tx_bytes", top, &e->tx_bytes);
 	if (rc == 0)
-		rc = member_u64(o, "rx_frames", top, &e->rx_frames);
+		rc = lp_ctrl_json_u64(o, "rx_frames", top, &e->rx_frames);
 	if (rc == 0)
-		rc = member_u64(o, "rx_bytes", top, &e->rx_bytes);
+		rc = lp_ctrl_json_u64(o, "rx_bytes", top, &e->rx_bytes);
 	return rc;
 }
 
@@ -88,7 +62,7 @@ int lp_ctrl_peer_stats_from_json(json_t *o, struct lp_ctrl_peer_stats *ps)
 	size_t i;
 	int rc;
 
-	rc = member_u64(o, "peers_total", LP_CTRL_PEERS_TOTAL_MAX, &total);
+	rc = lp_ctrl_json_u64(o, "peers_total", LP_CTRL_PEERS_TOTAL_MAX, &total);
 	if (rc != 0)
 		return rc;
 	if (arr == NULL)

@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lp_ctrl.h"
+#include "json_int.h"
 
 /* An open room's code, or a private room's label as the relay logs it:
  * "~" and the first 8 base64url characters of its id. */
@@ -44,60 +44,15 @@ static int room_label_validate(const char *room)
 	return i == LP_CTRL_STATUS_PRIVATE_LABEL + 1 ? 0 : LP_ERR_ROOM_CHARS;
 }
 
-static int get(json_t *o, const char *key, json_t **v)
-{
-	*v = json_object_get(o, key);
-	return *v == NULL ? LP_ERR_FIELD_MISSING : 0;
-}
-
-static int get_u64(json_t *o, const char *key, uint64_t max, uint64_t *out)
-{
-	json_t *v;
-	int rc = get(o, key, &v);
-
-	if (rc != 0)
-		return rc;
-	if (!json_is_integer(v))
-		return LP_ERR_FIELD_TYPE;
-	if (json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
-		return LP_ERR_FIELD_RANGE;
-	*out = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int get_u32(json_t *o, const char *key, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-	int rc = get_u64(o, key, max, &v);
-
-	*out = (uint32_t)v;
-	return rc;
-}
-
-static int get_text(json_t *o, const char *key, char *dst, size_t cap)
-{
-	json_t *v;
-	int rc = get(o, key, &v);
-
-	if (rc != 0)
-		return rc;
-	if (!json_is_string(v))
-		return LP_ERR_FIELD_TYPE;
-	if (json_string_length(v) >= cap)
-		return LP_ERR_FIELD_RANGE;
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
-
 static int get_role_mac(json_t *o, enum lp_role *role, struct lp_mac *mac)
 {
 	char s[32];
-	int rc = get_text(o, "role", s, sizeof(s));
+	int rc = lp_ctrl_json_text(o, "role", s, sizeof(s));
 
 	if (rc == 0)
 		rc = lp_ctrl_role_parse(s, role);
 	if (rc == 0)
-		rc = get_text(o, "mac", s, sizeof(s));
+		rc = lp_ctrl_json_text(o, "mac", s, sizeof(s));
 	if (rc == 0)
 		rc = lp_proto_mac_parse(s, mac);
 	return rc;
@@ -126,14 +81,14 @@ static int get_ip(json_t *o, bool nullable, bool *has, uint8_t ip[4])
 {
 	char s[20];
 	json_t *v;
-	int rc = get(o, "lan_ip", &v);
+	int rc = lp_ctrl_json_get(o, "lan_ip", &v);
 
 	if (rc != 0)
 		return rc;
 	*has = false;
 	if (nullable && json_is_null(v))
 		return 0;
-	rc = get_text(o, "lan_ip", s, sizeof(s));
+	rc = lp_ctrl_json_text(o, "lan_ip", s, sizeof(s));
 	if (rc == 0)
 		rc = ip_parse(s, ip);
 	*has = rc == 0;
@@ -143,28 +98,28 @@ static int get_ip(json_t *o, bool nullable, bool *has, uint8_t ip[4])
 static int get_link(json_t *o, struct lp_ctrl_status_link *l)
 {
 	const uint64_t top = (uint64_t)INT64_MAX;
-	int rc = get_u64(o, "rtt_us", LP_CTRL_RTT_US_MAX, &l->rtt_us);
+	int rc = lp_ctrl_json_u64(o, "rtt_us", LP_CTRL_RTT_US_MAX, &l->rtt_us);
 
 	if (rc == 0)
-		rc = get_u64(o, "rtt_min_us", LP_CTRL_RTT_US_MAX, &l->rtt_min_us);
+		rc = lp_ctrl_json_u64(o, "rtt_min_us", LP_CTRL_RTT_US_MAX, &l->rtt_min_us);
 	if (rc == 0)
-		rc = get_u64(o, "dg_sent", top, &l->dg_sent);
+		rc = lp_ctrl_json_u64(o, "dg_sent", top, &l->dg_sent);
 	if (rc == 0)
-		rc = get_u64(o, "dg_lost", top, &l->dg_lost);
+		rc = lp_ctrl_json_u64(o, "dg_lost", top, &l->dg_lost);
 	if (rc == 0)
-		rc = get_u64(o, "tx_frames", top, &l->tx_frames);
+		rc = lp_ctrl_json_u64(o, "tx_frames", top, &l->tx_frames);
 	if (rc == 0)
-		rc = get_u64(o, "tx_bytes", top, &l->tx_bytes);
+		rc = lp_ctrl_json_u64(o, "tx_bytes", top, &l->tx_bytes);
 	if (rc == 0)
-		rc = get_u64(o, "rx_frames", top, &l->rx_frames);
+		rc = lp_ctrl_json_u64(o, "rx_frames", top, &l->rx_frames);
 	if (rc == 0)
-		rc = get_u64(o, "rx_bytes", top, &l->rx_bytes);
+		rc = lp_ctrl_json_u64(o, "rx_bytes", top, &l->rx_bytes);
 	return rc;
 }
 
 static int get_array(json_t *o, const char *key, size_t max, json_t **arr)
 {
-	int rc = get(o, key, arr);
+	int rc = lp_ctrl_json_get(o, key, arr);
 
 	if (rc != 0)
 		return rc;
@@ -179,7 +134,7 @@ static int parse_peer(json_t *o, struct lp_ctrl_status_peer *p)
 
 	if (!json_is_object(o))
 		return LP_ERR_FIELD_TYPE;
-	rc = get_u32(o, "peer_id", LP_CTRL_PEER_ID_MAX, &p->peer_id);
+	rc = lp_ctrl_json_u32(o, "peer_id", LP_CTRL_PEER_ID_MAX, &p->peer_id);
 	if (rc == 0 && p->peer_id == 0)
 		rc = LP_ERR_PEER_ID;
 	if (rc == 0)
@@ -189,7 +144,7 @@ static int parse_peer(json_t *o, struct lp_ctrl_status_peer *p)
 	if (rc == 0)
 		rc = get_link(o, &p->link);
 	if (rc == 0)
-		rc = get_u64(o, "est_rtt_us", 2 * LP_CTRL_RTT_US_MAX, &p->est_rtt_us);
+		rc = lp_ctrl_json_u64(o, "est_rtt_us", 2 * LP_CTRL_RTT_US_MAX, &p->est_rtt_us);
 	return rc;
 }
 
@@ -202,7 +157,7 @@ static int parse_host(json_t *o, struct lp_ctrl_status_host *h)
 
 	if (!json_is_object(o))
 		return LP_ERR_FIELD_TYPE;
-	rc = get_text(o, "mac", s, sizeof(s));
+	rc = lp_ctrl_json_text(o, "mac", s, sizeof(s));
 	if (rc == 0)
 		rc = lp_proto_mac_parse(s, &mac);
 	if (rc == 0)
@@ -216,36 +171,36 @@ static int parse_doc(json_t *o, struct lp_ctrl_status *st)
 	json_t *v = NULL, *peers = NULL, *hosts = NULL;
 	uint64_t version = 0;
 	size_t i;
-	int rc = get_u64(o, "version", UINT32_MAX, &version);
+	int rc = lp_ctrl_json_u64(o, "version", UINT32_MAX, &version);
 
 	if (rc == 0 && version != LP_CTRL_STATUS_VERSION)
 		rc = LP_ERR_VERSION;
 	if (rc == 0)
-		rc = get_text(o, "program", st->program, sizeof(st->program));
+		rc = lp_ctrl_json_text(o, "program", st->program, sizeof(st->program));
 	if (rc == 0)
-		rc = get_text(o, "state", st->state, sizeof(st->state));
+		rc = lp_ctrl_json_text(o, "state", st->state, sizeof(st->state));
 	if (rc == 0)
-		rc = get_text(o, "room", st->room, sizeof(st->room));
+		rc = lp_ctrl_json_text(o, "room", st->room, sizeof(st->room));
 	if (rc == 0)
 		rc = room_label_validate(st->room);
 	if (rc == 0)
 		rc = get_role_mac(o, &st->role, &st->mac);
 	if (rc == 0)
-		rc = get_u32(o, "peer_id", LP_CTRL_PEER_ID_MAX, &st->peer_id);
+		rc = lp_ctrl_json_u32(o, "peer_id", LP_CTRL_PEER_ID_MAX, &st->peer_id);
 	if (rc == 0)
-		rc = get_u32(o, "mtu", LP_MTU_MAX, &st->mtu);
+		rc = lp_ctrl_json_u32(o, "mtu", LP_MTU_MAX, &st->mtu);
 	if (rc == 0)
 		rc = get_ip(o, true, &st->has_ip, st->ip);
 	if (rc == 0)
 		rc = get_link(o, &st->link);
 	if (rc == 0)
-		rc = get(o, "table_age_ms", &v);
+		rc = lp_ctrl_json_get(o, "table_age_ms", &v);
 	if (rc == 0 && !json_is_null(v)) {
-		rc = get_u64(o, "table_age_ms", (uint64_t)INT64_MAX, &st->table_age_ms);
+		rc = lp_ctrl_json_u64(o, "table_age_ms", (uint64_t)INT64_MAX, &st->table_age_ms);
 		st->has_table = rc == 0;
 	}
 	if (rc == 0)
-		rc = get_u32(o, "peers_total", LP_CTRL_PEERS_TOTAL_MAX, &st->peers_total);
+		rc = lp_ctrl_json_u32(o, "peers_total", LP_CTRL_PEERS_TOTAL_MAX, &st->peers_total);
 	if (rc == 0)
 		rc = get_array(o, "peers", LP_CTRL_PEER_STATS_MAX, &peers);
 	if (rc == 0)
