@@ -17,7 +17,7 @@ int lp_file_write_atomic(const char *path, const void *data, size_t len, unsigne
 	DWORD move = MOVEFILE_WRITE_THROUGH;
 	const char *p = data;
 	char tmp[MAX_PATH + 16];
-	int fd;
+	int fd, n;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
@@ -30,14 +30,10 @@ int lp_file_write_atomic(const char *path, const void *data, size_t len, unsigne
 	fd = _open(tmp, _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY, _S_IREAD | _S_IWRITE);
 	if (fd < 0)
 		return LP_ERR_IO;
-	while (len > 0) {
-		unsigned chunk = len > 65536 ? 65536u : (unsigned)len;
-		int n = _write(fd, p, chunk);
-
+	for (; len > 0; p += n, len -= (size_t)n) {
+		n = _write(fd, p, len > 65536 ? 65536u : (unsigned)len);
 		if (n <= 0)
 			goto fail;
-		p += n;
-		len -= (size_t)n;
 	}
 	if (_commit(fd) < 0)
 		goto fail;

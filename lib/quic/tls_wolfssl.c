@@ -111,25 +111,30 @@ out:
 
 /* ---- verification ------------------------------------------------------- */
 
-static int verify_pin(struct lp_tls_session *s, WOLFSSL_X509_STORE_CTX *st)
+/* The leaf (depth 0), the one certificate the pins look at: whatever the
+ * relay sends above it is neither needed nor trusted by a pin. */
+static int verify_leaf(struct lp_tls_session *s, WOLFSSL_X509_STORE_CTX *st)
 {
 	const struct lp_tls_creds *cr = s->cr;
-	WOLFSSL_X509 *leaf;
+	WOLFSSL_X509 *leaf = wolfSSL_X509_STORE_CTX_get_current_cert(st);
 	const unsigned char *der = NULL;
 	int len = 0;
 
-	/* Only the leaf matters: the pin trusts exactly one certificate, so
-	 * whatever the relay sends above it is neither needed nor trusted. */
-	if (wolfSSL_X509_STORE_CTX_get_error_depth(st) != 0)
-		return 1;
-	leaf = wolfSSL_X509_STORE_CTX_get_current_cert(st);
 	if (leaf != NULL)
 		der = wolfSSL_X509_get_der(leaf, &len);
-	if (der == NULL || len <= 0) {
+	if (der == NULL || len <= 0 || lp_quic_cert_pin(der, (size_t)len, s->leaf_pin) != 0) {
 		lp_log(cr->log, LP_LOG_ERROR, "the relay sent no usable certificate");
 		return 0;
 	}
-	if ((size_t)len != cr->pin_len || memcmp(der, cr->pin, cr->pin_len) != 0) {
+	s->leaf_pin_set = true;
+	if (cr->spki_pin_set && !lp_quic_pin_equal(s->leaf_pin, cr->spki_pin)) {
+		lp_log(cr->log, LP_LOG_ERROR,
+		       "the relay's key does not match the pin (--relay-pin or the invite): "
+		       "wrong relay, or it has a new key");
+		return 0;
+	}
+	if (cr->pin != NULL &&
+	    ((size_t)len != cr->pin_len || memcmp(der, cr->pin, cr->pin_len) != 0)) {
 		lp_log(cr->log, LP_LOG_ERROR,
 		       "the relay's certificate does not match the pinned --relay-ca-cert file %s "
 		       "(wrong relay, or its certificate changed: fetch the current one)",
@@ -154,51 +159,24 @@ static int verify_chain(struct lp_tls_session *s, int preverify, WOLFSSL_X509_ST
 	return 0;
 }
 
-/* At depth 0: the leaf's pin, checked against --relay-pin when set. */
-static int verify_spki(struct lp_tls_session *s, WOLFSSL_X509_STORE_CTX *st)
-{
-	const struct lp_tls_creds *cr = s->cr;
-	WOLFSSL_X509 *leaf;
-	const unsigned char *der = NULL;
-	int len = 0;
-
-	if (wolfSSL_X509_STORE_CTX_get_error_depth(st) != 0)
-		return 1;
-	leaf = wolfSSL_X509_STORE_CTX_get_current_cert(st);
-	if (leaf != NULL)
-		der = wolfSSL_X509_get_der(leaf, &len);
-	if (der == NULL || len <= 0 || lp_quic_cert_pin(der, (size_t)len, s->leaf_pin) != 0) {
-		lp_log(cr->log, LP_LOG_ERROR, "the relay sent no usable certificate");
-		return 0;
-	}
-	s->leaf_pin_set = true;
-	if (cr->spki_pin_set && !lp_quic_pin_equal(s->leaf_pin, cr->spki_pin)) {
-		lp_log(cr->log, LP_LOG_ERROR,
-		       "the relay's key does not match the pin (--relay-pin or the invite): "
-		       "wrong relay, or it has a new key");
-		return 0;
-	}
-	return 1;
-}
-
 /* Returns 1 to accept, 0 to fail the handshake with bad_certificate. */
 static int verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *st)
 {
 	/* userCtx is what lp_tls_session_new gave wolfSSL_SetCertCbCtx. */
 	struct lp_tls_session *s = st->userCtx;
+	bool leaf = wolfSSL_X509_STORE_CTX_get_error_depth(st) == 0;
 	int ok;
 
 	if (s == NULL)
 		return 0;
-	ok = verify_spki(s, st);
-	if (ok && s->cr->pin != NULL)
-		ok = verify_pin(s, st);
-	else if (ok && s->cr->verify_chain)
+	ok = !leaf || verify_leaf(s, st);
+	/* A pinned certificate needs no chain; with the key pin alone there is
+	 * no chain to trust: the pin is. */
+	if (ok && s->cr->pin == NULL && s->cr->verify_chain)
 		ok = verify_chain(s, preverify, st);
-	/* With the key pin alone there is no chain to trust: the pin is. */
 	if (!ok)
 		s->cert_failed = true;
-	else if (wolfSSL_X509_STORE_CTX_get_error_depth(st) == 0)
+	else if (leaf)
 		s->leaf_ok = true;
 	return ok;
 }
