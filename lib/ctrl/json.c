@@ -160,20 +160,17 @@ int lp_ctrl_json_str(json_t *o, const char *key, const char **out)
 	return 0;
 }
 
-/* The loaders refuse embedded NULs, so the string ends at its length. */
+/* The loaders refuse embedded NULs, so strlen is the string's length. */
 int lp_ctrl_json_text(json_t *o, const char *key, char *dst, size_t cap)
 {
-	json_t *v;
-	int rc = lp_ctrl_json_get(o, key, &v);
+	const char *s;
+	int rc = lp_ctrl_json_str(o, key, &s);
 
-	if (rc != 0)
-		return rc;
-	if (!json_is_string(v))
-		return LP_ERR_FIELD_TYPE;
-	if (json_string_length(v) >= cap)
-		return LP_ERR_FIELD_RANGE;
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-	return 0;
+	if (rc == 0 && strlen(s) >= cap)
+		rc = LP_ERR_FIELD_RANGE;
+	if (rc == 0)
+		memcpy(dst, s, strlen(s) + 1);
+	return rc;
 }
 
 static int get_role(json_t *obj, enum lp_role *out)

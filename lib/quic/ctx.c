@@ -45,53 +45,48 @@ static int ctx_alloc(size_t datagram_queue, uint64_t idle_timeout_ns, const stru
 	return 0;
 }
 
+/* Hands ctx out, or deletes it (NULL: none) when its set-up failed (rv). */
+static int ctx_finish(struct lp_quic_ctx *ctx, int rv, struct lp_quic_ctx **out)
+{
+	*out = rv == 0 ? ctx : NULL;
+	if (rv != 0)
+		lp_quic_ctx_del(ctx);
+	return rv;
+}
+
 int lp_quic_ctx_new_client(const struct lp_quic_client_cfg *cfg, const struct lp_logger *log,
                            struct lp_quic_ctx **out)
 {
 	struct lp_quic_ctx *ctx;
-	int rv;
+	int rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
 
-	*out = NULL;
-	rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
-	if (rv != 0)
-		return rv;
-	ctx->keepalive_ns = or_default(cfg->keepalive_ns, DEF_KEEPALIVE_NS);
-	ctx->handshake_timeout_ns = or_default(cfg->handshake_timeout_ns, DEF_HANDSHAKE_NS);
-	rv = lp_tls_client_creds_new(cfg, log, &ctx->creds);
-	if (rv != 0) {
-		free(ctx);
-		return rv;
+	if (rv == 0) {
+		ctx->keepalive_ns = or_default(cfg->keepalive_ns, DEF_KEEPALIVE_NS);
+		ctx->handshake_timeout_ns = or_default(cfg->handshake_timeout_ns, DEF_HANDSHAKE_NS);
+		rv = lp_tls_client_creds_new(cfg, log, &ctx->creds);
 	}
-	*out = ctx;
-	return 0;
+	return ctx_finish(ctx, rv, out);
 }
 
 int lp_quic_ctx_new_server(const struct lp_quic_server_cfg *cfg, const struct lp_logger *log,
                            struct lp_quic_ctx **out)
 {
 	struct lp_quic_ctx *ctx;
-	int rv;
+	int rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
 
-	*out = NULL;
-	rv = ctx_alloc(cfg->datagram_queue, cfg->idle_timeout_ns, log, &ctx);
-	if (rv != 0)
-		return rv;
-	ctx->server = true;
-	ctx->max_connections = cfg->max_connections ? cfg->max_connections : DEF_MAX_CONNS;
-	ctx->retry_pending = cfg->retry_pending;
-	ctx->pending_per_source = cfg->pending_per_source;
-	ctx->conns_per_source = cfg->conns_per_source;
-	rv = lp_tls_random(ctx->reset_secret, sizeof(ctx->reset_secret));
+	if (rv == 0) {
+		ctx->server = true;
+		ctx->max_connections = cfg->max_connections ? cfg->max_connections : DEF_MAX_CONNS;
+		ctx->retry_pending = cfg->retry_pending;
+		ctx->pending_per_source = cfg->pending_per_source;
+		ctx->conns_per_source = cfg->conns_per_source;
+		rv = lp_tls_random(ctx->reset_secret, sizeof(ctx->reset_secret));
+	}
 	if (rv == 0)
 		rv = lp_tls_random(ctx->retry_secret, sizeof(ctx->retry_secret));
 	if (rv == 0)
 		rv = lp_tls_server_creds_new(cfg, log, &ctx->creds);
-	if (rv != 0) {
-		free(ctx);
-		return rv;
-	}
-	*out = ctx;
-	return 0;
+	return ctx_finish(ctx, rv, out);
 }
 
 int lp_quic_ctx_reload_cert(struct lp_quic_ctx *ctx, const char *cert_file, const char *key_file)
