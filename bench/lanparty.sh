@@ -6,30 +6,41 @@
 #   baseline: c1 wan0 198.18.0.3 -> relay's bridge -> gw wan0 198.18.0.2
 #             (the same veth hops the QUIC packets cross, without the tunnel)
 #
-# The tunnel is measured twice in the same run: in an open room and in a
-# private room (frames sealed end to end, tests/netns/lib.sh LP_PRIVATE=1),
-# with the private/open ratio.
+# The tunnel is measured in an open room and in a private room (frames sealed
+# end to end, tests/netns/lib.sh LP_PRIVATE=1) in the same run, alternately:
+# LP_BENCH_ROUNDS rounds (3) of open then private, each direction SECONDS
+# long, so that load drifting on a shared machine hits both rooms alike. It
+# prints each round, the medians and their private/open ratio, and the CPU
+# the three daemons spent per frame (from /proc, less load-sensitive than
+# throughput).
 #
 # It also prints the wake-up floor: the RTT of six plain UDP forwarders in a
 # chain (bench/wakeup_chain), the number of processes a tunnel round trip wakes.
 #
-# Usage: bench/lanparty.sh [BUILD_DIR] [SECONDS]   (root)
+# Usage: bench/lanparty.sh [BUILD_DIR] [SECONDS]   (root; SECONDS per direction, 8)
 set -uo pipefail
 LP_SRC=$(cd "$(dirname "$0")/.." && pwd)
 cd "$LP_SRC"
 LP_BUILD=${1:-build}
-secs=${2:-10}
+secs=${2:-8}
+rounds=${LP_BENCH_ROUNDS:-3}
 . tests/netns/lib.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
 trap 'lp_topology_down; rm -rf "$LP_TMP"' EXIT
 
+# room_up KIND: gateway and c1 in an open or a private room, c1 with a lease.
+room_up() {
+	LP_PRIVATE=$([ "$1" = private ] && echo 1 || echo 0)
+	lp_start_gateway || { echo "bench: $1 gateway did not start" >&2; return 1; }
+	lp_start_client c1
+	lp_wait_for 20 "$1 c1 admitted" lp_log_has c1 admitted || { cat "$LP_TMP"/*.log; return 1; }
+	lp_wait_for 20 "$1 gateway admitted" lp_log_has gateway admitted || return 1
+	lp_dhcp c1 >/dev/null || { echo "bench: no DHCP lease in the $1 room" >&2; return 1; }
+}
+room_down() { lp_stop c1 && lp_stop gateway; }
+
 lp_topology_up
 lp_start_relay
-lp_start_gateway
-lp_start_client c1
-lp_wait_for 20 "c1 admitted" lp_log_has c1 admitted || { cat "$LP_TMP"/*.log; exit 1; }
-lp_wait_for 20 "gateway admitted" lp_log_has gateway admitted || exit 1
-lp_dhcp c1 >/dev/null || { echo "bench: no DHCP lease" >&2; exit 1; }
 
 # cpu_ticks NAME: user + system clock ticks of a daemon so far
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(lp_pid "$1")/stat"; }
@@ -56,6 +67,9 @@ tunnel_iperf() {
 	eval "cpf_$label=\"$(awk -v f=$((f1 - f0)) -v r=$(($(cpu_ticks relay) - r0)) \
 		-v g=$(($(cpu_ticks gateway) - g0)) -v c=$(($(cpu_ticks c1) - c0)) -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { k = 1e9 / hz / (f > 0 ? f : 1); printf "client %.0f, relay %.0f, gateway %.0f ns/frame (%d frames)", c * k, r * k, g * k, f }')\""
+	# the three daemons together, ns per frame
+	eval "tot_$label=$(awk -v f=$((f1 - f0)) -v t=$(($(cpu_ticks relay) - r0 + $(cpu_ticks gateway) - g0 + $(cpu_ticks c1) - c0)) \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e9 / hz / (f > 0 ? f : 1) }')"
 	echo "$mbit"
 }
 # rtt NS ADDR: average ms over 50 pings
@@ -68,30 +82,38 @@ rtt() {
 floor=$("$LP_BUILD/bench/wakeup_chain" 6 50 20000 | awk '{print $1}')
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-tunnel_iperf up >"$LP_TMP/up"
-tunnel_iperf down -R >"$LP_TMP/down"
-tun_rtt=$(rtt c1 10.77.0.1)
-open_mtu=$(ns c1 cat /sys/class/net/lanparty0/mtu)
-
-# The same peers again, in a private room.
-lp_stop c1
-lp_stop gateway
-LP_PRIVATE=1
-lp_start_gateway || { echo "bench: private gateway did not start" >&2; exit 1; }
-lp_wait_for 20 "private gateway admitted" lp_log_has gateway admitted || exit 1
-lp_start_client c1
-lp_wait_for 20 "private c1 admitted" lp_log_has c1 admitted || { cat "$LP_TMP"/*.log; exit 1; }
-lp_dhcp c1 >/dev/null || { echo "bench: no DHCP lease in the private room" >&2; exit 1; }
-tunnel_iperf priv_up >"$LP_TMP/priv_up"
-tunnel_iperf priv_down -R >"$LP_TMP/priv_down"
-priv_up=$(head -1 "$LP_TMP/priv_up"); priv_down=$(head -1 "$LP_TMP/priv_down")
-priv_rtt=$(rtt c1 10.77.0.1)
-priv_mtu=$(ns c1 cat /sys/class/net/lanparty0/mtu)
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+declare -A up down lat cpu_up cpu_down
+for r in $(seq "$rounds"); do
+	for kind in open private; do
+		room_up "$kind" || exit 1
+		tunnel_iperf "${kind}_up" >"$LP_TMP/mbit"
+		up[$kind]+=" $(cat "$LP_TMP/mbit")"
+		tunnel_iperf "${kind}_down" -R >"$LP_TMP/mbit"
+		down[$kind]+=" $(cat "$LP_TMP/mbit")"
+		cpu_up[$kind]+=" $(eval "echo \$tot_${kind}_up")"
+		cpu_down[$kind]+=" $(eval "echo \$tot_${kind}_down")"
+		lat[$kind]+=" $(rtt c1 10.77.0.1)"
+		eval "${kind}_mtu=\$(ns c1 cat /sys/class/net/lanparty0/mtu)"
+		room_down
+	done
+	printf 'round %d: open up %s down %s, private up %s down %s (Mbit/s); load %s\n' "$r" \
+		"${up[open]##* }" "${down[open]##* }" "${up[private]##* }" "${down[private]##* }" \
+		"$(cut -d' ' -f1 /proc/loadavg)"
+done
+# shellcheck disable=SC2086
+{
+	tun_up=$(median ${up[open]}) tun_down=$(median ${down[open]}) tun_rtt=$(median ${lat[open]})
+	priv_up=$(median ${up[private]}) priv_down=$(median ${down[private]})
+	priv_rtt=$(median ${lat[private]})
+	cpu_open_up=$(median ${cpu_up[open]}) cpu_open_down=$(median ${cpu_down[open]})
+	cpu_priv_up=$(median ${cpu_up[private]}) cpu_priv_down=$(median ${cpu_down[private]})
+}
 
 base_up=$(iperf gw 198.18.0.2 c1)
 base_down=$(iperf gw 198.18.0.2 c1 -R)
 base_rtt=$(rtt c1 198.18.0.2)
-tun_up=$(head -1 "$LP_TMP/up"); tun_down=$(head -1 "$LP_TMP/down")
 
 printf '\n%-34s %12s %12s %8s\n' "path" "tunnel" "bare veth" "ratio"
 row() { printf '%-34s %12s %12s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"; }
@@ -101,14 +123,16 @@ row "ping RTT (ms)" "$tun_rtt" "$base_rtt"
 printf '%-34s %12s\n' "added RTT (ms)" "$(awk -v a="$tun_rtt" -v b="$base_rtt" 'BEGIN { printf "%.3f", a - b }')"
 printf '%-34s %12s   (6 plain UDP forwarders in a chain: the wake-up floor)\n' \
 	"floor for 6 process hops (ms)" "$floor"
-printf '\n%-34s %12s %12s %8s\n' "path" "private" "open" "ratio"
+printf '\n%-34s %12s %12s %8s\n' "medians of $rounds rounds" "private" "open" "ratio"
 row "TCP client -> LAN (Mbit/s)" "$priv_up" "$tun_up"
 row "TCP LAN -> client (Mbit/s)" "$priv_down" "$tun_down"
 row "ping RTT (ms)" "$priv_rtt" "$tun_rtt"
+row "daemons' CPU per frame, up (ns)" "$cpu_priv_up" "$cpu_open_up"
+row "daemons' CPU per frame, down (ns)" "$cpu_priv_down" "$cpu_open_down"
 printf 'room MTU %s open, %s private; iperf3 %s s per direction; 2 cores shared by every process\n' \
-	"$open_mtu" "$priv_mtu" "$secs"
-printf 'CPU per frame, open room, TCP up:      %s\n' "$cpf_up"
-printf 'CPU per frame, open room, TCP down:    %s\n' "$cpf_down"
-printf 'CPU per frame, private room, TCP up:   %s\n' "$cpf_priv_up"
-printf 'CPU per frame, private room, TCP down: %s\n' "$cpf_priv_down"
+	"${open_mtu:-?}" "${private_mtu:-?}" "$secs"
+printf 'CPU per frame, last round, open room, TCP up:      %s\n' "$cpf_open_up"
+printf 'CPU per frame, last round, open room, TCP down:    %s\n' "$cpf_open_down"
+printf 'CPU per frame, last round, private room, TCP up:   %s\n' "$cpf_private_up"
+printf 'CPU per frame, last round, private room, TCP down: %s\n' "$cpf_private_down"
 printf 'loadavg at start %s, at end %s\n' "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)"
