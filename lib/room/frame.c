@@ -109,16 +109,19 @@ void lp_room_nonce(uint64_t counter, uint8_t nonce[LP_ROOM_GCM_NONCE_LEN])
 	lp_room_put_u64(nonce + 4, counter);
 }
 
-void lp_room_aad(const struct lp_room_frame *f, uint8_t hdr[LP_PROTO_OVERLAY_HDR_LEN],
-                 const uint8_t *trailer, struct lp_room_iov aad[3])
+void lp_room_aad(const struct lp_room_frame *f, const uint8_t *trailer,
+                 uint8_t buf[LP_ROOM_AAD_MAX], struct lp_room_iov *aad)
 {
-	memcpy(hdr, f->dgram, LP_PROTO_OVERLAY_HDR_LEN);
+	uint8_t *p = buf;
+
+	memcpy(p, f->dgram, LP_PROTO_OVERLAY_HDR_LEN);
 	/* FROM_GATEWAY is the relay's attestation, added after sealing. */
-	hdr[1] = (uint8_t)(hdr[1] & ~LP_ROOM_FLAG_FROM_GATEWAY);
-	aad[0].p = hdr;
-	aad[0].n = LP_PROTO_OVERLAY_HDR_LEN;
-	aad[1].p = f->dgram + LP_PROTO_OVERLAY_HDR_LEN;
-	aad[1].n = f->clear_len;
-	aad[2].p = trailer;
-	aad[2].n = LP_ROOM_TRAILER_CLEAR;
+	p[1] = (uint8_t)(p[1] & ~LP_ROOM_FLAG_FROM_GATEWAY);
+	p += LP_PROTO_OVERLAY_HDR_LEN;
+	memcpy(p, f->dgram + LP_PROTO_OVERLAY_HDR_LEN, f->clear_len);
+	p += f->clear_len;
+	memcpy(p, trailer, LP_ROOM_TRAILER_CLEAR);
+	p += LP_ROOM_TRAILER_CLEAR;
+	aad->p = buf;
+	aad->n = (size_t)(p - buf);
 }

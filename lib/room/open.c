@@ -326,7 +326,7 @@ static ssize_t open_new_epoch(struct lp_room_opener *o, struct sender *s, const 
 			*reason = LP_ROOM_DROP_NONE;
 		return rc;
 	}
-	rc = lp_room_crypto_aead_open(aead, nonce, aad, 3, f->body, f->body_len, tag);
+	rc = lp_room_crypto_aead_open(aead, nonce, aad, 1, f->body, f->body_len, tag);
 	if (rc < 0) {
 		lp_room_crypto_aead_del(aead);
 		if (rc == LP_ERR_AUTH)
@@ -361,8 +361,8 @@ ssize_t lp_room_open(struct lp_room_opener *o, uint8_t *dgram, size_t len,
                      enum lp_room_drop *reason)
 {
 	struct lp_room_frame f;
-	struct lp_room_iov aad[3];
-	uint8_t hdr[LP_PROTO_OVERLAY_HDR_LEN];
+	struct lp_room_iov aad;
+	uint8_t aad_buf[LP_ROOM_AAD_MAX];
 	uint8_t nonce[LP_ROOM_GCM_NONCE_LEN];
 	uint8_t mac[LP_MAC_LEN];
 	const uint8_t *trailer;
@@ -387,7 +387,7 @@ ssize_t lp_room_open(struct lp_room_opener *o, uint8_t *dgram, size_t len,
 		return drop(o, LP_ROOM_DROP_MALFORMED, LP_ERR_INVAL, reason);
 	c1 = counter + 1;
 	memcpy(mac, dgram + LP_PROTO_OVERLAY_HDR_LEN + LP_MAC_LEN, LP_MAC_LEN);
-	lp_room_aad(&f, hdr, trailer, aad);
+	lp_room_aad(&f, trailer, aad_buf, &aad);
 	lp_room_nonce(counter, nonce);
 
 	s = sender_find(o, mac);
@@ -395,7 +395,7 @@ ssize_t lp_room_open(struct lp_room_opener *o, uint8_t *dgram, size_t len,
 		why = window_check(&s->win, c1);
 		if (why != LP_ROOM_DROP_NONE)
 			return drop(o, why, LP_ERR_AUTH, reason);
-		rc = lp_room_crypto_aead_open(s->aead, nonce, aad, LP_ARRAY_LEN(aad), f.body,
+		rc = lp_room_crypto_aead_open(s->aead, nonce, &aad, 1, f.body,
 		                              f.body_len, trailer + LP_ROOM_TRAILER_CLEAR);
 		if (rc == LP_ERR_AUTH)
 			return drop(o, LP_ROOM_DROP_AUTH, (int)rc, reason);
@@ -404,7 +404,7 @@ ssize_t lp_room_open(struct lp_room_opener *o, uint8_t *dgram, size_t len,
 		window_update(&s->win, c1);
 		s->last_use = ++o->tick;
 	} else {
-		rc = open_new_epoch(o, s, mac, epoch, c1, nonce, aad, &f,
+		rc = open_new_epoch(o, s, mac, epoch, c1, nonce, &aad, &f,
 		                    trailer + LP_ROOM_TRAILER_CLEAR, reason);
 		if (rc < 0)
 			return rc;

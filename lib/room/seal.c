@@ -82,8 +82,8 @@ int lp_room_sealer_skip_to(struct lp_room_sealer *s, uint64_t next)
 ssize_t lp_room_seal(struct lp_room_sealer *s, uint8_t *dgram, size_t len, size_t cap)
 {
 	struct lp_room_frame f;
-	struct lp_room_iov aad[3];
-	uint8_t hdr[LP_PROTO_OVERLAY_HDR_LEN];
+	struct lp_room_iov aad;
+	uint8_t aad_buf[LP_ROOM_AAD_MAX];
 	uint8_t nonce[LP_ROOM_GCM_NONCE_LEN];
 	uint8_t *trailer;
 	uint64_t counter;
@@ -109,9 +109,9 @@ ssize_t lp_room_seal(struct lp_room_sealer *s, uint8_t *dgram, size_t len, size_
 	trailer = dgram + len;
 	lp_room_put_u64(trailer, s->epoch);
 	lp_room_put_u64(trailer + 8, counter);
-	lp_room_aad(&f, hdr, trailer, aad);
+	lp_room_aad(&f, trailer, aad_buf, &aad);
 	lp_room_nonce(counter, nonce);
-	rc = lp_room_crypto_aead_seal(s->aead, nonce, aad, LP_ARRAY_LEN(aad), f.body, f.body_len,
+	rc = lp_room_crypto_aead_seal(s->aead, nonce, &aad, 1, f.body, f.body_len,
 	                              trailer + LP_ROOM_TRAILER_CLEAR);
 	if (rc < 0)
 		return rc;
