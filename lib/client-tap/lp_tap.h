@@ -60,6 +60,11 @@ struct lp_tap_config {
 	 * writes. False: every write goes to the kernel at once. Windows:
 	 * ignored. */
 	bool coalesce;
+	/* Linux, with coalesce: every frame written was authenticated end to
+	 * end (a private room's sealed frames), so coalescing skips the
+	 * per-segment checksum checks (lp_gro in lp_gso.h says why that is
+	 * sound). Windows: ignored. */
+	bool authenticated;
 };
 
 /* lp_tap_info.offloads */

@@ -187,6 +187,7 @@ int lp_tap_open(const struct lp_tap_config *cfg, struct lp_tap **out)
 			goto out;
 	}
 	t->coalesce = t->vnet && cfg->coalesce;
+	t->gro.authenticated = cfg->authenticated;
 	memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
 	t->name[IFNAMSIZ - 1] = '\0';
 	t->ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

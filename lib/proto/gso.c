@@ -403,14 +403,16 @@ void lp_gro_init(struct lp_gro *g)
 {
 	g->len = 0;
 	g->segs = 0;
+	g->authenticated = false;
 }
 
 /* Where a coalescible segment's headers are: untagged Ethernet, IPv4
  * without options and not a fragment, or IPv6 with TCP right after the
  * fixed header; TCP with only ACK (and PSH) set and payload; both
- * checksums right (the super-frame goes up as CHECKSUM_PARTIAL, which the
- * kernel does not verify again). */
-static int gro_parse(const uint8_t *f, size_t len, struct layout *ly, size_t *hdrs)
+ * checksums right unless `authenticated` (the super-frame goes up as
+ * CHECKSUM_PARTIAL, which the kernel does not verify again). */
+static int gro_parse(const uint8_t *f, size_t len, bool authenticated, struct layout *ly,
+                     size_t *hdrs)
 {
 	size_t doff;
 	uint8_t fl;
@@ -419,7 +421,7 @@ static int gro_parse(const uint8_t *f, size_t len, struct layout *ly, size_t *hd
 		return LP_ERR_UNSUPPORTED;
 	if (ly->ipver == 4) {
 		if (ly->l4 != ly->l3 + 20 || (lp_get_u16(f + ly->l3 + 6) & 0x3fff) != 0 ||
-		    csum_final(sum_bytes(f + ly->l3, 20, 0)) != 0)
+		    (!authenticated && csum_final(sum_bytes(f + ly->l3, 20, 0)) != 0))
 			return LP_ERR_UNSUPPORTED;
 	}
 	if (ly->l3_end < ly->l4 + 20)
@@ -429,7 +431,8 @@ static int gro_parse(const uint8_t *f, size_t len, struct layout *ly, size_t *hd
 	if (doff < 20 || ly->l3_end <= ly->l4 + doff || (fl & ~TCP_PSH) != TCP_ACK)
 		return LP_ERR_UNSUPPORTED;
 	*hdrs = ly->l4 + doff;
-	if (csum_final(sum_bytes(f + ly->l4, ly->l3_end - ly->l4,
+	if (!authenticated &&
+	    csum_final(sum_bytes(f + ly->l4, ly->l3_end - ly->l4,
 	                         pseudo_sum(f, ly, ly->l3_end - ly->l4))) != 0)
 		return LP_ERR_UNSUPPORTED;
 	return 0;
@@ -465,7 +468,7 @@ int lp_gro_add(struct lp_gro *g, const uint8_t *frame, size_t len)
 	uint32_t seq;
 	uint8_t *tcp;
 
-	if (gro_parse(frame, len, &ly, &hdrs) < 0)
+	if (gro_parse(frame, len, g->authenticated, &ly, &hdrs) < 0)
 		return LP_ERR_UNSUPPORTED;
 	payload = ly.l3_end - hdrs;
 	seq = get32(frame + ly.l4 + 4);

@@ -14,6 +14,7 @@
 #ifndef LP_GSO_H
 #define LP_GSO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,14 @@ void lp_gso_meta_encode(const struct lp_gso_meta *m, uint8_t out[LP_GSO_VNET_HDR
  * segment but the last as long as the first, a PSH ending it, and the
  * whole within 64 KiB of IP packet. One flow is pending at a time.
  * Caller storage, no allocation, no I/O.
+ *
+ * `authenticated` (false after lp_gro_init; the owner sets it): every frame
+ * offered was authenticated end to end by its sender's AEAD tag (a private
+ * room's sealed frames), so the two checksum checks are skipped. They exist
+ * because a super-frame goes up as CHECKSUM_PARTIAL and the kernel does not
+ * verify it again; a frame whose tag checked cannot have changed since the
+ * sending peer took it from its own device, which is also why WireGuard
+ * marks what it decrypts CHECKSUM_UNNECESSARY.
  */
 #define LP_GRO_BUF (LP_ETH_HDR_LEN + 40 + 65535)
 
@@ -121,6 +130,7 @@ struct lp_gro {
 	uint16_t last;     /* payload of the last one */
 	uint16_t first_id; /* IPv4 id of the first segment */
 	uint32_t next_seq;
+	bool authenticated; /* skip the checksum checks (see above) */
 };
 
 /* Empties g. */

@@ -58,7 +58,11 @@ static int on_open(struct lp_boot *b)
 {
 	struct lp_lclient *c = cl(b);
 	struct lp_tap_config cfg = {
-		.name = c->tap_arg, .mac = &b->mac, .mtu = LP_MTU_MIN, .coalesce = true
+		.name = c->tap_arg,
+		.mac = &b->mac,
+		.mtu = LP_MTU_MIN,
+		.coalesce = true,
+		.authenticated = b->args.private_room,
 	};
 	struct lp_tap_info info;
 	int rc;

@@ -405,6 +405,7 @@ static int on_open(struct lp_boot *boot)
 		       lp_strerror(rc));
 	if (rc < 0)
 		return rc;
+	lp_capture_set_authenticated(g->cap, boot->args.private_room);
 	lp_capture_mac(g->cap, &boot->mac);
 	lp_proto_mac_format(&boot->mac, mac);
 	lp_log(boot->log, LP_LOG_INFO, "LAN interface %s (%s) open", g->iface, mac);

@@ -85,6 +85,11 @@ static int setopt_int(int fd, int level, int name, int v)
 	return setsockopt(fd, level, name, &v, sizeof(v));
 }
 
+void lp_capture_set_authenticated(struct lp_capture *c, bool on)
+{
+	c->gro.authenticated = on;
+}
+
 int lp_capture_open(const char *ifname, struct lp_capture **out)
 {
 	struct lp_capture *c = NULL;

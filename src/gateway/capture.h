@@ -67,6 +67,10 @@ struct lp_capture_stats {
 int lp_capture_open(const char *ifname, struct lp_capture **out) LP_WUR;
 /* Closes the socket and frees the buffers. Accepts NULL. */
 void lp_capture_close(struct lp_capture *c);
+/* Every frame queued from now on was authenticated end to end (a private
+ * room's): TCP segments coalesce toward the LAN without their checksums
+ * checked again (lp_gro in lp_gso.h). */
+void lp_capture_set_authenticated(struct lp_capture *c, bool on);
 
 /* The socket, for epoll (EPOLLIN; EPOLLOUT while lp_capture_flush says AGAIN). */
 int lp_capture_fd(const struct lp_capture *c);

@@ -592,6 +592,51 @@ static void test_gro_refuses(void **state)
 	free(s);
 }
 
+/* Authenticated frames (a private room's): the checksums are not checked
+ * again, everything else still is, and the super-frame comes out the same. */
+static void test_gro_authenticated(void **state)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	struct lp_gso_meta m = { .gso_type = LP_GSO_TCPV4, .gso_size = 1000 }, got;
+	size_t l3, len = build(frame, 0, 0, 6, 3000, 0, &l3), l4 = l3 + 20, glen;
+	static uint8_t f[BUF];
+	const uint8_t *g;
+
+	(void)state;
+	frame[l4 + 13] = 0x10; /* ACK */
+	s->fail_at = -1;
+	assert_int_equal(lp_gso_segment(&m, frame, len, scratch, sizeof(scratch), collect, s), 3);
+	lp_gro_init(&gro);
+	assert_false(gro.authenticated);
+	gro.authenticated = true;
+	/* a wrong TCP checksum joins: the AEAD tag vouched for the frame */
+	memcpy(f, s->seg[0], s->len[0]);
+	f[l4 + 16] ^= 0xff;
+	assert_int_equal(lp_gro_add(&gro, f, s->len[0]), 1);
+	/* as does a wrong IPv4 header checksum */
+	memcpy(f, s->seg[1], s->len[1]);
+	f[l3 + 10] ^= 0xff;
+	assert_int_equal(lp_gro_add(&gro, f, s->len[1]), 1);
+	/* the other rules hold: out of order and a FIN are refused */
+	assert_int_equal(lp_gro_add(&gro, s->seg[0], s->len[0]), 0);
+	memcpy(f, s->seg[2], s->len[2]);
+	f[l4 + 13] |= 0x01;
+	assert_int_equal(lp_gro_add(&gro, f, s->len[2]), LP_ERR_UNSUPPORTED);
+	assert_int_equal(lp_gro_add(&gro, s->seg[2], s->len[2]), 1);
+	/* the super-frame is the one an unauthenticated run makes */
+	assert_int_equal(lp_gro_finish(&gro, &got, &g, &glen), 3);
+	assert_int_equal(got.gso_type, LP_GSO_TCPV4);
+	assert_int_equal(got.flags, LP_GSO_F_NEEDS_CSUM);
+	assert_int_equal(glen, len);
+	assert_true(gro.authenticated); /* kept across super-frames */
+	/* and without the flag the same wrong checksum is refused */
+	lp_gro_init(&gro);
+	memcpy(f, s->seg[0], s->len[0]);
+	f[l4 + 16] ^= 0xff;
+	assert_int_equal(lp_gro_add(&gro, f, s->len[0]), LP_ERR_UNSUPPORTED);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_gro_round_trip_v4),
 		cmocka_unit_test(test_gro_round_trip_v6),
 		cmocka_unit_test(test_gro_refuses),
+		cmocka_unit_test(test_gro_authenticated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
