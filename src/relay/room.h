@@ -121,8 +121,8 @@ struct lp_relay_peer;
 #define LP_RELAY_DEFAULT_UNKNOWN_BURST 1000u
 /* Bandwidth defaults, from bench/relay_forward on the development machine
  * (README, relay options): one room of 1200-byte frames forwarded at 387
- * and 703 Mbit/s in two runs (40,186 and 73,011 frames/s, sender-bound)
- * for 6.0 and 4.4 us of relay CPU a frame, so the one loop thread tops out
+ * to 703 Mbit/s in three runs (40,186 to 73,011 frames/s, sender-bound)
+ * for 4.4 to 6.0 us of relay CPU a frame, so the one loop thread tops out
  * near 1.6 Gbit/s. A room gets 300 Mbit/s, below what one room was seen to
  * push and a fifth of the ceiling, so a saturated room leaves most of the
  * relay to the others; a client half a room, the gateway (the whole LAN's
