@@ -54,7 +54,8 @@ typedef int (*lp_resolve_fn)(const struct lp_net_endpoint *ep, struct sockaddr_s
  * child's answer was refused. Returns 0 with *n >= 1, or what fn returned
  * (LP_ERR_RESOLVE_PERM, LP_ERR_RESOLVE_AGAIN, LP_ERR_NOMEM, LP_ERR_IO),
  * LP_ERR_RESOLVE_AGAIN when the child did not answer within
- * LP_RESOLVE_CHILD_TIMEOUT_MS, LP_ERR_PERM when the child could not drop
+ * LP_RESOLVE_CHILD_TIMEOUT_MS or was ended by SIGINT/SIGTERM (a stop sent
+ * to the process group: the child does not block them), LP_ERR_PERM when the child could not drop
  * privileges, LP_ERR_IO when the child died or its record is malformed,
  * LP_ERR_INVAL for bad arguments. Call from a single-threaded process.
  */

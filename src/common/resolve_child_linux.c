@@ -309,6 +309,12 @@ int lp_resolve_child(const struct lp_net_endpoint *ep, const char *user, lp_reso
 		lp_log(log, LP_LOG_ERROR, "relay lookup: cannot read the resolver's answer");
 		goto out;
 	}
+	if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM)) {
+		/* A stop sent to the process group: temporary, so the caller's
+		 * wait sees the stop request and ends the run quietly. */
+		rc = LP_ERR_RESOLVE_AGAIN;
+		goto out;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		rc = LP_ERR_IO;
 		logf_child(log, "no answer", status);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <linux/capability.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -145,7 +146,7 @@ struct seen {
 
 static struct seen *seen; /* MAP_SHARED: survives the fork */
 
-enum fake_mode { FAKE_OK, FAKE_WRONG_PORT, FAKE_DIE, FAKE_FAIL };
+enum fake_mode { FAKE_OK, FAKE_WRONG_PORT, FAKE_DIE, FAKE_STOPPED, FAKE_FAIL };
 static enum fake_mode mode;
 
 static int fake_lookup(const struct lp_net_endpoint *ep, struct sockaddr_storage *out, size_t max,
@@ -170,6 +171,9 @@ static int fake_lookup(const struct lp_net_endpoint *ep, struct sockaddr_storage
 	switch (mode) {
 	case FAKE_DIE:
 		_exit(3);
+	case FAKE_STOPPED:
+		(void)kill(getpid(), SIGTERM);
+		_exit(4); /* not reached: the child does not block SIGTERM */
 	case FAKE_FAIL:
 		return LP_ERR_RESOLVE_PERM;
 	case FAKE_WRONG_PORT:
@@ -239,6 +243,7 @@ static void test_lookup_unprivileged(void **state)
 static void test_child_answer_distrusted(void **state)
 {
 	struct sockaddr_storage out[2];
+	sigset_t term, old;
 	size_t n = 7;
 
 	(void)state;
@@ -251,6 +256,16 @@ static void test_child_answer_distrusted(void **state)
 	mode = FAKE_DIE;
 	assert_int_equal(lp_resolve_child(&relay_ep, "nobody", fake_lookup, NULL, out, 2, &n),
 	                 LP_ERR_IO);
+	/* A stop for the process group ends the child: try again (the
+	 * caller's wait then sees the stop). The parent blocks SIGTERM as the
+	 * daemons do (signalfd); the child must not inherit that. */
+	mode = FAKE_STOPPED;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &term, &old), 0);
+	assert_int_equal(lp_resolve_child(&relay_ep, "nobody", fake_lookup, NULL, out, 2, &n),
+	                 LP_ERR_RESOLVE_AGAIN);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 	mode = FAKE_FAIL;
 	assert_int_equal(lp_resolve_child(&relay_ep, "nobody", fake_lookup, NULL, out, 2, &n),
 	                 LP_ERR_RESOLVE_PERM);
