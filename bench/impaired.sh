@@ -38,7 +38,7 @@ want() { [[ " $only " == *" $1 "* ]]; }
 echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg); iperf3 TCP congestion control: $tcp_cc"
 lp_topology_up
 lp_impair_up --seed 1
-lp_start_relay
+lp_start_relay --rate-total-mbit 0 --rate-gateway-mbit 0 --rate-gateway-broadcast 0 --rate-room-mbit 0 # raw throughput: uncapped
 lp_start_gateway
 lp_start_client c1
 lp_wait_for 20 "c1 admitted" lp_log_has c1 admitted || { cat "$LP_TMP"/*.log; exit 1; }

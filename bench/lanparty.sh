@@ -40,7 +40,7 @@ room_up() {
 room_down() { lp_stop c1 && lp_stop gateway; }
 
 lp_topology_up
-lp_start_relay
+lp_start_relay --rate-total-mbit 0 --rate-gateway-mbit 0 --rate-gateway-broadcast 0 --rate-room-mbit 0 # raw throughput: uncapped
 
 # cpu_ticks NAME: user + system clock ticks of a daemon so far
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$(lp_pid "$1")/stat"; }

@@ -46,7 +46,9 @@ struct result {
 
 static int relay_run(double seconds, struct result *res)
 {
-	static const char *const args[] = { "--log-level", "warn", NULL };
+	static const char *const args[] = {
+		"--log-level", "warn", "--rate-total-mbit", "0", "--rate-room-mbit", "0", NULL
+	};
 	static const char tx_key[] = "lanparty_relay_frames_tx_total";
 	struct rp_relay relay;
 	struct rp_world w;

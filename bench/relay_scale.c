@@ -168,7 +168,8 @@ static int one(size_t n, size_t room_size, int broadcast, double seconds, struct
 	static const char *const args[] = { "--log-level", "warn", "--max-rooms", "1000",
 		                            "--max-peers", "32", "--rate-broadcast", "10000000",
 		                            "--rate-unknown", "10000000", "--rate-total-mbit",
-		                            "100000", "--idle-timeout", "120",
+		                            "100000", "--rate-room-mbit", "0", "--idle-timeout",
+		                            "120",
 		                            /* every peer is on 127.0.0.1 and waits
 		                             * up to 20 s for PMTUD before its hello */
 		                            "--rooms-per-address", "1000", "--conns-per-address",

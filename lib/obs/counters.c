@@ -29,6 +29,7 @@ static const char *const drop_names[LP_DROP__COUNT] = {
 	[LP_DROP_RATE_BROADCAST] = "rate_broadcast",
 	[LP_DROP_RATE_UNKNOWN] = "rate_unknown",
 	[LP_DROP_RATE_TOTAL] = "rate_total",
+	[LP_DROP_RATE_ROOM] = "rate_room",
 	[LP_DROP_UNSEALED] = "unsealed",
 	[LP_DROP_AUTH] = "auth",
 	[LP_DROP_REPLAY] = "replay",
@@ -88,6 +89,7 @@ enum lp_obs_action lp_obs_action_for(enum lp_drop_reason r)
 	case LP_DROP_RATE_BROADCAST:
 	case LP_DROP_RATE_UNKNOWN:
 	case LP_DROP_RATE_TOTAL:
+	case LP_DROP_RATE_ROOM:
 		return LP_OBS_RATE_LIMITED;
 	default:
 		return LP_OBS_DROPPED;

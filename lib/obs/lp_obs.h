@@ -61,6 +61,7 @@ enum lp_drop_reason {
 	LP_DROP_RATE_BROADCAST, /* rate-limited: broadcast/multicast */
 	LP_DROP_RATE_UNKNOWN,   /* rate-limited: unknown unicast */
 	LP_DROP_RATE_TOTAL,     /* rate-limited: total bandwidth */
+	LP_DROP_RATE_ROOM,      /* rate-limited: the room's budget (relay) */
 	/* Private rooms: the receiving peer's opener (lib/room) and the relay. */
 	LP_DROP_UNSEALED, /* a frame without SEALED in a private room (or with it in an open one) */
 	LP_DROP_AUTH,     /* the GCM tag did not verify: altered or forged */

@@ -183,7 +183,7 @@ static int prepare(struct lp_boot *b, struct lp_client_runner_cfg *rcfg)
 		return LP_CLI_EXIT_FAIL;
 	}
 	rc = lp_cli_resolve_relay(&a->relay, b->relay, LP_BOOT_RELAY_MAX, &b->relay_count, b->log,
-	                          wait_on_loop, b->loop);
+	                          lp_boot_os_resolve, b, wait_on_loop, b->loop);
 	if (rc < 0)
 		return lp_boot_os_stopping() ? LP_CLI_EXIT_OK : LP_CLI_EXIT_FAIL;
 	return 0;

@@ -10,7 +10,10 @@
  *      tunnel identity (clients);
  *   2. the event loop and the stop signals, the TLS context;
  *   3. resolve the relay, before any interface is touched (its routes must
- *      not steer the lookup);
+ *      not steer the lookup); on Linux a privileged process looks up in a
+ *      child dropped to --user (resolve_child.h), so no DNS reply is
+ *      parsed as root; the runner never resolves again (a reconnect cycles
+ *      through these addresses);
  *   4. peer->open: open the devices while privileged (the TAP, the packet
  *      socket, the route table);
  *   5. drop privileges (boot_linux.c: lp_privdrop to --user, keeping

@@ -1,6 +1,7 @@
 /*
  * boot_linux.c - the Linux steps of the startup order (boot_os.h):
- * SIGINT/SIGTERM through the loop's signalfd, and the privilege drop.
+ * SIGINT/SIGTERM through the loop's signalfd, the relay lookup in an
+ * unprivileged child (resolve_child.h), and the privilege drop.
  *
  * What each daemon keeps after the drop (step 5, before the first network
  * byte): the gateway no capability at all - its packet socket keeps
@@ -17,6 +18,7 @@
 #include "lp_ctrl.h"
 #include "lp_loop.h"
 #include "privdrop.h"
+#include "resolve_child.h"
 
 const char lp_boot_os_name[] = "linux";
 const char lp_boot_os_identity[] = "./" LP_CTRL_IDENTITY_FILE;
@@ -57,6 +59,14 @@ int lp_boot_os_signals(struct lp_boot *b)
 bool lp_boot_os_stopping(void)
 {
 	return stop_requested != 0;
+}
+
+int lp_boot_os_resolve(void *user, const struct lp_net_endpoint *ep, struct sockaddr_storage *out,
+                       size_t max, size_t *n)
+{
+	struct lp_boot *b = user;
+
+	return lp_resolve_child(ep, b->args.user, lp_net_resolve, b->log, out, max, n);
 }
 
 int lp_boot_os_drop(struct lp_boot *b)

@@ -28,6 +28,13 @@ int lp_boot_os_signals(struct lp_boot *b) LP_WUR;
 /* True once a stop was requested. */
 bool lp_boot_os_stopping(void);
 
+/* Step 3, one lookup of the relay (an lp_cli_lookup_fn; user is the
+ * struct lp_boot): Linux runs it in an unprivileged child while the
+ * process is privileged (lp_resolve_child, as --user); Windows in this
+ * process. Results and errors as lp_net_resolve, plus lp_resolve_child's. */
+int lp_boot_os_resolve(void *user, const struct lp_net_endpoint *ep, struct sockaddr_storage *out,
+                       size_t max, size_t *n) LP_WUR;
+
 /* Step 5: gives up what the run does not need; logs what is kept, or why
  * it failed (then the run ends). */
 int lp_boot_os_drop(struct lp_boot *b) LP_WUR;

@@ -138,6 +138,14 @@ bool lp_boot_os_stopping(void)
 	return InterlockedCompareExchange(&stop_requested, 0, 0) != 0;
 }
 
+/* Nothing to drop before the lookup (see step 5): in this process. */
+int lp_boot_os_resolve(void *user, const struct lp_net_endpoint *ep, struct sockaddr_storage *out,
+                       size_t max, size_t *n)
+{
+	(void)user;
+	return lp_net_resolve(ep, out, max, n);
+}
+
 int lp_boot_os_drop(struct lp_boot *b)
 {
 	lp_log(b->log, LP_LOG_DEBUG,

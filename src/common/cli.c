@@ -367,8 +367,8 @@ int lp_cli_parse_seconds(const char *opt, const char *s, uint64_t min_ns, uint64
 }
 
 int lp_cli_resolve_relay(const struct lp_net_endpoint *ep, struct sockaddr_storage *out, size_t max,
-                         size_t *n, const struct lp_logger *log, lp_cli_wait_fn wait,
-                         void *wait_user)
+                         size_t *n, const struct lp_logger *log, lp_cli_lookup_fn lookup,
+                         void *lookup_user, lp_cli_wait_fn wait, void *wait_user)
 {
 	uint64_t delay = LP_NS_PER_SEC;
 	char name[LP_NET_HOST_MAX + 16];
@@ -377,7 +377,8 @@ int lp_cli_resolve_relay(const struct lp_net_endpoint *ep, struct sockaddr_stora
 	if (lp_net_endpoint_format(ep, name, sizeof(name)) < 0)
 		snprintf(name, sizeof(name), "%s", ep->host);
 	for (;;) {
-		rc = lp_net_resolve(ep, out, max, n);
+		rc = lookup != NULL ? lookup(lookup_user, ep, out, max, n)
+		                    : lp_net_resolve(ep, out, max, n);
 		if (rc != LP_ERR_RESOLVE_AGAIN)
 			break;
 		lp_log(log, LP_LOG_WARN, "relay %s: temporary DNS failure (%s); retrying in %llu s",

@@ -109,18 +109,22 @@ struct sockaddr_storage;
 
 /* Waits ns unless a stop was requested; returns non-zero to give up. */
 typedef int (*lp_cli_wait_fn)(void *user, uint64_t ns);
+/* One lookup, with lp_net_resolve's contract (its results and errors). */
+typedef int (*lp_cli_lookup_fn)(void *user, const struct lp_net_endpoint *ep,
+                                struct sockaddr_storage *out, size_t max, size_t *n);
 
 /*
  * Resolves the --relay endpoint before anything else is touched, logging
- * through log: a permanent failure (no such name) returns at once; a
+ * through log; each attempt is lookup(lookup_user, ...) (NULL:
+ * lp_net_resolve in this process): a permanent failure (no such name) returns at once; a
  * temporary one ("try again") is retried with a delay doubling from 1 s to
  * 30 s, waiting through wait() (which may give up). Returns 0 with *n
  * addresses, LP_ERR_RESOLVE_PERM / LP_ERR_IO / LP_ERR_NOMEM, or
  * LP_ERR_RESOLVE_AGAIN when wait() gave up.
  */
 int lp_cli_resolve_relay(const struct lp_net_endpoint *ep, struct sockaddr_storage *out, size_t max,
-                         size_t *n, const struct lp_logger *log, lp_cli_wait_fn wait,
-                         void *wait_user) LP_WUR;
+                         size_t *n, const struct lp_logger *log, lp_cli_lookup_fn lookup,
+                         void *lookup_user, lp_cli_wait_fn wait, void *wait_user) LP_WUR;
 
 /* A value of at most max bytes; else "--<opt>: '<arg>' is longer than <max>
  * characters" in err and LP_ERR_INVAL. */

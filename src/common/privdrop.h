@@ -6,6 +6,8 @@
 #ifndef LP_PRIVDROP_H
 #define LP_PRIVDROP_H
 
+#include <stdbool.h>
+
 #include "lp_base.h"
 
 #define LP_PRIVDROP_DEFAULT_USER "nobody"
@@ -31,5 +33,10 @@
  * could be regained: the process must exit), LP_ERR_IO.
  */
 int lp_privdrop(const char *user, unsigned flags) LP_WUR;
+
+/* True when the process runs as root (any of its uids) or holds a
+ * capability in its permitted set (file capabilities): what lp_privdrop
+ * would give up. A failing capget counts as privileged. */
+bool lp_privdrop_privileged(void) LP_WUR;
 
 #endif /* LP_PRIVDROP_H */

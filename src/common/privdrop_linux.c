@@ -28,6 +28,19 @@ static int caps_set(uint32_t keep)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+bool lp_privdrop_privileged(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	uid_t r, e, s;
+
+	if (getresuid(&r, &e, &s) < 0 || r == 0 || e == 0 || s == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true;
+	return (data[0].permitted | data[1].permitted) != 0;
+}
+
 static int lookup(const char *user, uid_t *uid, gid_t *gid)
 {
 	struct passwd pw, *res = NULL;

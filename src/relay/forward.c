@@ -196,18 +196,41 @@ static enum lp_drop_reason route(const struct lp_relay_room *room, const struct 
 	return LP_DROP_NONE;
 }
 
-static enum lp_drop_reason rate_limit(struct lp_relay_peer *p, enum dest_class cls, size_t len,
-                                      uint64_t now_ns)
+/* The peer's buckets, then the room's (see FORWARDING in room.h). The room
+ * is charged what the relay will send: len to each receiver. */
+static enum lp_drop_reason rate_limit(struct lp_relay_room *room, struct lp_relay_peer *p,
+                                      enum dest_class cls, size_t len, uint64_t now_ns)
 {
-	if (p->role == LP_ROLE_GATEWAY)
-		return LP_DROP_NONE;
+	uint64_t receivers = cls == DEST_GROUP ? room->npeers - 1 : 1;
+
 	if (cls == DEST_GROUP && !lp_relay_tb_take(&p->tb_bcast, now_ns, 1))
 		return LP_DROP_RATE_BROADCAST;
 	if (cls == DEST_UNKNOWN && !lp_relay_tb_take(&p->tb_unknown, now_ns, 1))
 		return LP_DROP_RATE_UNKNOWN;
 	if (!lp_relay_tb_take(&p->tb_bytes, now_ns, len))
 		return LP_DROP_RATE_TOTAL;
+	if (!lp_relay_tb_take(&room->tb_room, now_ns, receivers * len)) {
+		room->rate_limited++;
+		return LP_DROP_RATE_ROOM;
+	}
 	return LP_DROP_NONE;
+}
+
+/* A frame a rate limit dropped: a flood worth an operator's eye (whose,
+ * which limit), rate-limited per peer like the other drop lines. */
+static void rate_limited(const struct lp_relay *r, struct lp_relay_peer *p, enum lp_drop_reason why,
+                         uint64_t now_ns)
+{
+	uint64_t skipped = 0;
+
+	if (!lp_log_enabled(r->log, LP_LOG_INFO) || lp_log_enabled(r->log, LP_LOG_DEBUG) ||
+	    !lp_log_ratelimit_ok(&p->rl_rate, now_ns, &skipped))
+		return;
+	lp_log(r->log, LP_LOG_INFO,
+	       "room %s: rate-limited a frame from peer %u (%s): %s, %llu so far (%llu similar "
+	       "lines suppressed)",
+	       p->room->name, (unsigned)p->id, lp_ctrl_role_name(p->role), lp_obs_drop_name(why),
+	       (unsigned long long)p->counters.drops[why], (unsigned long long)skipped);
 }
 
 /*
@@ -300,9 +323,11 @@ void lp_relay_datagram(struct lp_relay *r, struct lp_relay_peer *p, const uint8_
 	if (why == LP_DROP_NONE)
 		why = route(room, p, &eth, now_ns, &cls, &target);
 	if (why == LP_DROP_NONE)
-		why = rate_limit(p, cls, len, now_ns);
+		why = rate_limit(room, p, cls, len, now_ns);
 	if (why != LP_DROP_NONE) {
 		lp_relay_count_drop(r, p, why);
+		if (lp_obs_action_for(why) == LP_OBS_RATE_LIMITED)
+			rate_limited(r, p, why, now_ns);
 		goto drop;
 	}
 	/* The relay's attestation of where a frame came from: receivers let

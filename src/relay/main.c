@@ -32,6 +32,9 @@ enum {
 	OPT_RATE_BCAST,
 	OPT_RATE_UNKNOWN,
 	OPT_RATE_TOTAL,
+	OPT_RATE_GW_BCAST,
+	OPT_RATE_GW_TOTAL,
+	OPT_RATE_ROOM,
 	OPT_MALFORMED,
 	OPT_METRICS,
 	OPT_STATUS,
@@ -74,8 +77,16 @@ static const struct lp_cli_opt relay_opts[] = {
 	  "broadcast/multicast frames per second per client, bursts of twice that (0: no limit)" },
 	{ OPT_RATE_UNKNOWN, "rate-unknown", "FPS", "500", false,
 	  "unknown-unicast frames per second per client (0: no limit)" },
-	{ OPT_RATE_TOTAL, "rate-total-mbit", "N", "2000", false,
+	{ OPT_RATE_TOTAL, "rate-total-mbit", "N", "150", false,
 	  "bandwidth per client in Mbit/s (0: no limit)" },
+	{ OPT_RATE_GW_BCAST, "rate-gateway-broadcast", "FPS", "5000", false,
+	  "broadcast/multicast frames per second per gateway (its LAN's), bursts of twice that "
+	  "(0: no limit)" },
+	{ OPT_RATE_GW_TOTAL, "rate-gateway-mbit", "N", "250", false,
+	  "bandwidth per gateway in Mbit/s (0: no limit)" },
+	{ OPT_RATE_ROOM, "rate-room-mbit", "N", "300", false,
+	  "per room: Mbit/s the relay sends in it, a frame counted once per receiver, so one "
+	  "busy room cannot take the relay from the others (0: no limit)" },
 	{ OPT_MALFORMED, "malformed-limit", "N", "64", false,
 	  "malformed datagrams before a peer is disconnected" },
 	{ OPT_METRICS, "metrics-listen", "ADDR", NULL, false,
@@ -198,6 +209,17 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 	case OPT_RATE_TOTAL:
 		return parse_u32("rate-total-mbit", arg, 0, 100000, &cfg->engine.bandwidth_mbps,
 		                 err, cap);
+	case OPT_RATE_GW_BCAST:
+		rv = parse_u32("rate-gateway-broadcast", arg, 0, 10000000, &v, err, cap);
+		cfg->engine.gw_bcast_fps = v;
+		cfg->engine.gw_bcast_burst = v * 2;
+		return rv;
+	case OPT_RATE_GW_TOTAL:
+		return parse_u32("rate-gateway-mbit", arg, 0, 100000,
+		                 &cfg->engine.gw_bandwidth_mbps, err, cap);
+	case OPT_RATE_ROOM:
+		return parse_u32("rate-room-mbit", arg, 0, 100000, &cfg->engine.room_mbps, err,
+		                 cap);
 	case OPT_MALFORMED:
 		return parse_u32("malformed-limit", arg, 1, 1000000,
 		                 &cfg->engine.malformed_threshold, err, cap);

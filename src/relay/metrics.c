@@ -219,16 +219,23 @@ static void write_relay(struct mw *w, const struct lp_relay *r)
 
 static void write_rooms(struct mw *w, const struct lp_relay *r)
 {
-	static const char *const names[] = { "room_peers", "room_mtu", "room_gateway_present",
-		                             "room_learned_macs", "room_unlearned_macs_total" };
+	static const char *const names[] = { "room_peers",
+		                             "room_mtu",
+		                             "room_gateway_present",
+		                             "room_learned_macs",
+		                             "room_unlearned_macs_total",
+		                             "room_rate_limited_total" };
 	static const char *const helps[] = {
-		"Peers in the room.", "Interface MTU fixed when the room was created.",
-		"1 when the room has a LAN gateway.", "MACs learned behind the gateway.",
-		"Gateway sources not learned because the MAC table was full."
+		"Peers in the room.",
+		"Interface MTU fixed when the room was created.",
+		"1 when the room has a LAN gateway.",
+		"MACs learned behind the gateway.",
+		"Gateway sources not learned because the MAC table was full.",
+		"Frames dropped because the room was over its budget (--rate-room-mbit)."
 	};
 
 	for (size_t k = 0; k < LP_ARRAY_LEN(names); k++) {
-		family(w, names[k], k == 4 ? "counter" : "gauge", helps[k]);
+		family(w, names[k], k >= 4 ? "counter" : "gauge", helps[k]);
 		for (size_t i = 0; i < lp_relay_room_count(r); i++) {
 			const struct lp_relay_room *room = lp_relay_room_at(r, i);
 			unsigned long long v;
@@ -246,8 +253,11 @@ static void write_rooms(struct mw *w, const struct lp_relay *r)
 			case 3:
 				v = lp_relay_room_learned_count(room);
 				break;
-			default:
+			case 4:
 				v = lp_relay_room_unlearned(room);
+				break;
+			default:
+				v = lp_relay_room_rate_limited(room);
 				break;
 			}
 			mw_printf(w, PFX "%s{room=\"%s\"} %llu\n", names[k],

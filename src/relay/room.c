@@ -25,6 +25,11 @@ void lp_relay_cfg_defaults(struct lp_relay_cfg *cfg)
 	cfg->unknown_burst = LP_RELAY_DEFAULT_UNKNOWN_BURST;
 	cfg->bandwidth_mbps = LP_RELAY_DEFAULT_BANDWIDTH_MBPS;
 	cfg->bandwidth_burst = LP_RELAY_DEFAULT_BANDWIDTH_BURST;
+	cfg->gw_bcast_fps = LP_RELAY_DEFAULT_GW_BCAST_FPS;
+	cfg->gw_bcast_burst = LP_RELAY_DEFAULT_GW_BCAST_BURST;
+	cfg->gw_bandwidth_mbps = LP_RELAY_DEFAULT_GW_BANDWIDTH_MBPS;
+	cfg->room_mbps = LP_RELAY_DEFAULT_ROOM_MBPS;
+	cfg->room_burst = LP_RELAY_DEFAULT_ROOM_BURST;
 	cfg->malformed_threshold = LP_RELAY_DEFAULT_MALFORMED_MAX;
 	cfg->mac_limit = LP_RELAY_DEFAULT_MAC_LIMIT;
 	cfg->mac_aging_ns = LP_RELAY_DEFAULT_MAC_AGING_NS;
@@ -44,7 +49,10 @@ int lp_relay_cfg_validate(const struct lp_relay_cfg *cfg)
 		return LP_ERR_INVAL;
 	if ((cfg->bcast_fps != 0 && cfg->bcast_burst == 0) ||
 	    (cfg->unknown_fps != 0 && cfg->unknown_burst == 0) ||
-	    (cfg->bandwidth_mbps != 0 && cfg->bandwidth_burst == 0))
+	    ((cfg->bandwidth_mbps != 0 || cfg->gw_bandwidth_mbps != 0) &&
+	     cfg->bandwidth_burst == 0) ||
+	    (cfg->gw_bcast_fps != 0 && cfg->gw_bcast_burst == 0) ||
+	    (cfg->room_mbps != 0 && cfg->room_burst == 0))
 		return LP_ERR_INVAL;
 	return 0;
 }
@@ -134,9 +142,10 @@ static struct lp_relay_room *room_find_private(const struct lp_relay *r,
 }
 
 static struct lp_relay_room *room_new(const struct lp_relay *r, const char *name, size_t mtu,
-                                      size_t overhead)
+                                      size_t overhead, uint64_t now_ns)
 {
 	struct lp_relay_room *room = calloc(1, sizeof(*room));
+	uint64_t burst;
 
 	if (room == NULL)
 		return NULL;
@@ -154,6 +163,12 @@ static struct lp_relay_room *room_new(const struct lp_relay *r, const char *name
 	                         r->cfg.mac_aging_ns, r->mac_key[0], r->mac_key[1]) != 0)
 		goto fail;
 	lp_log_ratelimit_init(&room->rl_table_full, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
+	/* A group frame of the room's largest datagram to every other peer
+	 * must fit the bucket, or it could never pass. */
+	burst = (uint64_t)(r->cfg.max_peers_per_room - 1) * room->min_budget;
+	if (burst < r->cfg.room_burst)
+		burst = r->cfg.room_burst;
+	lp_relay_tb_init(&room->tb_room, (uint64_t)r->cfg.room_mbps * 125000u, burst, now_ns);
 	return room;
 fail:
 	free(room->peers);
@@ -297,7 +312,9 @@ static struct lp_relay_peer *peer_new(struct lp_relay *r, const struct lp_ctrl_h
                                       size_t budget, uint64_t now_ns)
 {
 	struct lp_relay_peer *p = calloc(1, sizeof(*p));
-	uint64_t bytes_per_s = (uint64_t)r->cfg.bandwidth_mbps * 125000u;
+	bool gw = h->role == LP_ROLE_GATEWAY;
+	uint64_t bytes_per_s =
+	        (uint64_t)(gw ? r->cfg.gw_bandwidth_mbps : r->cfg.bandwidth_mbps) * 125000u;
 
 	if (p == NULL)
 		return NULL;
@@ -308,12 +325,15 @@ static struct lp_relay_peer *peer_new(struct lp_relay *r, const struct lp_ctrl_h
 	p->hello_budget = h->datagram_budget;
 	p->joined_ns = now_ns;
 	p->last_seen_ns = now_ns;
-	lp_relay_tb_init(&p->tb_bcast, r->cfg.bcast_fps, r->cfg.bcast_burst, now_ns);
-	lp_relay_tb_init(&p->tb_unknown, r->cfg.unknown_fps, r->cfg.unknown_burst, now_ns);
+	lp_relay_tb_init(&p->tb_bcast, gw ? r->cfg.gw_bcast_fps : r->cfg.bcast_fps,
+	                 gw ? r->cfg.gw_bcast_burst : r->cfg.bcast_burst, now_ns);
+	/* The gateway's unknown unicast is dropped before the limits. */
+	lp_relay_tb_init(&p->tb_unknown, gw ? 0 : r->cfg.unknown_fps, r->cfg.unknown_burst, now_ns);
 	lp_relay_tb_init(&p->tb_bytes, bytes_per_s, r->cfg.bandwidth_burst, now_ns);
 	lp_log_ratelimit_init(&p->rl_malformed, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
 	lp_log_ratelimit_init(&p->rl_egress, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
 	lp_log_ratelimit_init(&p->rl_filter, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
+	lp_log_ratelimit_init(&p->rl_rate, PEER_LOG_BURST, PEER_LOG_INTERVAL_NS);
 	return p;
 }
 
@@ -428,7 +448,7 @@ int lp_relay_admit_conn(struct lp_relay *r, const struct lp_ctrl_hello *h,
 		}
 		if (mtu > r->cfg.mtu_ceiling)
 			mtu = r->cfg.mtu_ceiling;
-		room = created = room_new(r, name, mtu, overhead);
+		room = created = room_new(r, name, mtu, overhead, now_ns);
 		if (room == NULL)
 			return LP_ERR_NOMEM;
 		if (h->private_room) {
@@ -677,6 +697,11 @@ const struct lp_relay_peer *lp_relay_room_peer_at(const struct lp_relay_room *ro
 size_t lp_relay_room_learned_count(const struct lp_relay_room *room)
 {
 	return room->macs.learned;
+}
+
+uint64_t lp_relay_room_rate_limited(const struct lp_relay_room *room)
+{
+	return room->rate_limited;
 }
 
 uint64_t lp_relay_room_unlearned(const struct lp_relay_room *room)

@@ -42,12 +42,20 @@
  *     and multicast go to every other peer; unknown unicast from a client
  *     goes to the gateway only ("unknown_dest" when there is none); unknown
  *     unicast from the gateway is dropped ("unknown_dest"), never flooded.
- *   - rate limits, clients only, action "rate_limited": broadcast/multicast
- *     frames, unknown-unicast frames (token buckets in frames), then total
- *     bytes. The gateway is not limited: it is the LAN itself, whose
- *     broadcast volume and unknown unicast the room exists to carry, and a
- *     gateway flood would be a LAN problem that dropping at the relay would
- *     only hide as random loss.
+ *   - rate limits, action "rate_limited", per peer and then per room (token
+ *     buckets; a refused frame has spent its peer's tokens, not the
+ *     room's): a client's broadcast/multicast frames, its unknown-unicast
+ *     frames (in frames), then its datagram bytes (rate_broadcast,
+ *     rate_unknown, rate_total); the gateway's broadcast/multicast frames
+ *     and its bytes, with limits of their own (cfg.gw_*): a LAN's broadcast
+ *     volume is the room's to carry, so they are higher, but one LAN must
+ *     not take the relay (its unknown unicast is never forwarded, see
+ *     above, so it needs no bucket); then the room's budget (rate_room):
+ *     the bytes the relay sends in the room, the datagram's length times
+ *     its receivers (1 for unicast, the other peers for a group frame), so
+ *     one busy room cannot take the single-threaded relay from the others.
+ *     Every such drop is counted on the sending peer and logged at
+ *     LP_LOG_INFO, rate-limited per peer.
  *   - egress: the ORIGINAL datagram bytes (with FROM_GATEWAY set when the
  *     gateway sent them, see PRIVATE ROOMS) go to each target whose current
  *     budget fits them; a target with a smaller budget is skipped (counted
@@ -111,8 +119,25 @@ struct lp_relay_peer;
 #define LP_RELAY_DEFAULT_BCAST_BURST 2000u
 #define LP_RELAY_DEFAULT_UNKNOWN_FPS 500u
 #define LP_RELAY_DEFAULT_UNKNOWN_BURST 1000u
-#define LP_RELAY_DEFAULT_BANDWIDTH_MBPS 2000u
+/* Bandwidth defaults, from bench/relay_forward on the development machine
+ * (README, relay options): one room of 1200-byte frames forwarded at 387
+ * to 703 Mbit/s in three runs (40,186 to 73,011 frames/s, sender-bound)
+ * for 4.4 to 6.0 us of relay CPU a frame, so the one loop thread tops out
+ * near 1.6 Gbit/s. A room gets 300 Mbit/s, below what one room was seen to
+ * push and a fifth of the ceiling, so a saturated room leaves most of the
+ * relay to the others; a client half a room, the gateway (the whole LAN's
+ * traffic) a little more. */
+#define LP_RELAY_DEFAULT_BANDWIDTH_MBPS 150u
 #define LP_RELAY_DEFAULT_BANDWIDTH_BURST 4000000u /* bytes (4 MB) */
+#define LP_RELAY_DEFAULT_GW_BANDWIDTH_MBPS 250u
+/* A LAN's broadcasts (ARP, mDNS, SSDP, NetBIOS, game discovery) run to a
+ * few hundred frames/s on a busy party LAN: ten times that. */
+#define LP_RELAY_DEFAULT_GW_BCAST_FPS 5000u
+#define LP_RELAY_DEFAULT_GW_BCAST_BURST 10000u
+#define LP_RELAY_DEFAULT_ROOM_MBPS 300u
+/* bytes (8 MB, 210 ms at 300 Mbit/s); raised per room to one group frame
+ * of the room MTU to every other peer, so any frame can pass once. */
+#define LP_RELAY_DEFAULT_ROOM_BURST 8000000u
 #define LP_RELAY_DEFAULT_MALFORMED_MAX 64u
 #define LP_RELAY_DEFAULT_MAC_LIMIT 4096u
 #define LP_RELAY_DEFAULT_MAC_AGING_NS (300 * LP_NS_PER_SEC)
@@ -134,6 +159,11 @@ struct lp_relay_cfg {
 	uint32_t unknown_burst;       /* frames */
 	uint32_t bandwidth_mbps;      /* client total, Mbit/s of datagram bytes; 0 = unlimited */
 	uint32_t bandwidth_burst;     /* bytes */
+	uint32_t gw_bcast_fps;        /* gateway broadcast/multicast frames/s; 0 = unlimited */
+	uint32_t gw_bcast_burst;      /* frames */
+	uint32_t gw_bandwidth_mbps;   /* gateway total, Mbit/s; 0 = unlimited */
+	uint32_t room_mbps;           /* per room, Mbit/s sent in it; 0 = unlimited */
+	uint32_t room_burst;          /* bytes */
 	uint32_t malformed_threshold; /* malformed datagrams before disconnect, >= 1 */
 	uint32_t mac_limit;           /* learned (LAN) MACs per room, 1..LP_RELAY_MAC_LIMIT_MAX */
 	uint64_t mac_aging_ns;        /* learned MAC lifetime without traffic, > 0 */
@@ -305,6 +335,9 @@ size_t lp_relay_room_learned_count(const struct lp_relay_room *room) LP_WUR;
 /* Sources the gateway sent that were not learned because the table was at
  * cfg.mac_limit (the frames still flowed). */
 uint64_t lp_relay_room_unlearned(const struct lp_relay_room *room) LP_WUR;
+/* Frames dropped because the room was over cfg.room_mbps (rate_room; also
+ * counted on the sending peer). */
+uint64_t lp_relay_room_rate_limited(const struct lp_relay_room *room) LP_WUR;
 /* The peer a MAC belongs to at now_ns (own or learned, not aged), or NULL. */
 const struct lp_relay_peer *lp_relay_room_lookup(const struct lp_relay_room *room,
                                                  const struct lp_mac *mac, uint64_t now_ns) LP_WUR;

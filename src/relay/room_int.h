@@ -34,6 +34,7 @@ struct lp_relay_peer {
 	struct lp_log_ratelimit rl_malformed;
 	struct lp_log_ratelimit rl_egress;
 	struct lp_log_ratelimit rl_filter;       /* frames the L2 filters dropped */
+	struct lp_log_ratelimit rl_rate;         /* frames the rate limits dropped */
 	char close_reason[LP_CTRL_TEXT_MAX + 1]; /* the engine's disconnect reason */
 	char bye_reason[LP_CTRL_TEXT_MAX + 1];   /* from the peer's DISCONNECT */
 };
@@ -52,6 +53,8 @@ struct lp_relay_room {
 	uint64_t last_sweep_ns; /* last expiry sweep forced by a full table */
 	uint64_t table_full;    /* sources not learned because the table was full */
 	struct lp_log_ratelimit rl_table_full;
+	struct lp_relay_tb tb_room; /* cfg.room_mbps over what the relay sends here */
+	uint64_t rate_limited;      /* frames refused by tb_room */
 };
 
 struct lp_relay {

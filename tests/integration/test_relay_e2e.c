@@ -45,7 +45,7 @@ struct env {
 	bool relay_up;
 };
 
-static struct env main_env, limits_env;
+static struct env main_env, limits_env, budget_env;
 
 /* ---- fixtures ---------------------------------------------------------------- */
 
@@ -111,6 +111,28 @@ static int limits_teardown(void **state)
 {
 	(void)state;
 	return env_teardown(&limits_env);
+}
+
+/* The gateway's broadcast limit and the room budget, with the per-client
+ * byte limit off so the room's is the one that bites (its burst: 8 MB). */
+static int budget_setup(void **state)
+{
+	static const char *const args[] = { "--rate-total-mbit",
+		                            "0",
+		                            "--rate-gateway-broadcast",
+		                            "20",
+		                            "--rate-room-mbit",
+		                            "1",
+		                            NULL };
+
+	*state = &budget_env;
+	return env_setup(&budget_env, args);
+}
+
+static int budget_teardown(void **state)
+{
+	(void)state;
+	return env_teardown(&budget_env);
 }
 
 /* Deletes every peer of the world after a test (the relay idles them out). */
@@ -1198,10 +1220,10 @@ struct burst_result {
  * the forwarded ones arrive at `to`. Every frame is accounted for exactly:
  * forwarded + rate-limited + egress queue drops == n.
  */
-static struct burst_result burst(struct env *e, struct rp_peer *from, const char *from_mac,
-                                 const char *room, struct rp_peer *to, enum lp_role to_role,
-                                 const char *to_mac, const char *dst, size_t len, unsigned n,
-                                 uint32_t tag0, const char *reason)
+static struct burst_result burst(struct env *e, struct rp_peer *from, enum lp_role from_role,
+                                 const char *from_mac, const char *room, struct rp_peer *to,
+                                 enum lp_role to_role, const char *to_mac, const char *dst,
+                                 size_t len, unsigned n, uint32_t tag0, const char *reason)
 {
 	struct burst_result res = { 0 };
 	uint64_t before = drops(e, reason), qf0 = drops(e, "queue_full"), t0 = lp_now_ns();
@@ -1213,7 +1235,7 @@ static struct burst_result burst(struct env *e, struct rp_peer *from, const char
 		rp_frame_build(f, len, dst, from_mac, LP_ETHERTYPE_IPV4, tag0 + i);
 		send_frame(from, f, len);
 	}
-	peer_key(key, sizeof(key), "peer_frames_rx_total", room, from, LP_ROLE_CLIENT, from_mac);
+	peer_key(key, sizeof(key), "peer_frames_rx_total", room, from, from_role, from_mac);
 	assert_int_equal(wait_metric(e, key, n, 20 * SEC), n);
 	res.elapsed_ns = lp_now_ns() - t0;
 	grace(e);
@@ -1245,8 +1267,8 @@ static void test_rate_broadcast(void **state)
 	two[0] = a;
 	two[1] = b;
 	admit_all(e, two, 2);
-	r = burst(e, a, "02:00:00:00:90:0a", "RB", b, LP_ROLE_CLIENT, "02:00:00:00:90:0b", BCAST,
-	          200, 200, 0x1000, "rate_broadcast");
+	r = burst(e, a, LP_ROLE_CLIENT, "02:00:00:00:90:0a", "RB", b, LP_ROLE_CLIENT,
+	          "02:00:00:00:90:0b", BCAST, 200, 200, 0x1000, "rate_broadcast");
 	bound = 40.0 + 20.0 * ((double)r.elapsed_ns / 1e9) + 1.0;
 	assert_true((double)(r.forwarded + r.queue_full) <= bound);
 	assert_true(r.forwarded + r.queue_full >= 40);
@@ -1267,8 +1289,8 @@ static void test_rate_unknown(void **state)
 	two[0] = a;
 	two[1] = g;
 	admit_all(e, two, 2);
-	r = burst(e, a, "02:00:00:00:91:0a", "RU", g, LP_ROLE_GATEWAY, "02:00:00:00:91:01",
-	          "02:00:00:00:77:77", 200, 200, 0x2000, "rate_unknown");
+	r = burst(e, a, LP_ROLE_CLIENT, "02:00:00:00:91:0a", "RU", g, LP_ROLE_GATEWAY,
+	          "02:00:00:00:91:01", "02:00:00:00:77:77", 200, 200, 0x2000, "rate_unknown");
 	bound = 40.0 + 20.0 * ((double)r.elapsed_ns / 1e9) + 1.0;
 	assert_true((double)(r.forwarded + r.queue_full) <= bound);
 	assert_true(r.forwarded + r.queue_full >= 40);
@@ -1289,12 +1311,75 @@ static void test_rate_total(void **state)
 	two[0] = a;
 	two[1] = b;
 	admit_all(e, two, 2);
-	r = burst(e, a, "02:00:00:00:92:0a", "RT", b, LP_ROLE_CLIENT, "02:00:00:00:92:0b",
-	          "02:00:00:00:92:0b", 1000, 6000, 0x30000, "rate_total");
+	r = burst(e, a, LP_ROLE_CLIENT, "02:00:00:00:92:0a", "RT", b, LP_ROLE_CLIENT,
+	          "02:00:00:00:92:0b", "02:00:00:00:92:0b", 1000, 6000, 0x30000, "rate_total");
 	bound = bucket + 125000.0 / 1004.0 * ((double)r.elapsed_ns / 1e9) + 1.0;
 	assert_true((double)(r.forwarded + r.queue_full) <= bound);
 	assert_true((double)(r.forwarded + r.queue_full) >= bucket - 1.0);
 	assert_true(r.received > 0);
+}
+
+/* --rate-gateway-broadcast 20: a broadcast flood from the LAN is cut to
+ * the gateway's bucket (40, refilled at 20/s), counted and logged. */
+static void test_rate_gateway_broadcast(void **state)
+{
+	struct env *e = *state;
+	struct rp_peer *g, *a, *two[2];
+	struct burst_result r;
+	double bound;
+
+	g = session(e, "G", LP_ROLE_GATEWAY, "GB", "02:00:00:00:93:01");
+	a = session(e, "A", LP_ROLE_CLIENT, "GB", "02:00:00:00:93:0a");
+	two[0] = g;
+	two[1] = a;
+	admit_all(e, two, 2);
+	r = burst(e, g, LP_ROLE_GATEWAY, "02:00:00:00:93:01", "GB", a, LP_ROLE_CLIENT,
+	          "02:00:00:00:93:0a", BCAST, 200, 500, 0x4000, "rate_broadcast");
+	bound = 40.0 + 20.0 * ((double)r.elapsed_ns / 1e9) + 1.0;
+	assert_true((double)(r.forwarded + r.queue_full) <= bound);
+	assert_true(r.forwarded + r.queue_full >= 40);
+	assert_true(r.dropped >= 400);
+	assert_true(r.received >= 32);
+	assert_true(rp_relay_log_count(&e->relay, "(gateway): rate_broadcast") >= 1);
+}
+
+/* --rate-room-mbit 1: a room that sends more than its 8 MB burst and
+ * 125000 bytes/s is cut (rate_room, on the room and the sender), and a
+ * room next to it forwards every frame. */
+static void test_rate_room(void **state)
+{
+	struct env *e = *state;
+	struct rp_peer *a, *b, *c, *d, *two[2];
+	struct burst_result r;
+	double bucket = 8000000.0 / 1004.0, bound;
+
+	a = session(e, "A", LP_ROLE_CLIENT, "R1", "02:00:00:00:94:0a");
+	b = session(e, "B", LP_ROLE_CLIENT, "R1", "02:00:00:00:94:0b");
+	two[0] = a;
+	two[1] = b;
+	admit_all(e, two, 2);
+	c = session(e, "C", LP_ROLE_CLIENT, "R2", "02:00:00:00:95:0c");
+	d = session(e, "D", LP_ROLE_CLIENT, "R2", "02:00:00:00:95:0d");
+	two[0] = c;
+	two[1] = d;
+	admit_all(e, two, 2);
+
+	r = burst(e, a, LP_ROLE_CLIENT, "02:00:00:00:94:0a", "R1", b, LP_ROLE_CLIENT,
+	          "02:00:00:00:94:0b", "02:00:00:00:94:0b", 1000, 10000, 0x50000, "rate_room");
+	bound = bucket + 125000.0 / 1004.0 * ((double)r.elapsed_ns / 1e9) + 1.0;
+	assert_true((double)(r.forwarded + r.queue_full) <= bound);
+	assert_true((double)(r.forwarded + r.queue_full) >= bucket - 1.0);
+	assert_true(r.dropped >= 1000);
+	assert_int_equal(metric(e, "lanparty_relay_room_rate_limited_total{room=\"R1\"}"),
+	                 r.dropped);
+	assert_true(rp_relay_log_count(&e->relay, "(client): rate_room") >= 1);
+
+	/* The room next door, right after: all of it goes through. */
+	r = burst(e, c, LP_ROLE_CLIENT, "02:00:00:00:95:0c", "R2", d, LP_ROLE_CLIENT,
+	          "02:00:00:00:95:0d", "02:00:00:00:95:0d", 1000, 500, 0x60000, "rate_room");
+	assert_int_equal(r.dropped, 0);
+	assert_int_equal(r.forwarded + r.queue_full, 500);
+	assert_int_equal(metric(e, "lanparty_relay_room_rate_limited_total{room=\"R2\"}"), 0);
 }
 
 int main(void)
@@ -1318,11 +1403,17 @@ int main(void)
 		cmocka_unit_test_teardown(test_rate_unknown, peers_teardown),
 		cmocka_unit_test_teardown(test_rate_total, peers_teardown),
 	};
+	const struct CMUnitTest budget_tests[] = {
+		cmocka_unit_test_teardown(test_rate_gateway_broadcast, peers_teardown),
+		cmocka_unit_test_teardown(test_rate_room, peers_teardown),
+	};
 	int failed = 0;
 
 	failed += cmocka_run_group_tests_name("relay_e2e_main", main_tests, main_setup,
 	                                      main_teardown);
 	failed += cmocka_run_group_tests_name("relay_e2e_limits", limits_tests, limits_setup,
 	                                      limits_teardown);
+	failed += cmocka_run_group_tests_name("relay_e2e_budget", budget_tests, budget_setup,
+	                                      budget_teardown);
 	return failed;
 }

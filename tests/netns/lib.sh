@@ -143,7 +143,7 @@ lp_stop() {
 lp_start_relay() {
 	lp_start relay relay "$LP_BUILD/src/relay/lanparty-relay" --listen "$LP_RELAY_ADDR" \
 		--dev-cert-der-out "$LP_TMP/relay-cert.der" --dev-cert-names relay.test,198.18.0.1 \
-		--metrics-listen 127.0.0.1:9477 --state-dir "$LP_TMP/relay-state" ${LP_RELAY_ARGS:-}
+		--metrics-listen 127.0.0.1:9477 --state-dir "$LP_TMP/relay-state" ${LP_RELAY_ARGS:-} "$@"
 	lp_wait_for 10 "relay up" test -s "$LP_TMP/relay-cert.der"
 }
 

@@ -548,8 +548,13 @@ static void test_cfg_validate(void **state)
 	assert_int_equal(cfg.bcast_burst, 2000);
 	assert_int_equal(cfg.unknown_fps, 500);
 	assert_int_equal(cfg.unknown_burst, 1000);
-	assert_int_equal(cfg.bandwidth_mbps, 2000);
+	assert_int_equal(cfg.bandwidth_mbps, 150);
 	assert_int_equal(cfg.bandwidth_burst, 4000000);
+	assert_int_equal(cfg.gw_bcast_fps, 5000);
+	assert_int_equal(cfg.gw_bcast_burst, 10000);
+	assert_int_equal(cfg.gw_bandwidth_mbps, 250);
+	assert_int_equal(cfg.room_mbps, 300);
+	assert_int_equal(cfg.room_burst, 8000000);
 	assert_int_equal(cfg.malformed_threshold, 64);
 	assert_int_equal(cfg.mac_limit, 4096);
 	assert_int_equal(cfg.mac_aging_ns, 300 * SEC);
@@ -565,6 +570,17 @@ static void test_cfg_validate(void **state)
 	cfg.bcast_burst = 0;
 	assert_int_equal(lp_relay_cfg_validate(&cfg), LP_ERR_INVAL);
 	cfg.bcast_fps = 0; /* unlimited needs no burst */
+	assert_int_equal(lp_relay_cfg_validate(&cfg), 0);
+	cfg.gw_bcast_burst = 0;
+	assert_int_equal(lp_relay_cfg_validate(&cfg), LP_ERR_INVAL);
+	cfg.gw_bcast_fps = 0;
+	cfg.room_burst = 0;
+	assert_int_equal(lp_relay_cfg_validate(&cfg), LP_ERR_INVAL);
+	cfg.room_mbps = 0;
+	cfg.bandwidth_burst = 0;
+	cfg.bandwidth_mbps = 0; /* the gateway's bandwidth shares the burst */
+	assert_int_equal(lp_relay_cfg_validate(&cfg), LP_ERR_INVAL);
+	cfg.gw_bandwidth_mbps = 0;
 	assert_int_equal(lp_relay_cfg_validate(&cfg), 0);
 	cb.send_ctrl = NULL;
 	assert_int_equal(lp_relay_new(&r, NULL, &cb, NULL), LP_ERR_INVAL);
@@ -710,6 +726,9 @@ static void test_rate_limits(void **state)
 	cfg.unknown_burst = 3;
 	cfg.bandwidth_mbps = 1; /* 125000 bytes/s */
 	cfg.bandwidth_burst = 3000;
+	/* The gateway's own limits: test_gateway_rate_limits. */
+	cfg.gw_bcast_fps = 0;
+	cfg.gw_bandwidth_mbps = 0;
 	s = room3(&cfg, LP_LOG_INFO);
 	fk = s.fk;
 
@@ -721,7 +740,7 @@ static void test_rate_limits(void **state)
 	assert_dropped(feed(fk, s.a, d, n, T0 + 99 * MS), LP_OBS_RATE_LIMITED,
 	               LP_DROP_RATE_BROADCAST);
 	assert_forwarded(feed(fk, s.a, d, n, T0 + 100 * MS), 2);
-	/* Per client: B has its own bucket; the gateway has none. */
+	/* Per client: B has its own bucket; the client limits are not the gateway's. */
 	assert_forwarded(feed(fk, s.b, d, arp(d, B_MAC), T0 + 100 * MS), 2);
 	for (int i = 0; i < 50; i++)
 		assert_forwarded(feed(fk, s.gw, d, arp(d, LAN1), T0 + 100 * MS), 2);
@@ -746,12 +765,140 @@ static void test_rate_limits(void **state)
 	assert_dropped(feed(fk, s.b, d, n, T0 + 10 * SEC + 7 * MS), LP_OBS_RATE_LIMITED,
 	               LP_DROP_RATE_TOTAL);
 	assert_forwarded(feed(fk, s.b, d, n, T0 + 10 * SEC + 8 * MS), 1);
-	/* The gateway is never limited on bytes either. */
+	/* Nor is the client byte limit. */
 	for (int i = 0; i < 10; i++)
 		assert_forwarded(feed(fk, s.gw, d, ucast(d, A_MAC, LAN1, 982), T0 + 10 * SEC), 1);
 	assert_int_equal(lp_relay_peer_counters(s.b)->drops[LP_DROP_RATE_UNKNOWN], 1);
 	assert_int_equal(lp_relay_peer_counters(s.b)->drops[LP_DROP_RATE_TOTAL], 2);
 	assert_int_equal(lp_obs_drops_total(lp_relay_peer_counters(s.gw)), 0);
+	lp_relay_del(fk->r);
+}
+
+/* The gateway's frames have limits of their own: a LAN flooding
+ * broadcasts, or pushing more bytes than allowed, is cut to its rate,
+ * counted and logged; the clients' buckets are untouched. */
+static void test_gateway_rate_limits(void **state)
+{
+	struct lp_relay_cfg cfg;
+	struct room3 s;
+	struct fake *fk;
+	uint8_t d[2100];
+	size_t n;
+	int forwarded = 0;
+
+	(void)state;
+	lp_relay_cfg_defaults(&cfg);
+	cfg.bcast_fps = 10;
+	cfg.bcast_burst = 5;
+	cfg.gw_bcast_fps = 100; /* one per 10 ms */
+	cfg.gw_bcast_burst = 20;
+	cfg.bandwidth_mbps = 0;
+	cfg.gw_bandwidth_mbps = 1; /* 125000 bytes/s */
+	cfg.bandwidth_burst = 3000;
+	s = room3(&cfg, LP_LOG_INFO);
+	fk = s.fk;
+
+	/* A broadcast flood from the LAN: the burst passes, the rest is cut. */
+	n = arp(d, LAN1);
+	for (int i = 0; i < 1000; i++) {
+		struct lp_relay_verdict v = feed(fk, s.gw, d, n, T0);
+
+		if (v.action == LP_OBS_FORWARDED)
+			forwarded++;
+		else
+			assert_dropped(v, LP_OBS_RATE_LIMITED, LP_DROP_RATE_BROADCAST);
+	}
+	assert_int_equal(forwarded, 20);
+	assert_forwarded(feed(fk, s.gw, d, n, T0 + 10 * MS), 2);
+	assert_dropped(feed(fk, s.gw, d, n, T0 + 10 * MS), LP_OBS_RATE_LIMITED,
+	               LP_DROP_RATE_BROADCAST);
+	assert_int_equal(lp_relay_peer_counters(s.gw)->drops[LP_DROP_RATE_BROADCAST], 981);
+	assert_int_equal(lp_relay_counters(fk->r)->drops[LP_DROP_RATE_BROADCAST], 981);
+	/* Logged, and rate-limited: a thousand drops, a handful of lines. */
+	assert_true(find_log(fk, "rate-limited a frame from peer 1 (gateway): rate_broadcast") >=
+	            0);
+	assert_true(fk->nlog <= 6);
+	/* The clients still have their whole broadcast burst. */
+	for (int i = 0; i < 5; i++)
+		assert_forwarded(feed(fk, s.a, d, arp(d, A_MAC), T0 + 10 * MS), 2);
+
+	/* Bytes: burst 3000, then 125 bytes per ms. */
+	n = ucast(d, A_MAC, LAN1, 982); /* 1000-byte datagram */
+	for (int i = 0; i < 3; i++)
+		assert_forwarded(feed(fk, s.gw, d, n, T0 + 10 * SEC), 1);
+	assert_dropped(feed(fk, s.gw, d, n, T0 + 10 * SEC), LP_OBS_RATE_LIMITED,
+	               LP_DROP_RATE_TOTAL);
+	assert_forwarded(feed(fk, s.gw, d, n, T0 + 10 * SEC + 8 * MS), 1);
+	assert_int_equal(lp_relay_peer_counters(s.gw)->drops[LP_DROP_RATE_TOTAL], 1);
+	/* Clients have no byte limit here. */
+	for (int i = 0; i < 10; i++)
+		assert_forwarded(feed(fk, s.a, d, ucast(d, B_MAC, A_MAC, 982), T0 + 10 * SEC), 1);
+	/* The gateway's unknown unicast is dropped before any bucket. */
+	assert_dropped(feed(fk, s.gw, d, ucast(d, LAN3, LAN1, 10), T0 + 20 * SEC), LP_OBS_DROPPED,
+	               LP_DROP_UNKNOWN_DEST);
+	lp_relay_del(fk->r);
+}
+
+/* A room over its budget is cut (counted on the room, on the sender and
+ * in the totals, logged), and another room is not touched. */
+static void test_room_budget(void **state)
+{
+	struct lp_relay_cfg cfg;
+	struct room3 s;
+	struct fake *fk;
+	struct lp_relay_peer *c, *d2;
+	const struct lp_relay_room *room1, *room2;
+	uint8_t d[2100];
+	size_t n;
+
+	(void)state;
+	lp_relay_cfg_defaults(&cfg);
+	cfg.max_peers_per_room = 3; /* the burst floor: 2 x 1402-byte datagrams */
+	cfg.bcast_fps = cfg.unknown_fps = cfg.gw_bcast_fps = 0;
+	cfg.bandwidth_mbps = cfg.gw_bandwidth_mbps = 0;
+	cfg.room_mbps = 1; /* 125000 bytes/s, i.e. 125 bytes per ms */
+	cfg.room_burst = 5000;
+	s = room3(&cfg, LP_LOG_INFO);
+	fk = s.fk;
+	c = join(fk, 3, LP_ROLE_CLIENT, "ROOM2", mac_n(0x02, 0x0c), 1452, T0);
+	d2 = join(fk, 4, LP_ROLE_CLIENT, "ROOM2", mac_n(0x02, 0x0d), 1452, T0);
+	room1 = lp_relay_peer_room(s.a);
+	room2 = lp_relay_peer_room(c);
+	fake_reset(fk);
+
+	/* 1000-byte unicasts: five fit the burst, whoever sends them. */
+	n = ucast(d, B_MAC, A_MAC, 982);
+	for (int i = 0; i < 3; i++)
+		assert_forwarded(feed(fk, s.a, d, n, T0), 1);
+	n = ucast(d, A_MAC, B_MAC, 982);
+	for (int i = 0; i < 2; i++)
+		assert_forwarded(feed(fk, s.b, d, n, T0), 1);
+	assert_dropped(feed(fk, s.b, d, n, T0), LP_OBS_RATE_LIMITED, LP_DROP_RATE_ROOM);
+	/* The gateway's frames count too. */
+	assert_dropped(feed(fk, s.gw, d, ucast(d, A_MAC, LAN1, 982), T0), LP_OBS_RATE_LIMITED,
+	               LP_DROP_RATE_ROOM);
+	/* The other room has its own budget. */
+	n = ucast(d, mac_n(0x02, 0x0d), mac_n(0x02, 0x0c), 982);
+	for (int i = 0; i < 5; i++)
+		assert_forwarded(feed(fk, c, d, n, T0), 1);
+	(void)d2;
+	/* Refill: 1000 bytes after 8 ms. */
+	n = ucast(d, A_MAC, B_MAC, 982);
+	assert_dropped(feed(fk, s.b, d, n, T0 + 7 * MS), LP_OBS_RATE_LIMITED, LP_DROP_RATE_ROOM);
+	assert_forwarded(feed(fk, s.b, d, n, T0 + 8 * MS), 1);
+	/* A broadcast costs its length once per receiver: 2 x 1000 > 1000. */
+	assert_dropped(feed(fk, s.a, d, ucast(d, bcast_mac, A_MAC, 982), T0 + 16 * MS),
+	               LP_OBS_RATE_LIMITED, LP_DROP_RATE_ROOM);
+	assert_forwarded(feed(fk, s.a, d, ucast(d, bcast_mac, A_MAC, 982), T0 + 24 * MS), 2);
+
+	assert_int_equal(lp_relay_room_rate_limited(room1), 4);
+	assert_int_equal(lp_relay_room_rate_limited(room2), 0);
+	assert_int_equal(lp_relay_peer_counters(s.b)->drops[LP_DROP_RATE_ROOM], 2);
+	assert_int_equal(lp_relay_peer_counters(s.gw)->drops[LP_DROP_RATE_ROOM], 1);
+	assert_int_equal(lp_relay_peer_counters(s.a)->drops[LP_DROP_RATE_ROOM], 1);
+	assert_int_equal(lp_obs_drops_total(lp_relay_peer_counters(c)), 0);
+	assert_int_equal(lp_relay_counters(fk->r)->drops[LP_DROP_RATE_ROOM], 4);
+	assert_true(find_log(fk, "rate-limited a frame from peer 3 (client): rate_room") >= 0);
 	lp_relay_del(fk->r);
 }
 
@@ -765,7 +912,9 @@ static void test_bandwidth_disabled(void **state)
 	(void)state;
 	lp_relay_cfg_defaults(&cfg);
 	cfg.bandwidth_mbps = 0;
+	cfg.gw_bandwidth_mbps = 0;
 	cfg.bandwidth_burst = 0;
+	cfg.room_mbps = 0;
 	s = room3(&cfg, LP_LOG_INFO);
 	n = ucast(d, A_MAC, B_MAC, 1380);
 	for (int i = 0; i < 10000; i++)
@@ -1216,6 +1365,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_without_gateway),
 		cmocka_unit_test(test_filters_in_path),
 		cmocka_unit_test(test_rate_limits),
+		cmocka_unit_test(test_gateway_rate_limits),
+		cmocka_unit_test(test_room_budget),
 		cmocka_unit_test(test_bandwidth_disabled),
 		cmocka_unit_test(test_egress_budget_skip),
 		cmocka_unit_test(test_queue_full_and_io),
