@@ -57,7 +57,7 @@ struct rconn {
 	struct relayd *d;
 	struct lp_quic_conn *qc;
 	struct lp_relay_peer *peer;
-	struct lp_ctrl_decoder *dec; /* allocated with the first control byte */
+	struct lp_ctrl_decoder *dec; /* while a control message is partly read */
 	struct lp_relay_ctrl_limit ctrl_limit;
 	uint64_t established;       /* first seen established by hello_deadlines, 0 before */
 	struct lp_ctrl_hello hello; /* waiting for our PMTUD while on d->hellos */
@@ -439,6 +439,12 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 			return;
 		}
 		on_ctrl(d, rc, &m, now);
+	}
+	/* Between messages the decoder holds nothing: an idle peer keeps no
+	 * 16 KiB frame buffer (control messages are rare after the hello). */
+	if (!rc->closing && rc->dec != NULL && rc->dec->prefix_have == 0) {
+		free(rc->dec);
+		rc->dec = NULL;
 	}
 }
 
