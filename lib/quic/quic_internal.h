@@ -138,7 +138,9 @@ struct lp_quic_conn {
 	ngtcp2_path_storage carry_ps;
 
 	bool hs_done;
-	int fail_err; /* set by a callback: LP_ERR_ALPN, ... */
+	bool tls_shed; /* tls dropped after the handshake (lp_quic_conn_shed_tls) */
+	uint8_t admission[LP_QUIC_EXPORTER_LEN]; /* its exporter, once tls_shed */
+	int fail_err;                            /* set by a callback: LP_ERR_ALPN, ... */
 	struct lp_quic_close cl;
 
 	/* PMTUD heuristic (see conn.c). */

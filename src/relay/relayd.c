@@ -277,6 +277,9 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 			d->src.rooms[rc->src]++;
 		}
 		rc->budget_seen = budget;
+		/* The exporter was the last use of TLS: drop ~10 KiB per peer. */
+		if (lp_quic_conn_shed_tls(rc->qc) != 0)
+			lp_log(d->log, LP_LOG_DEBUG, "TLS session kept");
 		lp_log(d->log, LP_LOG_INFO,
 		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
