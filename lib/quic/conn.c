@@ -296,13 +296,9 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	c->server = ctx->server;
 	c->sid = -1;
 	c->state = LP_QUIC_HANDSHAKING;
-	/* The datagram FIFO (256 x 1452 bytes by default) is allocated when
-	 * the handshake completes: a stranger's Initial costs no queue. */
-	c->carry = malloc(LP_QUIC_MAX_UDP_PAYLOAD);
-	if (c->carry == NULL) {
-		lp_quic_conn_free(c);
-		return LP_ERR_NOMEM;
-	}
+	/* The datagram queue and the carried packet's buffer (conn_send.c)
+	 * are allocated when needed: a stranger's Initial and an idle peer
+	 * cost neither. */
 	lp_quic_path_to_ngtcp2(&c->ps, path);
 	c->ref.get_conn = get_conn;
 	c->ref.user_data = c;

@@ -133,7 +133,7 @@ struct lp_quic_conn {
 
 	/* A packet written but not returned by the last write (different
 	 * path or size than its GSO batch): sent first next time. */
-	uint8_t *carry;
+	uint8_t *carry; /* NULL while nothing is carried */
 	size_t carry_len;
 	ngtcp2_path_storage carry_ps;
 
