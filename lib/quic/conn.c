@@ -213,6 +213,17 @@ static int lost_datagram_cb(ngtcp2_conn *q, uint64_t id, void *user)
 	return 0;
 }
 
+static int recv_crypto_cb(ngtcp2_conn *q, ngtcp2_crypto_level level, uint64_t offset,
+                          const uint8_t *data, size_t len, void *user)
+{
+	struct lp_quic_conn *c = user;
+
+	/* After lp_quic_conn_shed_tls there is no session to hand it to. */
+	if (c->tls == NULL)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return ngtcp2_crypto_recv_crypto_data_cb(q, level, offset, data, len, user);
+}
+
 static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 {
 	memset(cb, 0, sizeof(*cb));
@@ -222,7 +233,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 		cb->client_initial = ngtcp2_crypto_client_initial_cb;
 		cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
 	}
-	cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+	cb->recv_crypto_data = recv_crypto_cb;
 	cb->encrypt = ngtcp2_crypto_encrypt_cb;
 	/* The relay filters what strangers may make ngtcp2 0.12.1 abort on. */
 	cb->decrypt = server ? lp_quic_guard_decrypt_cb : ngtcp2_crypto_decrypt_cb;
@@ -285,13 +296,9 @@ static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
 	c->server = ctx->server;
 	c->sid = -1;
 	c->state = LP_QUIC_HANDSHAKING;
-	/* The datagram FIFO (256 x 1452 bytes by default) is allocated when
-	 * the handshake completes: a stranger's Initial costs no queue. */
-	c->carry = malloc(LP_QUIC_MAX_UDP_PAYLOAD);
-	if (c->carry == NULL) {
-		lp_quic_conn_free(c);
-		return LP_ERR_NOMEM;
-	}
+	/* The datagram queue and the carried packet's buffer (conn_send.c)
+	 * are allocated when needed: a stranger's Initial and an idle peer
+	 * cost neither. */
 	lp_quic_path_to_ngtcp2(&c->ps, path);
 	c->ref.get_conn = get_conn;
 	c->ref.user_data = c;

@@ -193,6 +193,10 @@ ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, siz
 		first.path.local.addr = (ngtcp2_sockaddr *)&first.local_addrbuf;
 		first.path.remote.addr = (ngtcp2_sockaddr *)&first.remote_addrbuf;
 		c->carry_len = 0;
+		/* Carries are rare (a PMTUD probe, a path change): an idle
+		 * connection keeps no 1452-byte buffer for them. */
+		free(c->carry);
+		c->carry = NULL;
 	}
 	for (size_t npkts = off > 0 ? 1 : 0; npkts < max_pkts;) {
 		ngtcp2_ssize n;
@@ -220,10 +224,14 @@ ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, siz
 			continue;
 		}
 		if ((size_t)n > gso || !ngtcp2_path_eq(&ps.path, &first.path)) {
-			/* Cannot join this GSO batch: it leads the next one. */
-			memcpy(c->carry, buf + off, (size_t)n);
-			c->carry_len = (size_t)n;
-			c->carry_ps = ps;
+			/* Cannot join this GSO batch: it leads the next one
+			 * (without memory it is lost, and recovered as such). */
+			c->carry = malloc(LP_QUIC_MAX_UDP_PAYLOAD);
+			if (c->carry != NULL) {
+				memcpy(c->carry, buf + off, (size_t)n);
+				c->carry_len = (size_t)n;
+				c->carry_ps = ps;
+			}
 			break;
 		}
 		off += (size_t)n;

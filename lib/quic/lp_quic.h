@@ -284,6 +284,18 @@ void lp_quic_conn_info(const struct lp_quic_conn *c, struct lp_quic_conn_info *o
  */
 int lp_quic_conn_exporter(const struct lp_quic_conn *c, const char *label, uint8_t *out,
                           size_t len) LP_WUR;
+/*
+ * Server: drops the connection's TLS session once its owner needs nothing
+ * more from it than the admission exporter (LP_QUIC_EXPORTER_ADMISSION,
+ * LP_QUIC_EXPORTER_LEN bytes, kept here): about 10 KiB of GnuTLS state per
+ * idle peer. ngtcp2 keeps the packet keys, key updates included.
+ * Afterwards lp_quic_conn_exporter answers that label and length only
+ * (others: LP_ERR_STATE), and CRYPTO data from the peer (TLS 1.3 over QUIC
+ * has no post-handshake message from a client) closes the connection.
+ * Returns 0 (also when already dropped), LP_ERR_STATE (a client, or the
+ * handshake not completed), or the exporter's error (the session is kept).
+ */
+int lp_quic_conn_shed_tls(struct lp_quic_conn *c) LP_WUR;
 /* Client: the pin of the certificate the relay presented and our checks
  * accepted (for an invite: the pin --ca-file trust verified). LP_ERR_STATE
  * before the handshake completed. */

@@ -133,12 +133,14 @@ struct lp_quic_conn {
 
 	/* A packet written but not returned by the last write (different
 	 * path or size than its GSO batch): sent first next time. */
-	uint8_t *carry;
+	uint8_t *carry; /* NULL while nothing is carried */
 	size_t carry_len;
 	ngtcp2_path_storage carry_ps;
 
 	bool hs_done;
-	int fail_err; /* set by a callback: LP_ERR_ALPN, ... */
+	bool tls_shed; /* tls dropped after the handshake (lp_quic_conn_shed_tls) */
+	uint8_t admission[LP_QUIC_EXPORTER_LEN]; /* its exporter, once tls_shed */
+	int fail_err;                            /* set by a callback: LP_ERR_ALPN, ... */
 	struct lp_quic_close cl;
 
 	/* PMTUD heuristic (see conn.c). */

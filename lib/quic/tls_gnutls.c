@@ -30,6 +30,9 @@ struct cred_ref {
 	unsigned refs;
 	gnutls_certificate_credentials_t cred;
 	gnutls_datum_t der; /* our certificate (server), gnutls-allocated */
+	/* Parsed once: gnutls_priority_set_direct() builds a cache of about
+	 * 8 KiB per session, which a relay kept for every idle peer. */
+	gnutls_priority_t prio;
 };
 
 struct lp_tls_creds {
@@ -64,6 +67,8 @@ static void cred_put(struct cred_ref *r)
 	if (r == NULL || --r->refs > 0)
 		return;
 	gnutls_certificate_free_credentials(r->cred);
+	if (r->prio != NULL)
+		gnutls_priority_deinit(r->prio);
 	gnutls_free(r->der.data);
 	free(r);
 }
@@ -80,6 +85,10 @@ static int cred_alloc(struct cred_ref **out)
 		return LP_ERR_NOMEM;
 	}
 	r->refs = 1;
+	if (gnutls_priority_init(&r->prio, priority, NULL) < 0) {
+		cred_put(r);
+		return LP_ERR_TLS;
+	}
 	*out = r;
 	return 0;
 }
@@ -566,7 +575,7 @@ int lp_tls_session_new(struct lp_tls_creds *cr, bool server, ngtcp2_crypto_conn_
 	}
 	s->ref = cr->cur;
 	s->ref->refs++;
-	if (gnutls_priority_set_direct(s->s, priority, NULL) < 0)
+	if (gnutls_priority_set(s->s, s->ref->prio) < 0)
 		goto fail;
 	rv = server ? ngtcp2_crypto_gnutls_configure_server_session(s->s)
 	            : ngtcp2_crypto_gnutls_configure_client_session(s->s);

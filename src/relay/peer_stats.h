@@ -20,8 +20,11 @@
 
 #define RELAY_PEER_STATS_INTERVAL_NS (2 * LP_NS_PER_SEC)
 /* A peer whose control stream holds this many unacknowledged bytes is
- * skipped: a peer that stops reading must not make the relay buffer. */
-#define RELAY_PEER_STATS_BACKLOG_MAX (64u * 1024u)
+ * skipped: a peer that stops reading must not make the relay buffer. Half
+ * of relayd.c's CTRL_OUT_MAX (32 KiB), above which a lifecycle message
+ * closes the peer: stats sent on each join of a room filling in a burst
+ * (several KiB each at 32 peers) must not push a reading peer over it. */
+#define RELAY_PEER_STATS_BACKLOG_MAX (16u * 1024u)
 
 /* What the connection of a peer knows; zeroes where it knows nothing. */
 struct relay_peer_link {

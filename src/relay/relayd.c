@@ -57,7 +57,7 @@ struct rconn {
 	struct relayd *d;
 	struct lp_quic_conn *qc;
 	struct lp_relay_peer *peer;
-	struct lp_ctrl_decoder *dec; /* allocated with the first control byte */
+	struct lp_ctrl_decoder *dec; /* while a control message is partly read */
 	struct lp_relay_ctrl_limit ctrl_limit;
 	uint64_t established;       /* first seen established by hello_deadlines, 0 before */
 	struct lp_ctrl_hello hello; /* waiting for our PMTUD while on d->hellos */
@@ -277,6 +277,9 @@ static void admit(struct relayd *d, struct rconn *rc, uint64_t now)
 			d->src.rooms[rc->src]++;
 		}
 		rc->budget_seen = budget;
+		/* The exporter was the last use of TLS: drop ~10 KiB per peer. */
+		if (lp_quic_conn_shed_tls(rc->qc) != 0)
+			lp_log(d->log, LP_LOG_DEBUG, "TLS session kept");
 		lp_log(d->log, LP_LOG_INFO,
 		       "room %s: admitted %s %s as peer %u (budget %zu, MTU %u%s)", room,
 		       lp_ctrl_role_name(rc->hello.role), mac, reply.u.welcome.peer_id,
@@ -439,6 +442,12 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 			return;
 		}
 		on_ctrl(d, rc, &m, now);
+	}
+	/* Between messages the decoder holds nothing: an idle peer keeps no
+	 * 16 KiB frame buffer (control messages are rare after the hello). */
+	if (!rc->closing && rc->dec != NULL && rc->dec->prefix_have == 0) {
+		free(rc->dec);
+		rc->dec = NULL;
 	}
 }
 

@@ -18,6 +18,7 @@
 #include <gnutls/x509.h>
 
 #include "harness.h"
+#include "quic_internal.h" /* the ngtcp2 connection, for a key update */
 
 #define SEC LP_NS_PER_SEC
 
@@ -161,11 +162,84 @@ static void test_wrong_pin_refused(void **state)
 	free(e);
 }
 
+struct dg_want {
+	struct h_peer *p;
+	uint64_t n;
+};
+
+static bool dgrams_have(struct h_env *e, void *arg)
+{
+	const struct dg_want *w = arg;
+
+	(void)e;
+	return w->p->dgrams >= w->n;
+}
+
+/* n datagrams from a to b; true when all arrived intact. */
+static bool datagrams(struct h_env *e, struct h_peer *a, struct h_peer *b, uint32_t n)
+{
+	struct dg_want w = { b, b->dgrams + n };
+	uint8_t dg[600];
+
+	for (uint32_t i = 0; i < n; i++) {
+		h_fill(dg, sizeof(dg), i);
+		if (lp_quic_conn_datagram_send(a->c, dg, sizeof(dg)) != 0)
+			return false;
+	}
+	return h_pump(e, 5 * SEC, dgrams_have, &w) && b->dgram_bad == 0;
+}
+
+/* A server connection that dropped its TLS session keeps the admission
+ * exporter (and nothing else of TLS), and still carries datagrams both
+ * ways, across a key update (which ngtcp2 derives without the session). */
+static void test_shed_tls(void **state)
+{
+	struct h_env *e = calloc(1, sizeof(*e));
+	struct lp_quic_client_cfg c;
+	struct h_peer *sp, *cp;
+	uint8_t ea[32], eb[32];
+	int zero = 0;
+
+	(void)state;
+	h_env_init(e);
+	start_server(e);
+	memset(&c, 0, sizeof(c));
+	c.spki_pin_set = true;
+	assert_int_equal(lp_quic_ctx_cert_pin(e->s.ctx, c.spki_pin), 0);
+	assert_int_equal(h_client_start(e, 0, &c), 0);
+	assert_int_equal(lp_quic_conn_shed_tls(e->cl[0].p.c), LP_ERR_STATE); /* a client */
+	assert_true(h_pump(e, 5 * SEC, established, &zero));
+	cp = &e->cl[0].p;
+	sp = &e->s.peers[0];
+	assert_int_equal(lp_quic_conn_shed_tls(cp->c), LP_ERR_STATE);
+	assert_int_equal(lp_quic_conn_exporter(cp->c, LP_QUIC_EXPORTER_ADMISSION, ea, 32), 0);
+	assert_non_null(sp->c->tls);
+	assert_int_equal(lp_quic_conn_shed_tls(sp->c), 0);
+	assert_null(sp->c->tls);
+	assert_int_equal(lp_quic_conn_shed_tls(sp->c), 0); /* again: nothing to do */
+	assert_int_equal(lp_quic_conn_exporter(sp->c, LP_QUIC_EXPORTER_ADMISSION, eb, 32), 0);
+	assert_memory_equal(ea, eb, 32);
+	assert_int_equal(lp_quic_conn_exporter(sp->c, "EXPORTER-other", eb, 32), LP_ERR_STATE);
+	assert_int_equal(lp_quic_conn_exporter(sp->c, LP_QUIC_EXPORTER_ADMISSION, eb, 16),
+	                 LP_ERR_STATE);
+
+	assert_true(datagrams(e, cp, sp, 20));
+	assert_true(datagrams(e, sp, cp, 20));
+	assert_int_equal(ngtcp2_conn_initiate_key_update(cp->c->q, lp_loop_now(e->loop)), 0);
+	assert_true(datagrams(e, cp, sp, 20));
+	assert_true(datagrams(e, sp, cp, 20));
+	assert_int_equal(lp_quic_conn_state(sp->c), LP_QUIC_ESTABLISHED);
+	assert_int_equal(lp_quic_conn_state(cp->c), LP_QUIC_ESTABLISHED);
+	h_env_free(e);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pin_is_spki_sha256),
 		cmocka_unit_test(test_pin_connects_and_exporter),
+		cmocka_unit_test(test_shed_tls),
 		cmocka_unit_test(test_wrong_pin_refused),
 	};
 
