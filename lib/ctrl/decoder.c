@@ -1,6 +1,7 @@
 /* decoder.c - incremental decoder for length-prefixed control frames. */
 #include "lp_ctrl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void lp_ctrl_decoder_init(struct lp_ctrl_decoder *d)
@@ -16,6 +17,20 @@ void lp_ctrl_decoder_init(struct lp_ctrl_decoder *d)
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
+}
+
+struct lp_ctrl_decoder *lp_ctrl_decoder_new(void)
+{
+	struct lp_ctrl_decoder *d = malloc(sizeof(*d));
+
+	if (d != NULL)
+		lp_ctrl_decoder_init(d);
+	return d;
+}
+
+bool lp_ctrl_decoder_idle(const struct lp_ctrl_decoder *d)
+{
+	return d->err == 0 && d->prefix_have == 0;
 }
 
 ssize_t lp_ctrl_decoder_feed(struct lp_ctrl_decoder *d, const uint8_t *data, size_t len,

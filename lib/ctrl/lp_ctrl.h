@@ -235,6 +235,11 @@ struct lp_ctrl_decoder {
 };
 
 void lp_ctrl_decoder_init(struct lp_ctrl_decoder *d);
+/* A heap decoder, initialised (NULL: out of memory); free() releases it. */
+struct lp_ctrl_decoder *lp_ctrl_decoder_new(void) LP_WUR;
+/* True when d holds no part of a frame (between messages), so an owner may
+ * free it and start a new one with the next byte. */
+bool lp_ctrl_decoder_idle(const struct lp_ctrl_decoder *d) LP_WUR;
 
 /*
  * Feeds stream bytes. Consumes at most the bytes of one frame and never

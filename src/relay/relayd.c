@@ -414,13 +414,9 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 		protocol_error(d, rc, "control messages too fast", LP_ERR_AGAIN);
 		return;
 	}
-	if (rc->dec == NULL) {
-		rc->dec = malloc(sizeof(*rc->dec));
-		if (rc->dec == NULL) {
-			protocol_error(d, rc, "out of memory", LP_ERR_NOMEM);
-			return;
-		}
-		lp_ctrl_decoder_init(rc->dec);
+	if (rc->dec == NULL && (rc->dec = lp_ctrl_decoder_new()) == NULL) {
+		protocol_error(d, rc, "out of memory", LP_ERR_NOMEM);
+		return;
 	}
 	while (len > 0 && !rc->closing) {
 		n = lp_ctrl_decoder_feed(rc->dec, data, len, &m);
@@ -445,7 +441,7 @@ static void cb_stream(struct lp_quic_conn *c, const uint8_t *data, size_t len, b
 	}
 	/* Between messages the decoder holds nothing: an idle peer keeps no
 	 * 16 KiB frame buffer (control messages are rare after the hello). */
-	if (!rc->closing && rc->dec != NULL && rc->dec->prefix_have == 0) {
+	if (!rc->closing && rc->dec != NULL && lp_ctrl_decoder_idle(rc->dec)) {
 		free(rc->dec);
 		rc->dec = NULL;
 	}

@@ -77,10 +77,13 @@ static void test_one_byte_at_a_time(void **state)
 	(void)state;
 	total = build_four(buf, lens);
 	lp_ctrl_decoder_init(&dec);
+	assert_true(lp_ctrl_decoder_idle(&dec));
 	frame_end = lens[0];
 	for (i = 0; i < total; i++) {
 		m.type = LP_CTRL_STATS; /* must be overwritten */
 		assert_int_equal(lp_ctrl_decoder_feed(&dec, buf + i, 1, &m), 1);
+		/* idle exactly between frames: a prefix or body byte held is not */
+		assert_int_equal(lp_ctrl_decoder_idle(&dec), i + 1 == frame_end);
 		if (i + 1 == frame_end) {
 			check_msg(&m, got);
 			got++;
@@ -209,6 +212,7 @@ static void test_parse_errors_stick(void **state)
 	assert_int_equal(lp_ctrl_decoder_feed(&dec, buf, pos, &m), LP_ERR_TYPE);
 	assert_int_equal(m.type, LP_CTRL_NONE);
 	assert_int_equal(lp_ctrl_decoder_feed(&dec, buf, pos, &m), LP_ERR_DECODER_BROKEN);
+	assert_false(lp_ctrl_decoder_idle(&dec)); /* broken is not idle */
 
 	pos = 0;
 	put_frame(buf, &pos, "{\"type\":\"hello\",\"version\":9}");
