@@ -17,6 +17,12 @@
 #    idle + 5 ms (capped link); median under load within 0.5 ms of idle
 #    (zero delay). Where packets waited: the tool's FIFO wait (p50/p99).
 #
+# LP_BENCH_BUILDS="build-a build-b ...": the tunnel's rows once per build
+# directory (for example the same tree built with another -DLP_QUIC_CC),
+# interleaved in the same run: every switch restarts relay, gateway and
+# client from that build; the plain IP rows are measured once. Each row ends
+# with the 1-minute load average when it was taken.
+#
 # Usage: bench/impaired.sh [BUILD_DIR] [SECONDS] [REPEATS]   (root)
 set -uo pipefail
 LP_SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +31,8 @@ LP_BUILD=${1:-build}
 secs=${2:-8}
 reps=${3:-3}
 only=${LP_BENCH_ONLY:-"loss dhcp bloat zero"}
+read -r -a builds <<<"${LP_BENCH_BUILDS:-$LP_BUILD}"
+LP_BUILD=${builds[0]}
 # The players' TCP: CUBIC is the default of Windows and Linux (this machine's
 # namespaces inherit BBR, which shrugs off random loss); LP_BENCH_TCP_CC=bbr
 # to compare.
@@ -57,6 +65,30 @@ impair_case() {
 	lp_wait_for 20 "c1 admitted" lp_log_has c1 admitted && lp_dhcp c1 >/dev/null ||
 		echo "bench: c1 did not come back" >&2
 }
+# use_build DIR: a fresh tunnel, every daemon from DIR (a no-op with one build,
+# where impair_case restarted the client already).
+use_build() {
+	[ "${#builds[@]}" -gt 1 ] || return 0
+	LP_BUILD=$1
+	lp_stop c1
+	lp_stop gateway
+	lp_stop relay
+	# The relay writes its certificate again: wait for the new one.
+	rm -f "$LP_TMP/relay-cert.der"
+	lp_start_relay
+	lp_start_gateway
+	lp_wait_for 20 "gateway admitted" lp_log_has gateway admitted
+	# A lost handshake packet at 2% loss can cost the client its first
+	# attempt: one more try.
+	for _ in 1 2; do
+		lp_start_client c1
+		lp_wait_for 20 "c1 admitted" lp_log_has c1 admitted && lp_dhcp c1 >/dev/null && return 0
+		lp_stop c1
+	done
+	echo "bench: $1's tunnel did not come up" >&2
+}
+load1() { cut -d' ' -f1 /proc/loadavg; }
+tag() { [ "${#builds[@]}" -gt 1 ] && echo " [$1]"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
@@ -99,17 +131,25 @@ if want loss || want loss1; then
 	for rtt in $rtts; do
 		for loss in $losses; do
 			impair_case --seed $((rtt * 10)) --both "delay=$((rtt / 2))ms,loss=${loss}%"
-			tu=() pu=() td=() pd=()
+			pu=() pd=() tu=() td=() loads=()
 			for _ in $(seq "$reps"); do
-				tu+=("$(iperf lan 10.77.0.1)")
 				pu+=("$(iperf gw 198.18.0.2)")
-				td+=("$(iperf lan 10.77.0.1 "$secs" -R)")
 				pd+=("$(iperf gw 198.18.0.2 "$secs" -R)")
+				for i in "${!builds[@]}"; do
+					use_build "${builds[$i]}"
+					tu[i]+=" $(iperf lan 10.77.0.1)"
+					td[i]+=" $(iperf lan 10.77.0.1 "$secs" -R)"
+				done
+				loads+=("$(load1)")
 			done
-			a=$(median "${tu[@]}") b=$(median "${pu[@]}") c=$(median "${td[@]}") d=$(median "${pd[@]}")
-			printf '%-22s %9s %9s %6s   %9s %9s %6s\n' "$rtt ms / $loss %" "$a" "$b" \
-				"$(ratio "$a" "$b")" "$c" "$d" "$(ratio "$c" "$d")"
-			echo "   runs: up ${tu[*]} | ${pu[*]}; down ${td[*]} | ${pd[*]}"
+			b=$(median "${pu[@]}") d=$(median "${pd[@]}")
+			for i in "${!builds[@]}"; do
+				# shellcheck disable=SC2086
+				a=$(median ${tu[i]}) c=$(median ${td[i]})
+				printf '%-22s %9s %9s %6s   %9s %9s %6s  load %s\n' "$rtt ms / $loss %$(tag "${builds[$i]}")" \
+					"$a" "$b" "$(ratio "$a" "$b")" "$c" "$d" "$(ratio "$c" "$d")" "$(median "${loads[@]}")"
+				echo "   runs: up${tu[i]} | ${pu[*]}; down${td[i]} | ${pd[*]}"
+			done
 		done
 	done
 fi
@@ -127,14 +167,16 @@ if want dhcp; then
 	lp_dhcp c1 >/dev/null || true
 fi
 
-bloat_rows() { # the six rows of one path setting
-	local idle_t idle_p
-	idle_t=$(pings c1 10.77.0.1 250)
+bloat_rows() { # the rows of one path setting: the tunnel's per build, then plain IP
+	local idle_p b
+	for b in "${builds[@]}"; do
+		use_build "$b"
+		printf '%-34s %7s %7s %9s  load %s\n' "tunnel$(tag "$b"), idle" $(pings c1 10.77.0.1 250) "" "$(load1)"
+		loaded_row "tunnel$(tag "$b"), TCP download running" b2a lan 10.77.0.1 -R 10.77.0.1
+		loaded_row "tunnel$(tag "$b"), TCP upload running" a2b lan 10.77.0.1 "" 10.77.0.1
+	done
 	idle_p=$(pings c1 198.18.0.2 250)
-	printf '%-34s %7s %7s %9s\n' "tunnel, idle" $idle_t ""
-	loaded_row "tunnel, TCP download running" b2a lan 10.77.0.1 -R 10.77.0.1
-	loaded_row "tunnel, TCP upload running" a2b lan 10.77.0.1 "" 10.77.0.1
-	printf '%-34s %7s %7s %9s\n' "plain IP, idle" $idle_p ""
+	printf '%-34s %7s %7s %9s  load %s\n' "plain IP, idle" $idle_p "" "$(load1)"
 	loaded_row "plain IP, TCP download running" b2a gw 198.18.0.2 -R 198.18.0.2
 	loaded_row "plain IP, TCP upload running" a2b gw 198.18.0.2 "" 198.18.0.2
 }
@@ -149,7 +191,7 @@ loaded_row() {
 		wait="$wait $(lp_impair_stats "$2" wait_p99_us) us, drops $(lp_impair_stats "$2" queue_drops)"
 		lp_impair_set "${bloat_args[@]}"
 	fi
-	printf '%-34s %7s %7s %9s %s\n' "$1" "${l[@]}" "$wait"
+	printf '%-34s %7s %7s %9s  load %s %s\n' "$1" "${l[@]}" "$(load1)" "$wait"
 }
 
 if want bloat; then

@@ -12,16 +12,40 @@
 #include <string.h>
 
 /*
- * Congestion control: CUBIC. Measured with test_quic_loopback's bulk test
- * (50,000 x 1300-byte datagrams, both ends in one process on a shared
- * 2-core machine): both controllers delivered 100% without loss; CUBIC
- * gave 1339/1664/740 Mbit/s and BBR (v1 in ngtcp2 0.12) 1218/953/507 in
- * three paired runs. The run-to-run noise is large but CUBIC came out
- * ahead every time, and 0.12's BBR keeps a much larger cwnd for the same
- * rate. Rebuild with -DLP_QUIC_CC=NGTCP2_CC_ALGO_BBR to compare again.
+ * Congestion control, chosen per side (issue 11; bench/impaired.sh with
+ * LP_BENCH_BUILDS, CUBIC / this choice / BBR2 on both sides interleaved in
+ * one run, medians of 3 x 6 s, 2026-12-08; docs/ARCHITECTURE.md has the
+ * tables). DATAGRAMs are never retransmitted: the controller only decides
+ * how fast the tunnel sends, under the players' own TCP.
+ *
+ * LP_QUIC_CC_SERVER, the relay towards its peers: BBR2. Towards a player
+ * on a lossy path, CUBIC halves on every random loss the inner TCP already
+ * reacts to, and the relay's datagram queue then drops the inner TCP's
+ * packets (CoDel). TCP down, tunnel / plain IP at 20 ms 0.5%, 20 ms 2%,
+ * 60 ms 0.5%, 60 ms 2% loss: 0.78 0.82 0.62 1.01 against CUBIC's 0.61 0.61
+ * 0.40 0.86; on a 20 ms, 100 Mbit/s link the link's FIFO wait under a
+ * download halves (p50 18.5 against 35.3 ms). Its cost is on the lab's
+ * zero-delay path: ping under a tunnel upload (the relay sending to the
+ * gateway) p50 2.2-7.2 ms against 1.2-1.3 ms with CUBIC.
+ *
+ * A second run (load 1.4-3.8) did not repeat the gain: 0.66 1.05 0.42 0.80
+ * against 0.61 1.02 0.46 1.10. Single 6 s runs vary by about 0.3 in ratio,
+ * so the gain down is likely but not proven.
+ *
+ * LP_QUIC_CC, connections we open (players, the gateway): CUBIC. BBR2 on
+ * both sides did better down in two runs (0.83 0.89 1.47 1.26, 0.85 0.72
+ * 0.75 1.38) and level up, but with it the relay never admits the peers
+ * of tests/integration relay_e2e, relay_private_e2e and relay_attack_ncid
+ * (not investigated). BBR (v1) lost uploads at 60 ms 0.5% (0.31 against
+ * CUBIC's 0.80). No 0.12 controller keeps a rate-capped access link's
+ * buffer empty (BBR2 still leaves 18-25 ms in it).
+ * Rebuild with -DLP_QUIC_CC=... / -DLP_QUIC_CC_SERVER=... to compare again.
  */
 #ifndef LP_QUIC_CC
 #define LP_QUIC_CC NGTCP2_CC_ALGO_CUBIC
+#endif
+#ifndef LP_QUIC_CC_SERVER
+#define LP_QUIC_CC_SERVER NGTCP2_CC_ALGO_BBR2
 #endif
 
 #define STREAM_WINDOW (1024 * 1024)
@@ -261,7 +285,7 @@ static void fill_settings(ngtcp2_settings *st, const struct lp_quic_ctx *ctx, ui
 {
 	ngtcp2_settings_default(st);
 	st->initial_ts = now;
-	st->cc_algo = LP_QUIC_CC;
+	st->cc_algo = ctx->server ? LP_QUIC_CC_SERVER : LP_QUIC_CC;
 	st->max_tx_udp_payload_size = LP_QUIC_MAX_UDP_PAYLOAD;
 	st->handshake_timeout = ctx->handshake_timeout_ns;
 	st->max_window = ctx->server ? SERVER_CONN_WINDOW : MAX_CONN_WINDOW;
