@@ -85,49 +85,6 @@ static size_t stream_iov(struct lp_quic_conn *c, ngtcp2_vec *v, size_t n)
 }
 
 /*
- * A delay gate above ngtcp2's congestion controller, off unless built with
- * -DLP_QUIC_DELAY_GATE_NS=N (issue 11, an experiment; figures in
- * docs/ARCHITECTURE.md "On impaired paths"). No 0.12 controller keeps a
- * rate-capped access link's buffer empty under a saturating transfer, so
- * DATAGRAMs go out only while the bytes in flight are below 1.1 x the
- * delivery rate x (min_rtt + N): the standing queue then waits in the dgq
- * (CoDel, a game's small flow first) instead of the link's FIFO. The rate
- * is the largest ngtcp2 sample of this and the last window of 8 smoothed
- * RTTs (at least 100 ms); 16 packets may always be in flight. With N = 2 ms
- * it met the 20 ms / 100 Mbit/s ping target but cost a third of a tunnel
- * download's throughput, hence off.
- */
-#ifndef LP_QUIC_DELAY_GATE_NS
-#define LP_QUIC_DELAY_GATE_NS 0
-#endif
-
-static bool gate_open(struct lp_quic_conn *c, uint64_t now)
-{
-	ngtcp2_conn_stat st;
-	uint64_t win, rate, cap, floor;
-
-	if (LP_QUIC_DELAY_GATE_NS == 0)
-		return true;
-	ngtcp2_conn_get_conn_stat(c->q, &st);
-	if (st.min_rtt == UINT64_MAX || st.min_rtt == 0 || st.delivery_rate_sec == 0)
-		return true;
-	win = 8 * st.smoothed_rtt;
-	if (win < 100 * 1000 * 1000)
-		win = 100 * 1000 * 1000;
-	if (now - c->gate_win_ts > win) {
-		c->gate_rate_prev = c->gate_rate;
-		c->gate_rate = 0;
-		c->gate_win_ts = now;
-	}
-	if (st.delivery_rate_sec > c->gate_rate)
-		c->gate_rate = st.delivery_rate_sec;
-	rate = c->gate_rate > c->gate_rate_prev ? c->gate_rate : c->gate_rate_prev;
-	cap = (uint64_t)((double)rate * 1.1 * (double)(st.min_rtt + LP_QUIC_DELAY_GATE_NS) / 1e9);
-	floor = 16 * (uint64_t)LP_QUIC_MAX_UDP_PAYLOAD;
-	return st.bytes_in_flight < (cap > floor ? cap : floor);
-}
-
-/*
  * Writes one packet into dest (LP_QUIC_MAX_UDP_PAYLOAD bytes): control
  * stream bytes first, then as many queued datagrams as fit. Returns its
  * length, 0 when nothing can be sent now, or a negative ngtcp2 error.
@@ -165,7 +122,7 @@ static ngtcp2_ssize write_pkt(struct lp_quic_conn *c, ngtcp2_path_storage *ps, u
 			*stream_blocked = true; /* nothing accepted: congestion */
 			return 0;
 		}
-		if (c->dgq.count > 0 && c->state == LP_QUIC_ESTABLISHED && gate_open(c, now)) {
+		if (c->dgq.count > 0 && c->state == LP_QUIC_ESTABLISHED) {
 			ngtcp2_vec v;
 			int accepted = 0;
 			size_t len = 0;

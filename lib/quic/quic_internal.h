@@ -130,9 +130,6 @@ struct lp_quic_conn {
 	struct lp_dgq dgq; /* queued DATAGRAMs (flow-queued, CoDel; dgq.h) */
 	uint64_t dg_id;
 	uint64_t dg_lost;
-	/* Delay gate (conn_send.c): the largest delivery rates (bytes/s) of
-	 * this and the last window, and when this window began. */
-	uint64_t gate_rate, gate_rate_prev, gate_win_ts;
 
 	/* A packet written but not returned by the last write (different
 	 * path or size than its GSO batch): sent first next time. */
