@@ -488,6 +488,8 @@ int lp_quic_conn_read(struct lp_quic_conn *c, const struct lp_quic_path *path, c
 	memset(&pi, 0, sizeof(pi));
 	c->now = now;
 	rv = ngtcp2_conn_read_pkt(c->q, p, &pi, pkt, len, now);
+	if (rv == 0)
+		lp_quic_ack_hold_on_read(c, now);
 	return after_ngtcp2(c, rv, now);
 }
 
@@ -500,7 +502,7 @@ uint64_t lp_quic_conn_expiry(const struct lp_quic_conn *c)
 	if (lp_quic_close_expiry(c, &e))
 		return e;
 	e = min_u64(e, ngtcp2_conn_get_expiry(c->q));
-	return min_u64(e, lp_quic_pmtud_deadline(c));
+	return lp_quic_quiet_expiry(c, min_u64(e, lp_quic_pmtud_deadline(c)));
 }
 
 int lp_quic_conn_handle_expiry(struct lp_quic_conn *c, uint64_t now)
