@@ -270,6 +270,8 @@ static void fill_params(ngtcp2_transport_params *tp, const struct lp_quic_ctx *c
 	tp->initial_max_streams_uni = 0;
 	tp->max_idle_timeout = ctx->idle_timeout_ns;
 	tp->max_datagram_frame_size = LP_QUIC_DGRAM_FRAME_MAX;
+	/* Room for conn_send.c's ACK hold (the peer's PTO allows for it). */
+	tp->max_ack_delay = LP_QUIC_MAX_ACK_DELAY_NS;
 }
 
 static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,

@@ -12,30 +12,35 @@
 /*
  * The ACK hold. ngtcp2 0.12 delays an ACK by min(max_ack_delay,
  * smoothed_rtt / 8): tens of microseconds on a LAN, so every lone DATAGRAM
- * (a ping, a game's packet) got an ACK packet of its own at once, which woke
- * the peer's process in the middle of the round trip (bench/floor.sh: 4.4
- * UDP packets per ping on the player's link, the gateway's ACK leaving just
- * before the reply it could have ridden on). So when one packet arrived since
- * ngtcp2 last wrote and the connection has nothing of its own to send, it
- * writes nothing for up to ACK_HOLD_NS: a datagram sent meanwhile (the
- * reply) carries the ACK, otherwise the ACK leaves alone when the hold ends.
- * A second packet releases the hold (ngtcp2's ack_thresh of 2 then wants an
- * immediate ACK), so a bulk transfer is acknowledged as before.
+ * (a ping, a game's packet) got an ACK packet of its own at once, and each
+ * ACK packet woke the peer's process (bench/floor.sh: 4.4 UDP packets per
+ * ping on the player's link, the gateway's ACK leaving just before the
+ * reply it could have ridden on; a wake-up costs 50-60 us of CPU on the
+ * 2-core test machine). So when one packet arrived since ngtcp2 last wrote
+ * and the connection has nothing of its own to send, it writes nothing for
+ * up to ACK_HOLD_NS: the next datagram (the reply, or the next ping of a
+ * game that sends a few times a second) carries the ACK; otherwise it leaves
+ * alone when the hold ends. A second packet releases the hold (ngtcp2's
+ * ack_thresh of 2 then wants an immediate ACK), so a bulk transfer is
+ * acknowledged as before. The hold stays under the max_ack_delay both ends
+ * advertise (LP_QUIC_MAX_ACK_DELAY_NS), so the peer's PTO allows for it and
+ * its RTT sample subtracts the ACK delay we report; the price is a slower
+ * PTO for a control-stream packet lost at the tail of a burst.
  *
- * The quiet window. After a write that emptied our queues, ngtcp2's next
- * deadline is its pacing time a few microseconds ahead, although 0.12 lets a
- * packet leave up to 1 ms before it (NGTCP2_PKT_PACING_OVERHEAD): the loop
- * woke again for nothing right after every send. With nothing of ours to
- * send, deadlines inside the window (pacing; the ACK timer of a held ACK; a
- * time-threshold loss timer, which only marks datagrams lost) wait for its
- * end. Retransmissions cannot be delayed: the window needs the control
- * stream fully acknowledged, the handshake and PMTUD done.
+ * The quiet window. With nothing of ours to send, deadlines inside the
+ * window (the ACK timer of a held ACK; a time-threshold loss timer, which
+ * only marks datagrams lost) wait for its end. Retransmissions cannot be
+ * delayed: the window needs the control stream fully acknowledged, the
+ * handshake and PMTUD done.
  *
- * ACK_HOLD_NS stays well under the max_ack_delay we advertise (25 ms, the
- * default), so the peer's PTO never fires for a held ACK, and its RTT sample
- * subtracts the ACK delay we report.
+ * Pacing. After a write that emptied our queues ngtcp2's next deadline was
+ * its pacing time a few microseconds ahead, although 0.12 lets a packet
+ * leave up to 1 ms before it (NGTCP2_PKT_PACING_OVERHEAD): the loop slept
+ * and woke again for nothing after every send. ngtcp2_conn_handle_expiry
+ * right after such a write drops that deadline (it only acts on timers due
+ * now, as the loop's own call would a few microseconds later).
  */
-#define ACK_HOLD_NS (5 * LP_NS_PER_MS)
+#define ACK_HOLD_NS (LP_QUIC_MAX_ACK_DELAY_NS * 9 / 10)
 
 /* Nothing of ours is waiting or could need a retransmission. */
 static bool tx_idle(const struct lp_quic_conn *c)
@@ -299,6 +304,8 @@ ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, siz
 		lp_quic_path_from_ngtcp2(path_out, &first.path);
 		*gso_size = gso;
 		c->quiet_until = now + ACK_HOLD_NS;
+		if (tx_idle(c))
+			(void)ngtcp2_conn_handle_expiry(c->q, now); /* see "Pacing" above */
 	}
 	lp_quic_conn_reschedule(c);
 	return (ssize_t)off;

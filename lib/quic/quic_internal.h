@@ -215,6 +215,10 @@ uint64_t lp_quic_pmtud_deadline(const struct lp_quic_conn *c);
 
 /* ---- conn_send.c, for conn.c ---------------------------------------------------- */
 
+/* The max_ack_delay both ends advertise: how long conn_send.c may hold the
+ * ACK of a lone packet for the next packet it can ride on. */
+#define LP_QUIC_MAX_ACK_DELAY_NS (250 * LP_NS_PER_MS)
+
 /* A packet was read at now: opens the ACK hold for a lone packet. */
 void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, uint64_t now);
 /* e, or the end of the quiet window when c has nothing of its own to send
