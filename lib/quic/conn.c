@@ -491,7 +491,7 @@ int lp_quic_conn_read(struct lp_quic_conn *c, const struct lp_quic_path *path, c
 	c->now = now;
 	rv = ngtcp2_conn_read_pkt(c->q, p, &pi, pkt, len, now);
 	if (rv == 0)
-		lp_quic_ack_hold_on_read(c, now);
+		lp_quic_ack_hold_on_read(c, len, now);
 	return after_ngtcp2(c, rv, now);
 }
 

@@ -41,6 +41,8 @@
  * now, as the loop's own call would a few microseconds later).
  */
 #define ACK_HOLD_NS (LP_QUIC_MAX_ACK_DELAY_NS * 9 / 10)
+/* The smallest packet ngtcp2 0.12 probes PMTUD with is 1232 bytes. */
+#define ACK_HOLD_MAX_PKT 1200
 
 /* Nothing of ours is waiting or could need a retransmission. */
 static bool tx_idle(const struct lp_quic_conn *c)
@@ -49,8 +51,16 @@ static bool tx_idle(const struct lp_quic_conn *c)
 	       c->carry_len == 0 && c->sq_acked == c->sq_total;
 }
 
-void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, uint64_t now)
+void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, size_t len, uint64_t now)
 {
+	/* A lone full-size packet is a PMTUD probe (or the tail of a bulk
+	 * burst): its ACK goes out as ngtcp2 wants, or the peer's PMTUD would
+	 * wait for the hold at each probe size. */
+	if (len >= ACK_HOLD_MAX_PKT) {
+		c->rx_since_tx = 2;
+		c->quiet_until = 0;
+		return;
+	}
 	/* A window that ended without a write held no ACK (a pending ACK's
 	 * timer falls inside the window and wakes the write at its end): the
 	 * packets read in it (ACK-only ones) do not count towards a release. */

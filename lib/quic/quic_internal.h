@@ -219,8 +219,9 @@ uint64_t lp_quic_pmtud_deadline(const struct lp_quic_conn *c);
  * ACK of a lone packet for the next packet it can ride on. */
 #define LP_QUIC_MAX_ACK_DELAY_NS (250 * LP_NS_PER_MS)
 
-/* A packet was read at now: opens the ACK hold for a lone packet. */
-void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, uint64_t now);
+/* A packet of len bytes was read at now: opens the ACK hold for a lone
+ * small packet. */
+void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, size_t len, uint64_t now);
 /* e, or the end of the quiet window when c has nothing of its own to send
  * and e falls inside it (lp_quic_conn_expiry's last step). */
 uint64_t lp_quic_quiet_expiry(const struct lp_quic_conn *c, uint64_t e);
