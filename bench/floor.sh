@@ -51,6 +51,7 @@ ns c1 ping -c 5 -i 0.05 -q 10.77.0.1 >/dev/null # ARP and the CAM learned
 
 # n2n: its own LAN port and a routed access link for c2, so the relay
 # namespace (no IP forwarding) is the only way between the edges.
+sn_listening() { ns relay ss -lun | grep -q ':7654 '; }
 n2n_up() {
 	lp_veth lan lan1 gw lanport2
 	ns lan ip addr add 10.78.0.1/24 dev lan1
@@ -67,6 +68,9 @@ n2n_up() {
 	ns c2 ip route add 198.18.0.0/24 via 198.19.0.1
 	ns gw ip route add 198.19.0.0/24 via 198.18.0.1
 	lp_start supernode relay supernode -l 7654
+	# An edge registers once at start and then only every minute: the
+	# supernode must be listening first.
+	lp_wait_for 10 "supernode up" sn_listening || return 1
 	lp_start edge_gw gw edge -d n2n0 -a 0.0.0.0 -s 255.255.255.0 -c floor -k floorkey \
 		-l 198.18.0.1:7654 -p 7655 -r -m 02:00:4e:32:00:01
 	lp_start edge_c2 c2 edge -d n2n0 -a 10.78.0.2 -s 255.255.255.0 -c floor -k floorkey \
