@@ -43,6 +43,9 @@
 #define ACK_HOLD_NS (LP_QUIC_MAX_ACK_DELAY_NS * 9 / 10)
 /* The smallest packet ngtcp2 0.12 probes PMTUD with is 1232 bytes. */
 #define ACK_HOLD_MAX_PKT 1200
+/* Short header, connection ID, packet number, an ACK frame and the AEAD
+ * tag: 31-40 bytes here; a DATAGRAM with an Ethernet frame is over 80. */
+#define ACK_HOLD_MIN_PKT 64
 
 /* Nothing of ours is waiting or could need a retransmission. */
 static bool tx_idle(const struct lp_quic_conn *c)
@@ -61,6 +64,12 @@ void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, size_t len, uint64_t now)
 		c->quiet_until = 0;
 		return;
 	}
+	/* An ACK-only packet asks for no ACK: counted, it released the hold,
+	 * and once both ends sent ACK packets each saw two packets per ping
+	 * and kept acking at once (tcpdump: the state, once entered, stayed
+	 * for seconds). A frame's datagram is never this small. */
+	if (len < ACK_HOLD_MIN_PKT)
+		return;
 	/* A window that ended without a write held no ACK (a pending ACK's
 	 * timer falls inside the window and wakes the write at its end): the
 	 * packets read in it (ACK-only ones) do not count towards a release. */
