@@ -431,9 +431,8 @@ static int gro_parse(const uint8_t *f, size_t len, bool authenticated, struct la
 	if (doff < 20 || ly->l3_end <= ly->l4 + doff || (fl & ~TCP_PSH) != TCP_ACK)
 		return LP_ERR_UNSUPPORTED;
 	*hdrs = ly->l4 + doff;
-	if (!authenticated &&
-	    csum_final(sum_bytes(f + ly->l4, ly->l3_end - ly->l4,
-	                         pseudo_sum(f, ly, ly->l3_end - ly->l4))) != 0)
+	if (!authenticated && csum_final(sum_bytes(f + ly->l4, ly->l3_end - ly->l4,
+	                                           pseudo_sum(f, ly, ly->l3_end - ly->l4))) != 0)
 		return LP_ERR_UNSUPPORTED;
 	return 0;
 }
