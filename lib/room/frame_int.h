@@ -42,8 +42,8 @@ void lp_room_nonce(uint64_t counter, uint8_t nonce[LP_ROOM_GCM_NONCE_LEN]);
 
 /* The AAD of a sealed frame: the overlay header with FROM_GATEWAY masked,
  * the clear Ethernet header and the epoch/counter trailer. */
-#define LP_ROOM_AAD_MAX                                                                          \
-	(LP_PROTO_OVERLAY_HDR_LEN + LP_ETH_HDR_LEN + LP_ETH_MAX_TAGS * LP_ETH_VLAN_TAG_LEN +     \
+#define LP_ROOM_AAD_MAX                                                                            \
+	(LP_PROTO_OVERLAY_HDR_LEN + LP_ETH_HDR_LEN + LP_ETH_MAX_TAGS * LP_ETH_VLAN_TAG_LEN +       \
 	 LP_ROOM_TRAILER_CLEAR)
 
 /* Writes the AAD of a sealed frame whose header bytes are final into buf, in
