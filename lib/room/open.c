@@ -395,8 +395,8 @@ ssize_t lp_room_open(struct lp_room_opener *o, uint8_t *dgram, size_t len,
 		why = window_check(&s->win, c1);
 		if (why != LP_ROOM_DROP_NONE)
 			return drop(o, why, LP_ERR_AUTH, reason);
-		rc = lp_room_crypto_aead_open(s->aead, nonce, &aad, 1, f.body,
-		                              f.body_len, trailer + LP_ROOM_TRAILER_CLEAR);
+		rc = lp_room_crypto_aead_open(s->aead, nonce, &aad, 1, f.body, f.body_len,
+		                              trailer + LP_ROOM_TRAILER_CLEAR);
 		if (rc == LP_ERR_AUTH)
 			return drop(o, LP_ROOM_DROP_AUTH, (int)rc, reason);
 		if (rc < 0)
