@@ -61,12 +61,29 @@ bool lp_boot_os_stopping(void)
 	return stop_requested != 0;
 }
 
+/* The lookup as lp_resolve_child runs it. In the child (a copy of this
+ * process) the room's keys are wiped before getaddrinfo reads a byte, so a
+ * reply that took the child over finds none; run in this process (not
+ * privileged, no child) it must keep them. */
+static struct lp_peer_args *resolve_args;
+static pid_t resolve_parent;
+
+static int resolve_without_keys(const struct lp_net_endpoint *ep, struct sockaddr_storage *out,
+                                size_t max, size_t *n)
+{
+	if (getpid() != resolve_parent)
+		lp_peer_cli_free(resolve_args);
+	return lp_net_resolve(ep, out, max, n);
+}
+
 int lp_boot_os_resolve(void *user, const struct lp_net_endpoint *ep, struct sockaddr_storage *out,
                        size_t max, size_t *n)
 {
 	struct lp_boot *b = user;
 
-	return lp_resolve_child(ep, b->args.user, lp_net_resolve, b->log, out, max, n);
+	resolve_args = &b->args;
+	resolve_parent = getpid();
+	return lp_resolve_child(ep, b->args.user, resolve_without_keys, b->log, out, max, n);
 }
 
 int lp_boot_os_drop(struct lp_boot *b)

@@ -11,9 +11,10 @@
  * it: the record is decoded through a bounds-checked cursor and every
  * field validated (the child may have been taken over by a reply).
  * What such a child could still do: it runs as --user with no capability
- * and no way to gain one, but it is a copy of the parent, so it can read
- * what the parent held in memory at the fork (the room keys of the flags;
- * fork + exec of a helper would not share them).
+ * and no way to gain one, but it is a copy of the parent. The daemons' fn
+ * (boot_linux.c) wipes the room's keys in the child before the lookup; an
+ * invite given with --invite is still in the copy's argv (--invite-file
+ * avoids that), and fork + exec of a helper would share nothing at all.
  *
  * The record (LP_RESOLVE_RECORD_LEN bytes, network byte order):
  *   u8 version (1), u8 status (enum lp_resolve_status), u8 count, u8 0,
