@@ -310,8 +310,6 @@ static void fill_params(ngtcp2_transport_params *tp, const struct lp_quic_ctx *c
 	tp->initial_max_streams_uni = 0;
 	tp->max_idle_timeout = ctx->idle_timeout_ns;
 	tp->max_datagram_frame_size = LP_QUIC_DGRAM_FRAME_MAX;
-	/* Room for conn_send.c's ACK hold (the peer's PTO allows for it). */
-	tp->max_ack_delay = LP_QUIC_MAX_ACK_DELAY_NS;
 }
 
 static int conn_alloc(struct lp_quic_ctx *ctx, const struct lp_quic_path *path,
@@ -526,8 +524,6 @@ int lp_quic_conn_read(struct lp_quic_conn *c, const struct lp_quic_path *path, c
 	memset(&pi, 0, sizeof(pi));
 	c->now = now;
 	rv = ngtcp2_conn_read_pkt(c->q, p, &pi, pkt, len, now);
-	if (rv == 0)
-		lp_quic_ack_hold_on_read(c, len, now);
 	return after_ngtcp2(c, rv, now);
 }
 
@@ -540,7 +536,7 @@ uint64_t lp_quic_conn_expiry(const struct lp_quic_conn *c)
 	if (lp_quic_close_expiry(c, &e))
 		return e;
 	e = min_u64(e, ngtcp2_conn_get_expiry(c->q));
-	return lp_quic_quiet_expiry(c, min_u64(e, lp_quic_pmtud_deadline(c)));
+	return min_u64(e, lp_quic_pmtud_deadline(c));
 }
 
 int lp_quic_conn_handle_expiry(struct lp_quic_conn *c, uint64_t now)

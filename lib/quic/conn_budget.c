@@ -70,17 +70,11 @@ size_t lp_quic_budget(const struct lp_quic_conn *c)
 
 void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now)
 {
-	uint64_t giveup, pto;
+	uint64_t giveup;
 
 	if (c->pmtud_done || !c->hs_done)
 		return;
-	/* Counted in PTOs of the default max_ack_delay: the 250 ms we
-	 * advertise for conn_send.c's ACK hold does not slow probes (their
-	 * ACKs are never held) and must not stretch the give-up to 15 s. */
-	pto = ngtcp2_conn_get_pto(c->q);
-	if (pto > LP_QUIC_MAX_ACK_DELAY_NS)
-		pto = pto - LP_QUIC_MAX_ACK_DELAY_NS + NGTCP2_DEFAULT_MAX_ACK_DELAY;
-	giveup = PMTUD_GIVEUP_PTO * pto;
+	giveup = PMTUD_GIVEUP_PTO * ngtcp2_conn_get_pto(c->q);
 	if (giveup < PMTUD_GIVEUP_MIN_NS)
 		giveup = PMTUD_GIVEUP_MIN_NS;
 	if (giveup > PMTUD_GIVEUP_MAX_NS)

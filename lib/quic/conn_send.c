@@ -1,91 +1,12 @@
 /*
  * conn_send.c - what a connection sends: the control stream's queue, the
- * DATAGRAM FIFO, lp_quic_conn_write's GSO batches (the close packet itself
- * comes from conn_close.c), and when a connection with nothing of its own
- * to send stays quiet.
+ * DATAGRAM FIFO, and lp_quic_conn_write's GSO batches (the close packet
+ * itself comes from conn_close.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "quic_internal.h"
-
-/*
- * The ACK hold. ngtcp2 0.12 delays an ACK by min(max_ack_delay,
- * smoothed_rtt / 8): tens of microseconds on a LAN, so every lone DATAGRAM
- * (a ping, a game's packet) got an ACK packet of its own at once, and each
- * ACK packet woke the peer's process (bench/floor.sh: 4.4 UDP packets per
- * ping on the player's link, the gateway's ACK leaving just before the
- * reply it could have ridden on; a wake-up costs 50-60 us of CPU on the
- * 2-core test machine). So when one packet arrived since ngtcp2 last wrote
- * and the connection has nothing of its own to send, it writes nothing for
- * up to ACK_HOLD_NS: the next datagram (the reply, or the next ping of a
- * game that sends a few times a second) carries the ACK; otherwise it leaves
- * alone when the hold ends. A second packet releases the hold (ngtcp2's
- * ack_thresh of 2 then wants an immediate ACK), so a bulk transfer is
- * acknowledged as before. The hold stays under the max_ack_delay both ends
- * advertise (LP_QUIC_MAX_ACK_DELAY_NS), so the peer's PTO allows for it and
- * its RTT sample subtracts the ACK delay we report; the price is a slower
- * PTO for a control-stream packet lost at the tail of a burst.
- *
- * The quiet window. With nothing of ours to send, deadlines inside the
- * window (the ACK timer of a held ACK; a time-threshold loss timer, which
- * only marks datagrams lost) wait for its end. Retransmissions cannot be
- * delayed: the window needs the control stream fully acknowledged, the
- * handshake and PMTUD done.
- *
- * Pacing. After a write that emptied our queues ngtcp2's next deadline was
- * its pacing time a few microseconds ahead, although 0.12 lets a packet
- * leave up to 1 ms before it (NGTCP2_PKT_PACING_OVERHEAD): the loop slept
- * and woke again for nothing after every send. ngtcp2_conn_handle_expiry
- * right after such a write drops that deadline (it only acts on timers due
- * now, as the loop's own call would a few microseconds later).
- */
-#define ACK_HOLD_NS (LP_QUIC_MAX_ACK_DELAY_NS * 9 / 10)
-/* The smallest packet ngtcp2 0.12 probes PMTUD with is 1232 bytes. */
-#define ACK_HOLD_MAX_PKT 1200
-/* Short header, connection ID, packet number, an ACK frame and the AEAD
- * tag: 31-40 bytes here; a DATAGRAM with an Ethernet frame is over 80. */
-#define ACK_HOLD_MIN_PKT 64
-
-/* Nothing of ours is waiting or could need a retransmission. */
-static bool tx_idle(const struct lp_quic_conn *c)
-{
-	return c->state == LP_QUIC_ESTABLISHED && c->pmtud_done && c->dgq.count == 0 &&
-	       c->carry_len == 0 && c->sq_acked == c->sq_total;
-}
-
-void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, size_t len, uint64_t now)
-{
-	/* A lone full-size packet is a PMTUD probe (or the tail of a bulk
-	 * burst): its ACK goes out as ngtcp2 wants, or the peer's PMTUD would
-	 * wait for the hold at each probe size. */
-	if (len >= ACK_HOLD_MAX_PKT) {
-		c->rx_since_tx = 2;
-		c->quiet_until = 0;
-		return;
-	}
-	/* An ACK-only packet asks for no ACK: counted, it released the hold,
-	 * and once both ends sent ACK packets each saw two packets per ping
-	 * and kept acking at once (tcpdump: the state, once entered, stayed
-	 * for seconds). A frame's datagram is never this small. */
-	if (len < ACK_HOLD_MIN_PKT)
-		return;
-	/* A window that ended without a write held no ACK (a pending ACK's
-	 * timer falls inside the window and wakes the write at its end): the
-	 * packets read in it (ACK-only ones) do not count towards a release. */
-	if (c->quiet_until != 0 && now >= c->quiet_until)
-		c->rx_since_tx = 0;
-	if (c->rx_since_tx < 2)
-		c->rx_since_tx++;
-	c->quiet_until = c->rx_since_tx == 1 ? now + ACK_HOLD_NS : 0;
-}
-
-uint64_t lp_quic_quiet_expiry(const struct lp_quic_conn *c, uint64_t e)
-{
-	if (c->quiet_until > c->now && e < c->quiet_until && tx_idle(c))
-		return c->quiet_until;
-	return e;
-}
 
 int lp_quic_conn_stream_send(struct lp_quic_conn *c, const uint8_t *data, size_t len)
 {
@@ -253,12 +174,6 @@ ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, siz
 	c->now = now;
 	if (lp_quic_close_write(c, buf, gso_size, path_out, now, &ret))
 		return ret;
-	if (now < c->quiet_until && c->rx_since_tx <= 1 && tx_idle(c)) {
-		lp_quic_conn_reschedule(c);
-		return 0; /* quiet: see ACK_HOLD_NS */
-	}
-	c->rx_since_tx = 0;
-	c->quiet_until = 0;
 
 	pmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q);
 	quantum = ngtcp2_conn_get_send_quantum(c->q);
@@ -330,9 +245,6 @@ ssize_t lp_quic_conn_write(struct lp_quic_conn *c, uint8_t *buf, size_t cap, siz
 		ngtcp2_conn_update_pkt_tx_time(c->q, now);
 		lp_quic_path_from_ngtcp2(path_out, &first.path);
 		*gso_size = gso;
-		c->quiet_until = now + ACK_HOLD_NS;
-		if (tx_idle(c))
-			(void)ngtcp2_conn_handle_expiry(c->q, now); /* see "Pacing" above */
 	}
 	lp_quic_conn_reschedule(c);
 	return (ssize_t)off;

@@ -147,10 +147,6 @@ struct lp_quic_conn {
 	uint64_t hs_done_ts;
 	bool pmtud_done;
 
-	/* ACK hold and quiet window (conn_send.c). */
-	uint64_t quiet_until; /* 0: none */
-	unsigned rx_since_tx; /* packets read since ngtcp2 last wrote */
-
 	ngtcp2_crypto_conn_ref ref;
 };
 
@@ -214,19 +210,6 @@ void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now);
 /* When PMTUD is given up at the latest; UINT64_MAX once settled or before
  * the handshake. */
 uint64_t lp_quic_pmtud_deadline(const struct lp_quic_conn *c);
-
-/* ---- conn_send.c, for conn.c ---------------------------------------------------- */
-
-/* The max_ack_delay both ends advertise: how long conn_send.c may hold the
- * ACK of a lone packet for the next packet it can ride on. */
-#define LP_QUIC_MAX_ACK_DELAY_NS (250 * LP_NS_PER_MS)
-
-/* A packet of len bytes was read at now: opens the ACK hold for a lone
- * small packet. */
-void lp_quic_ack_hold_on_read(struct lp_quic_conn *c, size_t len, uint64_t now);
-/* e, or the end of the quiet window when c has nothing of its own to send
- * and e falls inside it (lp_quic_conn_expiry's last step). */
-uint64_t lp_quic_quiet_expiry(const struct lp_quic_conn *c, uint64_t e);
 
 /* ---- conn_close.c, for conn.c, conn_send.c and server.c ---------------------- */
 

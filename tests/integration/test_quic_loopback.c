@@ -598,70 +598,6 @@ static void test_refused(void **state)
 	free(e);
 }
 
-/* ---- ACK hold ----------------------------------------------------------------- */
-
-static bool both_pmtud_done(struct h_env *e, void *arg)
-{
-	struct lp_quic_conn_info ci, si;
-
-	(void)arg;
-	lp_quic_conn_info(e->cl[0].p.c, &ci);
-	lp_quic_conn_info(e->s.peers[0].c, &si);
-	return ci.pmtud_done && si.pmtud_done;
-}
-
-/*
- * Pings and replies a few times a second (lib/quic/conn_send.c,
- * ACK_HOLD_NS): the server holds the ACK of a lone datagram and sends it
- * inside its reply, the client's ACK of the reply rides on its next ping,
- * and the last one, with nothing to ride on, leaves alone when the hold
- * ends. Two packets per exchange: without the hold every datagram got an
- * ACK packet of its own (four).
- */
-static void test_ack_rides_on_reply(void **state)
-{
-	struct h_env *e = calloc(1, sizeof(*e));
-	struct lp_quic_client_cfg ccfg;
-	const uint64_t rounds = 10;
-	uint8_t dg[100];
-	uint64_t sent0;
-	struct want w;
-
-	(void)state;
-	h_env_init(e);
-	start_dev_server(e);
-	pin_cfg(&ccfg);
-	assert_int_equal(h_client_start(e, 0, &ccfg), 0);
-	assert_true(h_pump(e, 5 * SEC, both_established, NULL));
-	assert_true(h_pump(e, 10 * SEC, both_pmtud_done, NULL));
-	(void)h_pump(e, SEC / 2, NULL, NULL); /* every ACK of the setup sent */
-	sent0 = e->sent_pkts;
-	for (uint64_t i = 0; i < rounds; i++) {
-		h_fill(dg, sizeof(dg), (uint32_t)i);
-		assert_int_equal(lp_quic_conn_datagram_send(e->cl[0].p.c, dg, sizeof(dg)), 0);
-		w.p = &e->s.peers[0];
-		w.n = i + 1;
-		assert_true(h_pump(e, 2 * SEC, dgrams_have, &w));
-		/* The server's loop ran after the read: a packet of its own
-		 * would have gone out by now. */
-		assert_int_equal(e->sent_pkts - sent0, 2 * i + 1);
-		assert_int_equal(lp_quic_conn_datagram_send(e->s.peers[0].c, dg, sizeof(dg)), 0);
-		w.p = &e->cl[0].p;
-		assert_true(h_pump(e, 2 * SEC, dgrams_have, &w));
-		(void)h_pump(e, SEC / 50, NULL, NULL);
-		assert_int_equal(e->sent_pkts - sent0, 2 * i + 2);
-	}
-	/* The last ACKs are not held past the hold: the client's, and the
-	 * server's when its reply left before ngtcp2 deemed the ACK due
-	 * (smoothed_rtt / 8 after the ping; the test replies at once). */
-	(void)h_pump(e, SEC / 2, NULL, NULL);
-	assert_true(e->sent_pkts - sent0 >= 2 * rounds + 1);
-	assert_true(e->sent_pkts - sent0 <= 2 * rounds + 2);
-	assert_int_equal(e->s.peers[0].dgram_bad + e->cl[0].p.dgram_bad, 0);
-	h_env_free(e);
-	free(e);
-}
-
 /* ---- many clients ------------------------------------------------------------ */
 
 static bool all_established(struct h_env *e, void *arg)
@@ -736,7 +672,6 @@ int main(void)
 		cmocka_unit_test(test_server_close_all),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_fifty_clients),
-		cmocka_unit_test(test_ack_rides_on_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
