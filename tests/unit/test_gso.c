@@ -540,19 +540,32 @@ static void test_gro_round_trip_v6(void **state)
 	check_gro_round_trip(1);
 }
 
+/* A 3000-byte TCP/IPv4 ACK segment cut in three 1000-byte segments, in the
+ * returned sink (the caller frees it); *len is the whole frame's length. */
+static struct sink *ack_segments(size_t *len, size_t *l3)
+{
+	struct lp_gso_meta m = { .gso_type = LP_GSO_TCPV4, .gso_size = 1000 };
+	struct sink *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	*len = build(frame, 0, 0, 6, 3000, 0, l3);
+	frame[*l3 + 20 + 13] = 0x10; /* ACK */
+	s->fail_at = -1;
+	assert_int_equal(lp_gso_segment(&m, frame, *len, scratch, sizeof(scratch), collect, s), 3);
+	return s;
+}
+
 /* What must not be coalesced, each against a pending first segment. */
 static void test_gro_refuses(void **state)
 {
-	struct sink *s = calloc(1, sizeof(*s));
-	struct lp_gso_meta m = { .gso_type = LP_GSO_TCPV4, .gso_size = 1000 }, got;
-	size_t l3, len = build(frame, 0, 0, 6, 3000, 0, &l3), l4 = l3 + 20, glen;
+	size_t l3, len, l4, glen;
+	struct sink *s = ack_segments(&len, &l3);
+	struct lp_gso_meta got;
 	static uint8_t f[BUF];
 	const uint8_t *g;
 
 	(void)state;
-	frame[l4 + 13] = 0x10; /* ACK */
-	s->fail_at = -1;
-	assert_int_equal(lp_gso_segment(&m, frame, len, scratch, sizeof(scratch), collect, s), 3);
+	l4 = l3 + 20;
 	lp_gro_init(&gro);
 	assert_int_equal(lp_gro_add(&gro, s->seg[0], s->len[0]), 1);
 	/* out of order: the third before the second */
@@ -596,16 +609,14 @@ static void test_gro_refuses(void **state)
  * again, everything else still is, and the super-frame comes out the same. */
 static void test_gro_authenticated(void **state)
 {
-	struct sink *s = calloc(1, sizeof(*s));
-	struct lp_gso_meta m = { .gso_type = LP_GSO_TCPV4, .gso_size = 1000 }, got;
-	size_t l3, len = build(frame, 0, 0, 6, 3000, 0, &l3), l4 = l3 + 20, glen;
+	size_t l3, len, l4, glen;
+	struct sink *s = ack_segments(&len, &l3);
+	struct lp_gso_meta got;
 	static uint8_t f[BUF];
 	const uint8_t *g;
 
 	(void)state;
-	frame[l4 + 13] = 0x10; /* ACK */
-	s->fail_at = -1;
-	assert_int_equal(lp_gso_segment(&m, frame, len, scratch, sizeof(scratch), collect, s), 3);
+	l4 = l3 + 20;
 	lp_gro_init(&gro);
 	assert_false(gro.authenticated);
 	gro.authenticated = true;
