@@ -12,7 +12,9 @@
 # long, so that load drifting on a shared machine hits both rooms alike. It
 # prints each round, the medians and their private/open ratio, and the CPU
 # the three daemons spent per frame (from /proc, less load-sensitive than
-# throughput).
+# throughput), and the ceiling the private room's extra AES-GCM work sets
+# on its ratio while the shared cores are the limit (bench/seal's seal +
+# open per frame, measured in the same run).
 #
 # It also prints the wake-up floor: the RTT of six plain UDP forwarders in a
 # chain (bench/wakeup_chain), the number of processes a tunnel round trip wakes.
@@ -80,6 +82,9 @@ rtt() {
 # (client, relay, gateway; each way). The same six plain UDP forwarders,
 # without QUIC or a tunnel, at the same ping rate:
 floor=$("$LP_BUILD/bench/wakeup_chain" 6 50 20000 | awk '{print $1}')
+# What a private room adds per frame: one seal at the sender and one open at
+# the receiver (bench/seal, one core, 1400-byte frames), in ns.
+aead_ns=$("$LP_BUILD/bench/seal" 1 | awk '$1 == "seal+open" { printf "%.0f", 1e9 / $2 }')
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 # median of the arguments
@@ -129,6 +134,13 @@ row "TCP LAN -> client (Mbit/s)" "$priv_down" "$tun_down"
 row "ping RTT (ms)" "$priv_rtt" "$tun_rtt"
 row "daemons' CPU per frame, up (ns)" "$cpu_priv_up" "$cpu_open_up"
 row "daemons' CPU per frame, down (ns)" "$cpu_priv_down" "$cpu_open_down"
+# Where every process shares the same cores, a private room's frame costs the
+# open room's CPU plus one seal and one open, so while CPU is the limit its
+# throughput can reach at most open / (open + seal+open) of the open room's.
+printf '%-34s %12s   (bench/seal, this run)\n' "AEAD seal + open per frame (ns)" "${aead_ns:-?}"
+printf '%-34s %12s   (open CPU / (open CPU + seal + open), up / down)\n' "private/open ceiling, CPU-bound" \
+	"$(awk -v u="$cpu_open_up" -v d="$cpu_open_down" -v a="${aead_ns:-0}" \
+		'BEGIN { if (u > 0 && d > 0) printf "%.2f / %.2f", u / (u + a), d / (d + a); else print "-" }')"
 printf 'room MTU %s open, %s private; iperf3 %s s per direction; 2 cores shared by every process\n' \
 	"${open_mtu:-?}" "${private_mtu:-?}" "$secs"
 printf 'CPU per frame, last round, open room, TCP up:      %s\n' "$cpf_open_up"
