@@ -23,7 +23,9 @@
 /* Each receive buffer holds a whole GRO train (up to 64 KiB). */
 #define RUNNER_RX_BUF 65536
 /* Reads per readiness callback before yielding to other watchers. */
+#ifndef RUNNER_RX_ROUNDS
 #define RUNNER_RX_ROUNDS 8
+#endif
 #define RUNNER_DISCONNECT_WAIT_DEFAULT (1 * LP_NS_PER_SEC)
 
 struct lp_client_runner {
