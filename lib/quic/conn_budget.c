@@ -70,7 +70,7 @@ size_t lp_quic_budget(const struct lp_quic_conn *c)
 
 void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now)
 {
-	uint64_t giveup;
+	uint64_t giveup, since;
 
 	if (c->pmtud_done || !c->hs_done)
 		return;
@@ -79,8 +79,11 @@ void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now)
 		giveup = PMTUD_GIVEUP_MIN_NS;
 	if (giveup > PMTUD_GIVEUP_MAX_NS)
 		giveup = PMTUD_GIVEUP_MAX_NS;
-	if (ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q) >= PMTUD_TOP ||
-	    now - c->hs_done_ts >= giveup)
+	/* A caller may pass a now read before the one the handshake completed
+	 * at (a loop's timers after its reads): that is no time at all, not
+	 * 2^64 ns of it. */
+	since = now > c->hs_done_ts ? now - c->hs_done_ts : 0;
+	if (ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q) >= PMTUD_TOP || since >= giveup)
 		c->pmtud_done = true;
 }
 

@@ -937,7 +937,7 @@ bool rp_pump(struct rp_world *w, uint64_t timeout_ns, bool (*cond)(void *arg), v
 
 	for (;;) {
 		struct pollfd pfd[RP_PEERS_MAX];
-		uint64_t now = lp_now_ns(), next = deadline;
+		uint64_t now, next = deadline;
 		size_t n = 0;
 		int wait_ms;
 
@@ -947,7 +947,10 @@ bool rp_pump(struct rp_world *w, uint64_t timeout_ns, bool (*cond)(void *arg), v
 			if (!peer_active(p))
 				continue;
 			peer_read(w, p);
-			peer_timers(p, now);
+			/* Not a time from before the reads: lib/quic's clock
+			 * must not run backwards (PMTUD was settled at 1200
+			 * bytes by one that did). */
+			peer_timers(p, lp_now_ns());
 			peer_write(w, p);
 		}
 		if (cond != NULL && cond(arg))
