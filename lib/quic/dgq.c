@@ -346,7 +346,9 @@ void lp_dgq_trim(struct lp_dgq *q, uint64_t now)
 		q->empty_since = now ? now : 1;
 		return;
 	}
-	if (now - q->empty_since >= LP_DGQ_IDLE_NS)
+	/* A now older than empty_since (a caller's earlier clock reading)
+	 * is no idle time, not an unsigned wrap to 2^64 ns. */
+	if (now > q->empty_since && now - q->empty_since >= LP_DGQ_IDLE_NS)
 		lp_dgq_clear(q);
 }
 
