@@ -21,7 +21,8 @@
 # directory (for example the same tree built with another -DLP_QUIC_CC),
 # interleaved in the same run: every switch restarts relay, gateway and
 # client from that build; the plain IP rows are measured once. Each row ends
-# with the 1-minute load average when it was taken.
+# with the 1-minute load average when it was taken. Those builds need only
+# the three daemons (the impairment tool is always BUILD_DIR's).
 #
 # Usage: bench/impaired.sh [BUILD_DIR] [SECONDS] [REPEATS]   (root)
 set -uo pipefail
@@ -32,6 +33,10 @@ secs=${2:-8}
 reps=${3:-3}
 only=${LP_BENCH_ONLY:-"loss dhcp bloat zero"}
 read -r -a builds <<<"${LP_BENCH_BUILDS:-$LP_BUILD}"
+# The impairment tool is the path, not what is compared: always the one in
+# BUILD_DIR, so the other builds need only the three daemons.
+LP_IMPAIR_BIN=$LP_SRC/$LP_BUILD/tools/impair/impair
+[ -x "$LP_IMPAIR_BIN" ] || LP_IMPAIR_BIN=$LP_BUILD/tools/impair/impair
 LP_BUILD=${builds[0]}
 # The players' TCP: CUBIC is the default of Windows and Linux (this machine's
 # namespaces inherit BBR, which shrugs off random loss); LP_BENCH_TCP_CC=bbr

@@ -92,7 +92,7 @@ lp_impair_up() {
 
 lp_impair_set() {
 	lp_stop impair
-	lp_start impair relay "$LP_BUILD/tools/impair/impair" --stats "$LP_TMP/impair.stats" \
+	lp_start impair relay "${LP_IMPAIR_BIN:-$LP_BUILD/tools/impair/impair}" --stats "$LP_TMP/impair.stats" \
 		"$@" p-c1 imp-c1
 	lp_wait_for 5 "impair up" lp_log_has impair "frames of"
 }
