@@ -13,45 +13,36 @@
 
 /*
  * Congestion control, chosen per side (issue 11; bench/impaired.sh with
- * LP_BENCH_BUILDS, CUBIC / this choice / BBR2 on both sides interleaved in
- * one run, medians of 3 x 6 s, 2026-12-08; docs/ARCHITECTURE.md has the
- * tables). DATAGRAMs are never retransmitted: the controller only decides
- * how fast the tunnel sends, under the players' own TCP.
+ * LP_BENCH_BUILDS, builds interleaved in one run; docs/ARCHITECTURE.md "On
+ * impaired paths" has the tables). DATAGRAMs are never retransmitted: the
+ * controller only decides how fast the tunnel sends, under the players' own
+ * TCP. CUBIC halves on every random loss of a player's link, which the
+ * inner TCP already reacts to, and fills a rate-capped link's buffer.
  *
- * LP_QUIC_CC_SERVER, the relay towards its peers: CUBIC, for now. BBR2 was
- * tried there (figures below) and not kept: its gain down did not repeat,
- * it raised ping under an upload on the zero-delay path several-fold,
- * which is not a controller to put on the one process every room shares.
- * Towards a player on a lossy path, CUBIC halves on every random loss the
- * inner TCP already reacts to, and the relay's datagram queue then drops
- * the inner TCP's packets (CoDel). TCP down, tunnel / plain IP at 20 ms
- * 0.5%, 20 ms 2%, 60 ms 0.5%, 60 ms 2% loss: 0.78 0.82 0.62 1.01 against
- * CUBIC's 0.61 0.61 0.40 0.86; on a 20 ms, 100 Mbit/s link the link's FIFO
- * wait under a download halves (p50 18.5 against 35.3 ms). Its cost is on
- * the lab's zero-delay path: ping under a tunnel upload (the relay sending
- * to the gateway) p50 2.2-7.2 ms against 1.2-1.3 ms with CUBIC.
- *
- * A second run (load 1.4-3.8) did not repeat the gain: 0.66 1.05 0.42 0.80
- * against 0.61 1.02 0.46 1.10. Single 6 s runs vary by about 0.3 in ratio,
- * so the gain down is likely but not proven.
- *
- * LP_QUIC_CC, connections we open (players, the gateway): CUBIC. BBR2 on
- * both sides did better down in two runs (0.83 0.89 1.47 1.26, 0.85 0.72
- * 0.75 1.38) and level up. (It once failed admission in relay_e2e and
- * relay_private_e2e: its startup pacing deadline, ~30 us after the
- * ClientHello, made the tests' loop run the timers with a now older than
- * the handshake's, and the PMTUD age wrapped, settling PMTUD at 1200 bytes;
- * the relay refused that budget. Fixed in conn_budget.c, not a controller
- * fault.) BBR (v1) lost uploads at 60 ms 0.5% (0.31 against
- * CUBIC's 0.80). No 0.12 controller keeps a rate-capped access link's
- * buffer empty (BBR2 still leaves 18-25 ms in it).
+ * Both sides run BBR2 since 2026-12-08 (LP_QUIC_CC: the connections players
+ * and the gateway open; LP_QUIC_CC_SERVER: the relay's). Against CUBIC in
+ * the same run (medians of 2 x 6 s, quiet machine): TCP down, tunnel /
+ * plain IP, 0.82 / 0.77 at 20 ms with 0.5% / 2% loss against 0.74 / 0.67,
+ * up level (0.79 / 0.85 against 0.86 / 0.84); at 20 ms and 100 Mbit/s
+ * with a 50 ms buffer, ping p99 under load idle + 22 / + 16 ms (down / up)
+ * against + 40 / + 44; at zero delay 1.8-2.1 Gbit/s against 1.5-2.0, ping
+ * p50 under a download + 0.33-0.53 ms against + 0.40-0.70, under an upload
+ * + 0.28-0.81 against + 0.05-0.32 (three runs). Earlier runs on the loaded
+ * machine agreed on the downlink and showed the relay's BBR2 alone raising
+ * the zero-delay ping under an upload to 2.2-7.2 ms. BBR2 on both sides
+ * once failed admission in two integration tests: its startup pacing
+ * deadline, ~30 us after the ClientHello, made the tests' loop run the
+ * timers with a now older than the handshake's, the PMTUD age wrapped and
+ * PMTUD settled at 1200 bytes (fixed in conn_budget.c, not a controller
+ * fault). BBR (v1) lost uploads at 60 ms 0.5% (0.31 against CUBIC's 0.80).
+ * No 0.12 controller keeps a rate-capped access link's buffer empty.
  * Rebuild with -DLP_QUIC_CC=... / -DLP_QUIC_CC_SERVER=... to compare again.
  */
 #ifndef LP_QUIC_CC
-#define LP_QUIC_CC NGTCP2_CC_ALGO_CUBIC
+#define LP_QUIC_CC NGTCP2_CC_ALGO_BBR2
 #endif
 #ifndef LP_QUIC_CC_SERVER
-#define LP_QUIC_CC_SERVER NGTCP2_CC_ALGO_CUBIC
+#define LP_QUIC_CC_SERVER NGTCP2_CC_ALGO_BBR2
 #endif
 
 #define STREAM_WINDOW (1024 * 1024)
