@@ -161,6 +161,17 @@ static int parse_u32(const char *flag, const char *s, uint32_t min, uint32_t max
 	return rv;
 }
 
+/* A frames-per-second limit (0: none) and its burst, twice the rate. */
+static int parse_fps(const char *flag, const char *s, uint32_t *fps, uint32_t *burst, char *err,
+                     size_t cap)
+{
+	int rv = parse_u32(flag, s, 0, 10000000, fps, err, cap);
+
+	if (rv == 0)
+		*burst = *fps * 2;
+	return rv;
+}
+
 static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 {
 	struct relay_args *a = user;
@@ -197,23 +208,17 @@ static int on_opt(void *user, int id, const char *arg, char *err, size_t cap)
 		return parse_u32("room-mtu", arg, LP_MTU_MIN, 9000, &cfg->engine.mtu_ceiling, err,
 		                 cap);
 	case OPT_RATE_BCAST:
-		rv = parse_u32("rate-broadcast", arg, 0, 10000000, &v, err, cap);
-		cfg->engine.bcast_fps = v;
-		cfg->engine.bcast_burst = v * 2;
-		return rv;
+		return parse_fps("rate-broadcast", arg, &cfg->engine.bcast_fps,
+		                 &cfg->engine.bcast_burst, err, cap);
 	case OPT_RATE_UNKNOWN:
-		rv = parse_u32("rate-unknown", arg, 0, 10000000, &v, err, cap);
-		cfg->engine.unknown_fps = v;
-		cfg->engine.unknown_burst = v * 2;
-		return rv;
+		return parse_fps("rate-unknown", arg, &cfg->engine.unknown_fps,
+		                 &cfg->engine.unknown_burst, err, cap);
 	case OPT_RATE_TOTAL:
 		return parse_u32("rate-total-mbit", arg, 0, 100000, &cfg->engine.bandwidth_mbps,
 		                 err, cap);
 	case OPT_RATE_GW_BCAST:
-		rv = parse_u32("rate-gateway-broadcast", arg, 0, 10000000, &v, err, cap);
-		cfg->engine.gw_bcast_fps = v;
-		cfg->engine.gw_bcast_burst = v * 2;
-		return rv;
+		return parse_fps("rate-gateway-broadcast", arg, &cfg->engine.gw_bcast_fps,
+		                 &cfg->engine.gw_bcast_burst, err, cap);
 	case OPT_RATE_GW_TOTAL:
 		return parse_u32("rate-gateway-mbit", arg, 0, 100000,
 		                 &cfg->engine.gw_bandwidth_mbps, err, cap);
