@@ -44,6 +44,16 @@ static void start_server(struct h_env *e)
 	assert_int_equal(h_server_start(e, &scfg), 0);
 }
 
+/* A server, and a client configuration that pins its key. */
+static void start_pinned(struct h_env *e, struct lp_quic_client_cfg *c)
+{
+	h_env_init(e);
+	start_server(e);
+	memset(c, 0, sizeof(*c));
+	c->spki_pin_set = true;
+	assert_int_equal(lp_quic_ctx_cert_pin(e->s.ctx, c->spki_pin), 0);
+}
+
 /* Our DER walk pins what GnuTLS calls the key's SHA-256 key id, and what
  * hashing GnuTLS's own export of the SubjectPublicKeyInfo gives. */
 static void test_pin_is_spki_sha256(void **state)
@@ -94,11 +104,7 @@ static void test_pin_connects_and_exporter(void **state)
 	int zero = 0, one = 1;
 
 	(void)state;
-	h_env_init(e);
-	start_server(e);
-	memset(&c, 0, sizeof(c));
-	c.spki_pin_set = true;
-	assert_int_equal(lp_quic_ctx_cert_pin(e->s.ctx, c.spki_pin), 0);
+	start_pinned(e, &c);
 	assert_int_equal(h_client_start(e, 0, &c), 0);
 	assert_int_equal(lp_quic_conn_exporter(e->cl[0].p.c, LP_QUIC_EXPORTER_ADMISSION, ea, 32),
 	                 LP_ERR_STATE);
@@ -136,11 +142,7 @@ static void test_wrong_pin_refused(void **state)
 	int zero = 0, one = 1;
 
 	(void)state;
-	h_env_init(e);
-	start_server(e);
-	memset(&c, 0, sizeof(c));
-	c.spki_pin_set = true;
-	assert_int_equal(lp_quic_ctx_cert_pin(e->s.ctx, c.spki_pin), 0);
+	start_pinned(e, &c);
 	c.spki_pin[31] ^= 0x01;
 	assert_int_equal(h_client_start(e, 0, &c), 0);
 	assert_true(h_pump(e, 5 * SEC, closed, &zero));
@@ -201,11 +203,7 @@ static void test_shed_tls(void **state)
 	int zero = 0;
 
 	(void)state;
-	h_env_init(e);
-	start_server(e);
-	memset(&c, 0, sizeof(c));
-	c.spki_pin_set = true;
-	assert_int_equal(lp_quic_ctx_cert_pin(e->s.ctx, c.spki_pin), 0);
+	start_pinned(e, &c);
 	assert_int_equal(h_client_start(e, 0, &c), 0);
 	assert_int_equal(lp_quic_conn_shed_tls(e->cl[0].p.c), LP_ERR_STATE); /* a client */
 	assert_true(h_pump(e, 5 * SEC, established, &zero));
