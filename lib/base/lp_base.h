@@ -189,6 +189,12 @@ static inline uint16_t lp_get_u16(const uint8_t *p)
 #define LP_NS_PER_MS UINT64_C(1000000)
 #define LP_NS_PER_SEC UINT64_C(1000000000)
 uint64_t lp_now_ns(void);
+/* Nanoseconds from `then` to `now`; 0 when `now` is the earlier reading (a
+ * caller's older clock value is no time at all, not an unsigned wrap). */
+static inline uint64_t lp_ns_since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
 
 /* Log levels, most severe first. */
 enum lp_log_level {

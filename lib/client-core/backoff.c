@@ -51,8 +51,7 @@ uint64_t lp_backoff_next(struct lp_backoff *b, uint64_t now)
 {
 	uint64_t base, half, delay;
 
-	if (b->admitted_at != 0 && now >= b->admitted_at &&
-	    now - b->admitted_at >= b->reset_after_ns)
+	if (b->admitted_at != 0 && lp_ns_since(now, b->admitted_at) >= b->reset_after_ns)
 		lp_backoff_reset(b);
 	b->admitted_at = 0;
 	base = b->base_ns;

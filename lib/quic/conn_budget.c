@@ -70,7 +70,7 @@ size_t lp_quic_budget(const struct lp_quic_conn *c)
 
 void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now)
 {
-	uint64_t giveup, since;
+	uint64_t giveup;
 
 	if (c->pmtud_done || !c->hs_done)
 		return;
@@ -80,10 +80,9 @@ void lp_quic_pmtud_update(struct lp_quic_conn *c, uint64_t now)
 	if (giveup > PMTUD_GIVEUP_MAX_NS)
 		giveup = PMTUD_GIVEUP_MAX_NS;
 	/* A caller may pass a now read before the one the handshake completed
-	 * at (a loop's timers after its reads): that is no time at all, not
-	 * 2^64 ns of it. */
-	since = now > c->hs_done_ts ? now - c->hs_done_ts : 0;
-	if (ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q) >= PMTUD_TOP || since >= giveup)
+	 * at (a loop's timers after its reads). */
+	if (ngtcp2_conn_get_path_max_tx_udp_payload_size(c->q) >= PMTUD_TOP ||
+	    lp_ns_since(now, c->hs_done_ts) >= giveup)
 		c->pmtud_done = true;
 }
 

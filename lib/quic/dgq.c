@@ -235,7 +235,7 @@ static uint64_t control_law(const struct lp_dgq *q, uint64_t t, uint32_t count)
 /* CoDel's verdict on f's head at now: may it be dropped? */
 static bool head_too_old(struct lp_dgq *q, struct lp_dgq_flow *f, uint64_t now)
 {
-	uint64_t sojourn = now > f->head->ts ? now - f->head->ts : 0;
+	uint64_t sojourn = lp_ns_since(now, f->head->ts);
 
 	if (sojourn < q->target_ns || f->bytes <= LP_DGQ_QUANTUM) {
 		f->first_above = 0;
@@ -346,9 +346,7 @@ void lp_dgq_trim(struct lp_dgq *q, uint64_t now)
 		q->empty_since = now ? now : 1;
 		return;
 	}
-	/* A now older than empty_since (a caller's earlier clock reading)
-	 * is no idle time, not an unsigned wrap to 2^64 ns. */
-	if (now > q->empty_since && now - q->empty_since >= LP_DGQ_IDLE_NS)
+	if (lp_ns_since(now, q->empty_since) >= LP_DGQ_IDLE_NS)
 		lp_dgq_clear(q);
 }
 
